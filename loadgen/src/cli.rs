@@ -1,0 +1,111 @@
+//! The command line (clap): `run`, `shapes`, `check`, their flags and help.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "loadgen",
+    version,
+    about = "Load tests written in Rust on goose: named shapes, HDR latency, CI thresholds.",
+    after_help = "Exit codes: 0 passed, 1 a threshold failed, 2 usage error (nothing run), \
+                  3 the run could not be carried out (e.g. target unreachable), 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a load shape against a target and judge it.
+    Run(RunArgs),
+    /// Print a shape's plan: a table of stages and a users-over-time plot.
+    Shapes(ShapesArgs),
+    /// Judge a finished run's summary.json again, with these thresholds.
+    Check(CheckArgs),
+}
+
+fn secs(text: &str) -> Result<u64, String> {
+    crate::duration::parse_secs(text)
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScaleArgs {
+    /// Peak users: the shape is scaled so its busiest stage has this many.
+    #[arg(long)]
+    pub users: Option<u64>,
+    /// Total run time; the shape's timeline is stretched to it (90s, 10m, 2h, 1h30m).
+    #[arg(long, value_parser = secs)]
+    pub duration: Option<u64>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct JudgeArgs {
+    /// A pass/fail rule, repeatable: 'p95<500ms', 'p99<=2s', 'avg<50ms',
+    /// 'error-rate<1%', 'rps>=1000', 'p99<1s for GET /books/{id}'.
+    #[arg(long = "threshold", value_name = "RULE")]
+    pub thresholds: Vec<String>,
+    /// Rules to start from: reference-10k (error-rate<1%, p50<2s, p95<5s, p99<10s,
+    /// rps>1000), api-slo (error-rate<1%, p50<100ms, p95<500ms, p99<1s) or none.
+    #[arg(long, default_value = "reference-10k")]
+    pub profile: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// stages | stress | soak | spike | plan:"USERS,DUR;USERS,DUR;..."
+    pub shape: String,
+    /// The target's base URL. Without it the bundled library service starts on
+    /// embedded defaults on a free loopback port, and stops after the run.
+    #[arg(long, env = "LOADGEN_HOST")]
+    pub host: Option<String>,
+    /// Run only this registered scenario (repeatable; default: all, by weight).
+    /// Built in: `http-get`, which GETs each --path in turn.
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+    /// A path for the http-get scenario (repeatable).
+    #[arg(long = "path", value_name = "PATH")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub scale: ScaleArgs,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// Stop as soon as a threshold fails (judged after the ramp-up; rps rules only at the end).
+    #[arg(long)]
+    pub abort_on_fail: bool,
+    /// The run's folder (default: reports/<YYYYmmdd-HHMMSS>-<shape>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Plain progress lines instead of a dashboard (the only mode so far).
+    #[arg(long)]
+    pub headless: bool,
+    /// Seconds between progress lines.
+    #[arg(long, default_value_t = 5)]
+    pub status_every: u64,
+    /// Request timeout in seconds; a slower request fails as a timeout.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+    /// Stress stop rule: P99 over the last 10 s above this stops the run (e.g. 1s, 500ms).
+    #[arg(long, value_name = "TIME")]
+    pub stop_p99: Option<String>,
+    /// Stress stop rule: error rate over the last 10 s above this stops the run (e.g. 1%).
+    #[arg(long, value_name = "RATE")]
+    pub stop_error_rate: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ShapesArgs {
+    /// One shape to print (default: all four named shapes).
+    pub shape: Option<String>,
+    #[command(flatten)]
+    pub scale: ScaleArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// A summary.json written by `loadgen run`.
+    pub summary: PathBuf,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+}

@@ -1,0 +1,27 @@
+//! `loadgen check summary.json`: judge a finished run again from its histograms.
+
+use crate::cli::CheckArgs;
+use crate::error::exit;
+use crate::summary::{Summary, Verdict};
+use crate::{console, threshold, Error};
+
+pub fn check(args: &CheckArgs) -> Result<u8, Error> {
+    let rules =
+        threshold::rules(&args.judge.profile, &args.judge.thresholds).map_err(Error::Usage)?;
+    let mut summary = Summary::read(&args.summary)?;
+    let (total, endpoints) = summary
+        .stats()
+        .map_err(|e| Error::Usage(format!("{}: {e}", args.summary.display())))?;
+    summary.thresholds = threshold::evaluate_all(&rules, &total, &endpoints, summary.duration_secs);
+    let failed = summary.thresholds.iter().filter(|r| !r.passed).count();
+    summary.verdict = Verdict {
+        passed: failed == 0,
+        failed_rules: failed,
+    };
+    print!("{}", console::verdict_table(&summary));
+    Ok(if failed == 0 {
+        exit::PASSED
+    } else {
+        exit::FAILED
+    })
+}

@@ -1,0 +1,224 @@
+//! `loadgen run SHAPE`: validate everything, start the bundled target if no
+//! host was given, run, judge, write the run folder, and pick the exit code.
+
+use crate::cli::RunArgs;
+use crate::error::exit;
+use crate::runner::{self, RunOptions, Tick};
+use crate::scenario::{self, ScenarioDef};
+use crate::shape::Shape;
+use crate::summary::{RunConfig, Summary, Verdict};
+use crate::threshold::{self, Rule};
+use crate::{clock, console, App, Error};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// Everything `run` needs, checked before anything starts.
+struct Plan {
+    shape: Shape,
+    scenarios: Vec<ScenarioDef>,
+    rules: Vec<Rule>,
+    out: PathBuf,
+}
+
+fn plan(app: &App, args: &RunArgs) -> Result<Plan, Error> {
+    let mut shape = Shape::named(&args.shape)
+        .map_err(Error::Usage)?
+        .scaled(args.scale.users, args.scale.duration);
+    shape.validate().map_err(Error::Usage)?;
+    if let Some(stop) = shape.stop.as_mut() {
+        if let Some(p99) = &args.stop_p99 {
+            stop.max_p99_us = threshold::parse_time_us(p99)
+                .map_err(|e| Error::Usage(format!("--stop-p99: {e}")))?
+                as u64;
+        }
+        if let Some(rate) = &args.stop_error_rate {
+            stop.max_error_rate = threshold::parse_rate(rate)
+                .map_err(|e| Error::Usage(format!("--stop-error-rate: {e}")))?;
+        }
+    }
+    let rules =
+        threshold::rules(&args.judge.profile, &args.judge.thresholds).map_err(Error::Usage)?;
+    let scenarios = select_scenarios(app, args)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!(
+            "{}-{}",
+            clock::compact(SystemTime::now()),
+            shape.name
+        ))
+    });
+    Ok(Plan {
+        shape,
+        scenarios,
+        rules,
+        out,
+    })
+}
+
+fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error> {
+    let wants_http_get = args.scenarios.iter().any(|s| s == "http-get");
+    if wants_http_get && args.paths.is_empty() {
+        return Err(Error::Usage(
+            "the http-get scenario needs at least one --path, as in --path /books/1".into(),
+        ));
+    }
+    if !args.paths.is_empty() && !(wants_http_get || args.scenarios.is_empty()) {
+        return Err(Error::Usage(
+            "--path is for the http-get scenario: add --scenario http-get".into(),
+        ));
+    }
+    if args.scenarios.is_empty() {
+        if !args.paths.is_empty() {
+            return Ok(vec![scenario::http_get(&args.paths)]);
+        }
+        if app.scenarios.is_empty() {
+            return Err(Error::Usage(
+                "no scenarios are registered: use --scenario http-get --path /".into(),
+            ));
+        }
+        return Ok(app.scenarios.clone());
+    }
+    let mut chosen = Vec::new();
+    for name in &args.scenarios {
+        if name == "http-get" {
+            chosen.push(scenario::http_get(&args.paths));
+            continue;
+        }
+        match app.scenarios.iter().find(|s| &s.name == name) {
+            Some(s) => chosen.push(s.clone()),
+            None => {
+                let known: Vec<&str> = app
+                    .scenarios
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .chain(["http-get"])
+                    .collect();
+                return Err(Error::Usage(format!(
+                    "unknown scenario '{name}': registered are {}",
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+pub async fn run(app: &App, args: &RunArgs) -> Result<u8, Error> {
+    let plan = plan(app, args)?;
+    let started_at = clock::rfc3339(SystemTime::now());
+    let bundled = match (&args.host, &app.target) {
+        (Some(_), _) => None,
+        (None, Some(target)) => {
+            eprintln!(
+                "loadgen: starting the bundled {} on embedded defaults...",
+                target.name
+            );
+            Some(target.start().await?)
+        }
+        (None, None) => {
+            return Err(Error::Usage(
+                "--host is required: this load test bundles no target".into(),
+            ))
+        }
+    };
+    let host = args
+        .host
+        .clone()
+        .unwrap_or_else(|| bundled.as_ref().map(|b| b.url.clone()).unwrap_or_default());
+    let result = run_against(args, &plan, &host, bundled.is_some(), started_at).await;
+    if let Some(b) = bundled {
+        b.stop().await;
+    }
+    result
+}
+
+async fn run_against(
+    args: &RunArgs,
+    plan: &Plan,
+    host: &str,
+    bundled: bool,
+    started_at: String,
+) -> Result<u8, Error> {
+    runner::preflight(host).await?;
+    let shape = plan.shape.clone();
+    eprintln!(
+        "loadgen: {} against {host}: peak {} users over {} ({} scenario(s)); results in {}",
+        shape.name,
+        shape.peak_users(),
+        crate::duration::fmt_secs(shape.total_secs()),
+        plan.scenarios.len(),
+        plan.out.display()
+    );
+    let every = args.status_every.max(1);
+    let (total_secs, shape_for_tick) = (shape.total_secs(), shape.clone());
+    let on_tick = move |tick: &Tick| {
+        if (tick.second + 1) % every == 0 {
+            let planned = shape_for_tick.users_at(tick.second as f64 + 1.0);
+            eprintln!("{}", console::status_line(tick, total_secs, planned));
+        }
+    };
+    let opts = RunOptions {
+        shape: shape.clone(),
+        host: host.to_string(),
+        scenarios: plan.scenarios.clone(),
+        rules: plan.rules.clone(),
+        abort_on_fail: args.abort_on_fail,
+        request_timeout_secs: args.timeout,
+    };
+    let outcome = runner::run(opts, on_tick).await?;
+    let secs = outcome.elapsed_secs;
+    let (total, endpoints, errors) = Summary::endpoint_rows(&outcome.aggregator, secs);
+    let thresholds = threshold::evaluate_all(
+        &plan.rules,
+        &outcome.aggregator.total,
+        &outcome.aggregator.endpoints,
+        secs,
+    );
+    let failed = thresholds.iter().filter(|r| !r.passed).count();
+    let summary = Summary {
+        schema_version: crate::summary::SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        started_at,
+        duration_secs: secs,
+        interrupted: outcome.interrupted,
+        stopped_by: outcome.stopped_by,
+        config: RunConfig {
+            shape: args.shape.clone(),
+            host: host.to_string(),
+            bundled_target: bundled,
+            scenarios: plan.scenarios.iter().map(|s| s.name.clone()).collect(),
+            users: args.scale.users,
+            duration_secs: args.scale.duration,
+            profile: args.judge.profile.clone(),
+            rules: plan.rules.iter().map(|r| r.text.clone()).collect(),
+            abort_on_fail: args.abort_on_fail,
+        },
+        shape,
+        total,
+        endpoints,
+        errors,
+        series: outcome.aggregator.series.clone(),
+        thresholds,
+        verdict: Verdict {
+            passed: failed == 0,
+            failed_rules: failed,
+        },
+        breaking_point: outcome.breaking_point,
+    };
+    let path = summary.write(&plan.out)?;
+    println!("\n{}", console::final_report(&summary));
+    println!("Results: {}", path.display());
+    if summary.total.requests == 0 && !summary.interrupted {
+        return Err(Error::Run(format!(
+            "no request was made against {host} (see {})",
+            path.display()
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(0)).await;
+    Ok(if summary.interrupted {
+        exit::INTERRUPTED
+    } else if failed > 0 {
+        exit::FAILED
+    } else {
+        exit::PASSED
+    })
+}

@@ -1,0 +1,185 @@
+//! Headless output: a status line while running; the Locust-style table, the
+//! verdict and the breaking point at the end. Every figure comes from HDR.
+
+use crate::duration::{fmt_secs, fmt_us};
+use crate::runner::Tick;
+use crate::summary::{EndpointRow, Summary};
+use std::fmt::Write;
+
+/// `[  35s/1m30s] users 120/150 | 312.4 rps | fails 0.00% | p50 3.20ms p95 9.10ms p99 15.0ms | 10234 reqs`
+pub fn status_line(tick: &Tick, total_secs: u64, planned_users: f64) -> String {
+    let agg = tick.aggregator;
+    let recent = agg.window(5);
+    let secs = agg.series.len().min(5).max(1) as f64;
+    format!(
+        "[{:>6}/{}] users {}/{:.0} | {:.1} rps | fails {:.2}% | p50 {} p95 {} p99 {} (last 5s) | {} reqs",
+        fmt_secs(tick.second + 1),
+        fmt_secs(total_secs),
+        agg.current_users(),
+        planned_users,
+        recent.requests as f64 / secs,
+        agg.total.error_rate() * 100.0,
+        fmt_us(recent.percentile(50.0)),
+        fmt_us(recent.percentile(95.0)),
+        fmt_us(recent.percentile(99.0)),
+        agg.total.requests,
+    )
+}
+
+/// Milliseconds as Locust prints them, with more digits when small.
+fn ms(us: f64) -> String {
+    let ms = us / 1_000.0;
+    if ms < 10.0 {
+        format!("{ms:.2}")
+    } else {
+        format!("{ms:.0}")
+    }
+}
+
+fn row(out: &mut String, kind: &str, r: &EndpointRow) {
+    let _ = writeln!(
+        out,
+        "{:<7} {:<32} {:>10} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10}",
+        kind,
+        truncate(&r.name, 32),
+        r.requests,
+        format!(
+            "{}({:.2}%)",
+            r.failures,
+            if r.requests > 0 {
+                r.failures as f64 * 100.0 / r.requests as f64
+            } else {
+                0.0
+            }
+        ),
+        ms(r.p50_us as f64),
+        ms(r.p95_us as f64),
+        ms(r.p99_us as f64),
+        ms(r.mean_us),
+        ms(r.min_us as f64),
+        ms(r.max_us as f64),
+        format!("{:.0}", r.avg_bytes),
+        format!("{:.2}", r.rps),
+        format!("{:.2}", r.failures_per_sec),
+    );
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}~", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+/// The endpoints table (times in ms), the verdict, and the breaking point.
+pub fn final_report(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<7} {:<32} {:>10} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10}",
+        "Type",
+        "Name",
+        "# Requests",
+        "# Fails",
+        "Median",
+        "95%ile",
+        "99%ile",
+        "Average",
+        "Min",
+        "Max",
+        "Avg size",
+        "RPS",
+        "Failures/s"
+    );
+    let _ = writeln!(out, "{}", "-".repeat(148));
+    for r in &s.endpoints {
+        row(&mut out, &r.method, r);
+    }
+    let _ = writeln!(out, "{}", "-".repeat(148));
+    row(&mut out, "", &s.total);
+    let _ = writeln!(
+        out,
+        "(times in ms; {} over {:.1} s)",
+        if s.interrupted {
+            "INTERRUPTED run"
+        } else {
+            "run"
+        },
+        s.duration_secs
+    );
+    if !s.errors.is_empty() {
+        let _ = writeln!(out, "\nErrors:");
+        for e in s.errors.iter().take(10) {
+            let _ = writeln!(
+                out,
+                "  {:>8}  {} {}  [{:?}] {}",
+                e.count, e.method, e.name, e.kind, e.message
+            );
+        }
+    }
+    if let Some(bp) = &s.breaking_point {
+        let _ = writeln!(out, "\nBreaking point: {}", bp.reason);
+        if let Some(g) = &bp.last_good {
+            let _ = writeln!(
+                out,
+                "  last good step: {} users, {:.1} rps, p99 {}, errors {:.2}%",
+                g.users,
+                g.rps,
+                fmt_us(g.p99_us),
+                g.error_rate * 100.0
+            );
+        }
+        let f = &bp.failing;
+        let _ = writeln!(
+            out,
+            "  failing step:   {} users, {:.1} rps, p99 {}, errors {:.2}%",
+            f.users,
+            f.rps,
+            fmt_us(f.p99_us),
+            f.error_rate * 100.0
+        );
+    }
+    out.push_str(&verdict_table(s));
+    out
+}
+
+pub fn verdict_table(s: &Summary) -> String {
+    let mut out = String::new();
+    if s.thresholds.is_empty() {
+        let _ = writeln!(out, "\nNo thresholds: nothing judged.");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<40} {:>14} {:>14}  Result",
+        "Threshold", "Observed", "Limit"
+    );
+    for r in &s.thresholds {
+        let _ = writeln!(
+            out,
+            "{:<40} {:>14} {:>14}  {}",
+            truncate(&r.rule, 40),
+            r.observed_text,
+            r.limit_text,
+            if r.passed { "pass" } else { "FAIL" }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Verdict: {}",
+        if s.verdict.passed {
+            "PASSED".to_string()
+        } else {
+            format!(
+                "FAILED ({} of {} thresholds)",
+                s.verdict.failed_rules,
+                s.thresholds.len()
+            )
+        }
+    );
+    if let Some(why) = &s.stopped_by {
+        let _ = writeln!(out, "Stopped early: {why}");
+    }
+    out
+}

@@ -1,0 +1,115 @@
+//! Human time spans for the CLI ("90s", "10m", "2h", "1h30m") and their display.
+
+use std::fmt::Write;
+
+/// Parses a span of whole seconds: digits followed by `h`, `m` or `s`, in any
+/// combination and order of size (`1h30m`, `90s`); a bare number is seconds.
+pub fn parse_secs(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration: write e.g. 90s, 10m, 2h or 1h30m".into());
+    }
+    if text.chars().all(|c| c.is_ascii_digit()) {
+        return text
+            .parse()
+            .map_err(|_| format!("duration '{text}' is too large"));
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c.to_ascii_lowercase() {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => {
+                return Err(format!(
+                    "duration '{text}': unknown unit '{c}' (use h, m or s)"
+                ))
+            }
+        };
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("duration '{text}': a number must come before '{c}'"))?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| format!("duration '{text}' is too large"))?;
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        return Err(format!(
+            "duration '{text}': '{digits}' has no unit (h, m or s)"
+        ));
+    }
+    Ok(total)
+}
+
+/// Writes seconds compactly: `45s`, `2m30s`, `1h05m`.
+pub fn fmt_secs(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        let _ = write!(out, "{h}h{m:02}m");
+        if s > 0 {
+            let _ = write!(out, "{s:02}s");
+        }
+    } else if m > 0 {
+        let _ = write!(out, "{m}m");
+        if s > 0 {
+            let _ = write!(out, "{s:02}s");
+        }
+    } else {
+        let _ = write!(out, "{s}s");
+    }
+    out
+}
+
+/// Formats microseconds for people: `850us`, `12.3ms`, `1.52s`.
+pub fn fmt_us(us: u64) -> String {
+    if us < 1_000 {
+        format!("{us}us")
+    } else if us < 10_000 {
+        format!("{:.2}ms", us as f64 / 1_000.0)
+    } else if us < 1_000_000 {
+        format!("{:.1}ms", us as f64 / 1_000.0)
+    } else {
+        format!("{:.2}s", us as f64 / 1_000_000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_combinations() {
+        assert_eq!(parse_secs("90s"), Ok(90));
+        assert_eq!(parse_secs("10m"), Ok(600));
+        assert_eq!(parse_secs("2h"), Ok(7200));
+        assert_eq!(parse_secs("1h30m"), Ok(5400));
+        assert_eq!(parse_secs("45"), Ok(45));
+        assert_eq!(parse_secs("1H2M3S"), Ok(3723));
+    }
+
+    #[test]
+    fn refuses_junk_with_a_reason() {
+        assert!(parse_secs("").unwrap_err().contains("empty"));
+        assert!(parse_secs("5x").unwrap_err().contains("unknown unit"));
+        assert!(parse_secs("10m5").unwrap_err().contains("no unit"));
+        assert!(parse_secs("m").unwrap_err().contains("number must come"));
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for secs in [0, 5, 59, 60, 61, 3599, 3600, 3661, 14_400] {
+            assert_eq!(parse_secs(&fmt_secs(secs)), Ok(secs), "{secs}");
+        }
+        assert_eq!(fmt_us(850), "850us");
+        assert_eq!(fmt_us(12_345), "12.3ms");
+        assert_eq!(fmt_us(1_520_000), "1.52s");
+    }
+}

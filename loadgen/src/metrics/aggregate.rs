@@ -1,0 +1,183 @@
+//! The aggregator: merges interval snapshots (from this process or from workers)
+//! into cumulative stats, a per-second series and a trailing window.
+
+use super::snapshot::{EndpointKey, EndpointStats, IntervalSnapshot};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// One second of the run, computed from that second's merged histogram.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecondPoint {
+    pub second: u64,
+    pub users: u64,
+    pub requests: u64,
+    pub failures: u64,
+    pub bytes: u64,
+    pub mean_us: f64,
+    pub p50_us: u64,
+    pub p95_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+impl SecondPoint {
+    pub fn from_stats(second: u64, users: u64, s: &EndpointStats) -> SecondPoint {
+        SecondPoint {
+            second,
+            users,
+            requests: s.requests,
+            failures: s.failures,
+            bytes: s.bytes,
+            mean_us: s.mean_us(),
+            p50_us: s.percentile(50.0),
+            p95_us: s.percentile(95.0),
+            p99_us: s.percentile(99.0),
+            max_us: if s.hist.is_empty() { 0 } else { s.hist.max() },
+        }
+    }
+}
+
+#[derive(Default)]
+struct PendingSecond {
+    users: u64,
+    total: EndpointStats,
+    per_endpoint: BTreeMap<EndpointKey, EndpointStats>,
+}
+
+/// A second that has been finalized: its point and its merged stats.
+pub struct FinalSecond {
+    pub point: SecondPoint,
+    pub total: EndpointStats,
+    pub per_endpoint: BTreeMap<EndpointKey, EndpointStats>,
+}
+
+/// Everything measured so far. Seconds stay pending until `finalize_through`,
+/// so snapshots from several workers for the same second merge first.
+pub struct Aggregator {
+    pub endpoints: BTreeMap<EndpointKey, EndpointStats>,
+    pub total: EndpointStats,
+    pub series: Vec<SecondPoint>,
+    pending: BTreeMap<u64, PendingSecond>,
+    window: VecDeque<EndpointStats>,
+    window_len: usize,
+}
+
+impl Aggregator {
+    /// `window_len`: how many finalized seconds `window()` can look back over.
+    pub fn new(window_len: usize) -> Aggregator {
+        Aggregator {
+            endpoints: BTreeMap::new(),
+            total: EndpointStats::default(),
+            series: Vec::new(),
+            pending: BTreeMap::new(),
+            window: VecDeque::new(),
+            window_len: window_len.max(1),
+        }
+    }
+
+    pub fn ingest(&mut self, snap: &IntervalSnapshot) {
+        let pending = self.pending.entry(snap.second).or_default();
+        pending.users += snap.users;
+        for (key, stats) in &snap.endpoints {
+            self.endpoints.entry(key.clone()).or_default().merge(stats);
+            self.total.merge(stats);
+            pending.total.merge(stats);
+            pending
+                .per_endpoint
+                .entry(key.clone())
+                .or_default()
+                .merge(stats);
+        }
+    }
+
+    /// Closes every pending second up to and including `second`, in order.
+    pub fn finalize_through(&mut self, second: u64) -> Vec<FinalSecond> {
+        let later = self.pending.split_off(&(second + 1));
+        let done = std::mem::replace(&mut self.pending, later);
+        let mut out = Vec::with_capacity(done.len());
+        for (second, p) in done {
+            let point = SecondPoint::from_stats(second, p.users, &p.total);
+            self.series.push(point.clone());
+            self.window.push_back(p.total.clone());
+            if self.window.len() > self.window_len {
+                self.window.pop_front();
+            }
+            out.push(FinalSecond {
+                point,
+                total: p.total,
+                per_endpoint: p.per_endpoint,
+            });
+        }
+        out
+    }
+
+    /// The last `secs` finalized seconds merged (fewer if the run is younger).
+    pub fn window(&self, secs: usize) -> EndpointStats {
+        let mut merged = EndpointStats::default();
+        for stats in self.window.iter().rev().take(secs) {
+            merged.merge(stats);
+        }
+        merged
+    }
+
+    /// Users in the most recent finalized second.
+    pub fn current_users(&self) -> u64 {
+        self.series.last().map_or(0, |p| p.users)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(second: u64, users: u64, latencies: &[u64]) -> IntervalSnapshot {
+        let mut s = IntervalSnapshot {
+            second,
+            users,
+            ..Default::default()
+        };
+        let stats = s
+            .endpoints
+            .entry(EndpointKey {
+                method: "GET".into(),
+                name: "/x".into(),
+            })
+            .or_default();
+        for &l in latencies {
+            stats.record(l, 0, None);
+        }
+        s
+    }
+
+    #[test]
+    fn seconds_from_several_workers_merge_before_finalizing() {
+        let mut agg = Aggregator::new(10);
+        agg.ingest(&snap(0, 5, &[100, 200]));
+        agg.ingest(&snap(0, 7, &[300]));
+        agg.ingest(&snap(1, 12, &[400]));
+        let done = agg.finalize_through(0);
+        assert_eq!(done.len(), 1);
+        assert_eq!((done[0].point.users, done[0].point.requests), (12, 3));
+        assert_eq!(agg.total.requests, 4);
+        agg.finalize_through(5);
+        assert_eq!(
+            agg.series.iter().map(|p| p.requests).sum::<u64>(),
+            agg.total.requests
+        );
+    }
+
+    #[test]
+    fn window_looks_back_only_as_far_as_asked() {
+        let mut agg = Aggregator::new(3);
+        for s in 0..5 {
+            agg.ingest(&snap(s, 1, &[1_000 * (s + 1)]));
+        }
+        agg.finalize_through(4);
+        assert_eq!(agg.window(2).requests, 2);
+        assert_eq!(agg.window(10).requests, 3);
+        assert_eq!(
+            agg.window(1).hist.max(),
+            agg.window(1).hist.highest_equivalent(5_000)
+        );
+    }
+}

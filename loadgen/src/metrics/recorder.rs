@@ -1,0 +1,155 @@
+//! Where requests are measured: sharded per-thread HDR stats, drained every second.
+
+use super::snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+const SHARDS: usize = 16;
+
+/// One measured request.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample<'a> {
+    pub method: &'static str,
+    pub name: &'a str,
+    pub latency_us: u64,
+    pub bytes: u64,
+    pub failure: Option<(FailureKind, &'a str)>,
+}
+
+/// Per-endpoint stats keyed by name, then method, so a lookup allocates nothing.
+type Shard = HashMap<String, Vec<(&'static str, EndpointStats)>>;
+
+/// Records every request into HDR stats. Each thread writes its own shard, so
+/// recording never waits on the aggregator or on other threads for long.
+#[derive(Default)]
+pub struct Recorder {
+    shards: [Mutex<Shard>; SHARDS],
+    users: AtomicU64,
+}
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static SHARD: Cell<usize> = Cell::new(NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS);
+}
+
+impl Recorder {
+    pub fn new() -> Recorder {
+        Recorder::default()
+    }
+
+    pub fn record(&self, sample: Sample<'_>) {
+        let index = SHARD.with(|s| s.get());
+        let mut shard = self.shards[index].lock().unwrap_or_else(|p| p.into_inner());
+        let methods = match shard.get_mut(sample.name) {
+            Some(methods) => methods,
+            None => shard.entry(sample.name.to_string()).or_default(),
+        };
+        let stats = match methods.iter().position(|(m, _)| *m == sample.method) {
+            Some(i) => &mut methods[i].1,
+            None => {
+                methods.push((sample.method, EndpointStats::default()));
+                &mut methods.last_mut().expect("just pushed").1
+            }
+        };
+        stats.record(sample.latency_us, sample.bytes, sample.failure);
+    }
+
+    pub fn user_started(&self) {
+        self.users.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn user_stopped(&self) {
+        // Never wraps below zero, even if a stop is seen without its start.
+        let _ = self
+            .users
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| u.checked_sub(1));
+    }
+
+    pub fn active_users(&self) -> u64 {
+        self.users.load(Ordering::Relaxed)
+    }
+
+    /// Takes everything recorded since the last drain as the snapshot of `second`.
+    /// Every sample lands in exactly one drain.
+    pub fn drain(&self, second: u64) -> IntervalSnapshot {
+        let mut snap = IntervalSnapshot {
+            second,
+            users: self.active_users(),
+            ..Default::default()
+        };
+        for shard in &self.shards {
+            let taken = std::mem::take(&mut *shard.lock().unwrap_or_else(|p| p.into_inner()));
+            for (name, methods) in taken {
+                for (method, stats) in methods {
+                    let key = EndpointKey {
+                        method: method.to_string(),
+                        name: name.clone(),
+                    };
+                    snap.endpoints.entry(key).or_default().merge(&stats);
+                }
+            }
+        }
+        snap
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn lossless_under_concurrent_recording_and_draining() {
+        let recorder = Arc::new(Recorder::new());
+        let threads: Vec<_> = (0..6)
+            .map(|t| {
+                let recorder = recorder.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20_000u64 {
+                        let name = if i % 3 == 0 { "/a" } else { "/b" };
+                        let failure = (i % 10 == 0).then_some((FailureKind::Status, "HTTP 500"));
+                        recorder.record(Sample {
+                            method: "GET",
+                            name,
+                            latency_us: i + t,
+                            bytes: 1,
+                            failure,
+                        });
+                    }
+                })
+            })
+            .collect();
+        let mut intervals = Vec::new();
+        let mut second = 0;
+        while threads.iter().any(|t| !t.is_finished()) {
+            intervals.push(recorder.drain(second));
+            second += 1;
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        intervals.push(recorder.drain(second));
+
+        let mut cumulative = EndpointStats::default();
+        let mut interval_sum = 0;
+        for snap in &intervals {
+            let total = snap.total();
+            interval_sum += total.requests;
+            cumulative.merge(&total);
+        }
+        assert_eq!(interval_sum, 120_000);
+        assert_eq!(cumulative.requests, 120_000);
+        assert_eq!(cumulative.hist.len(), 120_000);
+        assert_eq!(cumulative.failures, 12_000);
+        assert_eq!(cumulative.bytes, 120_000);
+    }
+
+    #[test]
+    fn user_gauge_never_underflows() {
+        let r = Recorder::new();
+        r.user_stopped();
+        r.user_started();
+        assert_eq!(r.active_users(), 1);
+    }
+}

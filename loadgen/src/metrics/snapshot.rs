@@ -1,0 +1,272 @@
+//! Mergeable measurements: per-endpoint HDR stats and the per-second interval snapshot.
+
+use super::hdr;
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A request's identity in every table: its method and its name (`GET /books/{id}`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EndpointKey {
+    pub method: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for EndpointKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.name)
+    }
+}
+
+/// Why a request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The server answered with an error status (4xx/5xx).
+    Status,
+    /// No answer within the request timeout.
+    Timeout,
+    /// The connection could not be made or broke.
+    Connect,
+    /// The answer came but a response check rejected it.
+    Check,
+    /// Anything else (bad URL, body read error...).
+    Other,
+}
+
+/// Distinct error messages kept per endpoint per interval; the rest are pooled.
+const MAX_ERROR_KEYS: usize = 64;
+
+/// Counts and latencies of one endpoint (or of all) over some time; mergeable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "StatsWire", try_from = "StatsWire")]
+pub struct EndpointStats {
+    pub hist: Histogram<u64>,
+    pub requests: u64,
+    pub failures: u64,
+    pub bytes: u64,
+    /// Latencies above `hdr::MAX_US`, recorded as the maximum.
+    pub clamped: u64,
+    pub errors: BTreeMap<(FailureKind, String), u64>,
+}
+
+impl Default for EndpointStats {
+    fn default() -> Self {
+        EndpointStats {
+            hist: hdr::new_histogram(),
+            requests: 0,
+            failures: 0,
+            bytes: 0,
+            clamped: 0,
+            errors: BTreeMap::new(),
+        }
+    }
+}
+
+impl EndpointStats {
+    pub fn record(&mut self, latency_us: u64, bytes: u64, failure: Option<(FailureKind, &str)>) {
+        self.requests += 1;
+        self.bytes += bytes;
+        if hdr::record_clamped(&mut self.hist, latency_us) {
+            self.clamped += 1;
+        }
+        if let Some((kind, message)) = failure {
+            self.failures += 1;
+            self.add_error(kind, message, 1);
+        }
+    }
+
+    fn add_error(&mut self, kind: FailureKind, message: &str, n: u64) {
+        let key = (kind, message.to_string());
+        if self.errors.len() < MAX_ERROR_KEYS || self.errors.contains_key(&key) {
+            *self.errors.entry(key).or_default() += n;
+        } else {
+            *self
+                .errors
+                .entry((FailureKind::Other, "(other messages)".into()))
+                .or_default() += n;
+        }
+    }
+
+    pub fn merge(&mut self, other: &EndpointStats) {
+        // Both histograms share our bounds, so `add` cannot fail.
+        self.hist.add(&other.hist).expect("histograms share bounds");
+        self.requests += other.requests;
+        self.failures += other.failures;
+        self.bytes += other.bytes;
+        self.clamped += other.clamped;
+        for ((kind, message), n) in &other.errors {
+            self.add_error(*kind, message, *n);
+        }
+    }
+
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.failures as f64 / self.requests as f64
+        }
+    }
+
+    pub fn percentile(&self, p: f64) -> u64 {
+        hdr::percentile(&self.hist, p)
+    }
+
+    pub fn mean_us(&self) -> f64 {
+        if self.hist.is_empty() {
+            0.0
+        } else {
+            self.hist.mean()
+        }
+    }
+}
+
+/// The serialized form: the histogram as base64 V2 bytes.
+#[derive(Serialize, Deserialize)]
+struct StatsWire {
+    hdr: String,
+    requests: u64,
+    failures: u64,
+    bytes: u64,
+    clamped: u64,
+    errors: Vec<(FailureKind, String, u64)>,
+}
+
+impl From<EndpointStats> for StatsWire {
+    fn from(s: EndpointStats) -> Self {
+        StatsWire {
+            hdr: hdr::to_base64(&s.hist),
+            requests: s.requests,
+            failures: s.failures,
+            bytes: s.bytes,
+            clamped: s.clamped,
+            errors: s.errors.into_iter().map(|((k, m), n)| (k, m, n)).collect(),
+        }
+    }
+}
+
+impl TryFrom<StatsWire> for EndpointStats {
+    type Error = String;
+    fn try_from(w: StatsWire) -> Result<Self, String> {
+        let hist = hdr::from_base64(&w.hdr)?;
+        if hist.len() != w.requests {
+            return Err(format!(
+                "histogram holds {} samples but requests says {}",
+                hist.len(),
+                w.requests
+            ));
+        }
+        Ok(EndpointStats {
+            hist,
+            requests: w.requests,
+            failures: w.failures,
+            bytes: w.bytes,
+            clamped: w.clamped,
+            errors: w.errors.into_iter().map(|(k, m, n)| ((k, m), n)).collect(),
+        })
+    }
+}
+
+/// What one process measured in one second of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IntervalSnapshot {
+    /// Seconds since the run's start: this interval covers [second, second + 1).
+    pub second: u64,
+    /// Users active at the end of the interval.
+    pub users: u64,
+    #[serde(with = "as_pairs")]
+    pub endpoints: BTreeMap<EndpointKey, EndpointStats>,
+}
+
+/// JSON maps need string keys: endpoints travel as a list of (key, stats) pairs.
+mod as_pairs {
+    use super::{EndpointKey, EndpointStats};
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<EndpointKey, EndpointStats>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<EndpointKey, EndpointStats>, D::Error> {
+        Ok(Vec::<(EndpointKey, EndpointStats)>::deserialize(d)?
+            .into_iter()
+            .collect())
+    }
+}
+
+impl IntervalSnapshot {
+    /// All endpoints merged.
+    pub fn total(&self) -> EndpointStats {
+        let mut total = EndpointStats::default();
+        for stats in self.endpoints.values() {
+            total.merge(stats);
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_round_trips_through_json() {
+        let mut stats = EndpointStats::default();
+        stats.record(1_500, 120, None);
+        stats.record(9_000_000, 0, Some((FailureKind::Status, "HTTP 503")));
+        let mut snap = IntervalSnapshot {
+            second: 3,
+            users: 10,
+            ..Default::default()
+        };
+        snap.endpoints.insert(
+            EndpointKey {
+                method: "GET".into(),
+                name: "/books/{id}".into(),
+            },
+            stats,
+        );
+        let json = serde_json::to_string(&snap).unwrap();
+        let back: IntervalSnapshot = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, snap);
+        assert_eq!(back.total().failures, 1);
+    }
+
+    #[test]
+    fn merge_adds_everything() {
+        let (mut a, mut b) = (EndpointStats::default(), EndpointStats::default());
+        a.record(100, 10, None);
+        b.record(200, 20, Some((FailureKind::Timeout, "timed out")));
+        a.merge(&b);
+        assert_eq!(
+            (a.requests, a.failures, a.bytes, a.hist.len()),
+            (2, 1, 30, 2)
+        );
+        assert_eq!(
+            a.errors[&(FailureKind::Timeout, "timed out".to_string())],
+            1
+        );
+    }
+
+    #[test]
+    fn error_messages_are_bounded() {
+        let mut s = EndpointStats::default();
+        for i in 0..1_000 {
+            s.record(1, 0, Some((FailureKind::Check, &format!("msg {i}"))));
+        }
+        assert!(s.errors.len() <= MAX_ERROR_KEYS + 1);
+        assert_eq!(s.errors.values().sum::<u64>(), 1_000);
+    }
+
+    #[test]
+    fn a_lying_wire_form_is_refused() {
+        let json = r#"{"hdr":"","requests":5,"failures":0,"bytes":0,"clamped":0,"errors":[]}"#;
+        assert!(serde_json::from_str::<EndpointStats>(json).is_err());
+    }
+}
