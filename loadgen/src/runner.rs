@@ -90,8 +90,8 @@ pub async fn preflight(host: &str) -> Result<(), Error> {
 
 fn goose_attack(opts: &RunOptions, recorder: &Arc<Recorder>) -> Result<GooseAttack, Error> {
     let config_err =
-        |e: goose::GooseError| Error::Usage(format!("goose refused the configuration: {e}"));
-    let config = GooseConfiguration::parse_args_default(&["loadgen"]).map_err(config_err)?;
+        |e: goose::GooseError| Error::Usage(format!("goose refused the configuration: {e:?}"));
+    let config = GooseConfiguration::parse_args_default::<&str>(&[]).map_err(config_err)?;
     let mut attack = GooseAttack::initialize_with_config(config).map_err(config_err)?;
     attack = *attack
         .set_default(GooseDefault::Host, opts.host.as_str())
@@ -190,7 +190,7 @@ pub async fn run(
     let _ = ticker.await;
     let elapsed_secs = started.elapsed().as_secs_f64();
     if let Err(e) = result {
-        return Err(Error::Run(format!("goose failed: {e}")));
+        return Err(Error::Run(format!("goose failed: {e:?}")));
     }
     let mut st = Arc::try_unwrap(state)
         .map_err(|_| Error::Run("ticker still running".into()))?

@@ -54,7 +54,7 @@ pub struct Req<'v, 'a> {
     name: Option<String>,
     json: Option<serde_json::Value>,
     headers: Vec<(String, String)>,
-    expect: Option<u16>,
+    expect: Vec<u16>,
     checks: Vec<Check>,
 }
 
@@ -89,7 +89,7 @@ impl<'a> Vu<'a> {
             name: None,
             json: None,
             headers: vec![],
-            expect: None,
+            expect: vec![],
             checks: vec![],
         }
     }
@@ -97,6 +97,10 @@ impl<'a> Vu<'a> {
     /// Per-user data kept between tasks (a login token, an id).
     pub fn data<T: goose::goose::GooseUserData>(&self) -> Option<&T> {
         self.user.get_session_data::<T>()
+    }
+
+    pub fn data_mut<T: goose::goose::GooseUserData>(&mut self) -> Option<&mut T> {
+        self.user.get_session_data_mut::<T>()
     }
 
     pub fn set_data<T: goose::goose::GooseUserData>(&mut self, data: T) {
@@ -139,7 +143,13 @@ impl Req<'_, '_> {
 
     /// The status that counts as success (default: any 1xx-3xx).
     pub fn expect(mut self, status: u16) -> Self {
-        self.expect = Some(status);
+        self.expect = vec![status];
+        self
+    }
+
+    /// Statuses that all count as success (a 409 "no copies left" can be a fine answer).
+    pub fn expect_any(mut self, statuses: &[u16]) -> Self {
+        self.expect = statuses.to_vec();
         self
     }
 
@@ -195,9 +205,10 @@ impl Req<'_, '_> {
                 let status = resp.status();
                 match resp.bytes().await {
                     Ok(bytes) => {
-                        let bad = match expect {
-                            Some(want) => status.as_u16() != want,
-                            None => status.is_client_error() || status.is_server_error(),
+                        let bad = if expect.is_empty() {
+                            status.is_client_error() || status.is_server_error()
+                        } else {
+                            !expect.contains(&status.as_u16())
                         };
                         let failure = bad.then(|| (FailureKind::Status, format!("HTTP {status}")));
                         (status.as_u16(), bytes.to_vec(), failure)
