@@ -1,0 +1,119 @@
+//! The API's error type: one status per variant, a safe JSON message for clients.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::resilience::GuardError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    /// An extractor's own rejection (bad JSON, wrong content type, body too large).
+    #[error("{message}")]
+    Rejected { status: StatusCode, message: String },
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("service overloaded, retry later")]
+    Overloaded { retry_after_secs: u64 },
+    #[error("dependency unavailable, retry later")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Rejected { status, .. } => *status,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded { .. } | ApiError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::Overloaded { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::Unavailable(_) => Some(1),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        match &self {
+            ApiError::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            ApiError::Unavailable(detail) => tracing::warn!(%detail, "dependency unavailable"),
+            _ => tracing::debug!(%status, error = %self, "request rejected"),
+        }
+        let mut response = (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response();
+        if let Some(secs) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::NoCopies => ApiError::Conflict("no copies available"),
+            StoreError::LoanLimit => ApiError::Conflict("loan limit reached"),
+            StoreError::Duplicate => ApiError::Conflict("already exists"),
+            StoreError::AlreadyReturned => ApiError::Conflict("loan already returned"),
+            StoreError::CopiesOnLoan => {
+                ApiError::Conflict("more copies are on loan than the new total")
+            }
+            StoreError::Database(e) if is_unavailable(&e) => ApiError::Unavailable(e.to_string()),
+            StoreError::Database(e) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<GuardError<StoreError>> for ApiError {
+    fn from(e: GuardError<StoreError>) -> Self {
+        match e {
+            GuardError::Inner(inner) => inner.into(),
+            other => ApiError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Errors that mean "the database is not there right now", not "the query is wrong".
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+    ) || e
+        .as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == "5" || c == "6" || c == "40001" || c == "40P01")
+}

@@ -1,0 +1,155 @@
+//! RabbitMQ via lapin: durable topic exchange, publisher confirms, a notifications queue.
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions,
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::publisher_confirm::Confirmation;
+use lapin::types::{FieldTable, ShortString};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use super::{Notifier, Publisher};
+use crate::model::OutboxEvent;
+use crate::resilience::Guard;
+
+pub struct RabbitBroker {
+    url: String,
+    exchange: String,
+    queue: String,
+    guard: Guard,
+    /// The publishing channel (confirm mode), re-created after any failure.
+    channel: Mutex<Option<(Connection, Channel)>>,
+}
+
+impl RabbitBroker {
+    /// Does not connect: the relay connects on first publish, so startup never waits on it.
+    pub fn new(url: &str, exchange: &str, queue: &str, guard: Guard) -> RabbitBroker {
+        RabbitBroker {
+            url: url.to_string(),
+            exchange: exchange.to_string(),
+            queue: queue.to_string(),
+            guard,
+            channel: Mutex::new(None),
+        }
+    }
+
+    /// Opens a connection and channel and declares the topology (idempotent).
+    async fn open(&self) -> anyhow::Result<(Connection, Channel)> {
+        let conn = Connection::connect(&self.url, ConnectionProperties::default()).await?;
+        let channel = conn.create_channel().await?;
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        channel
+            .exchange_declare(
+                &self.exchange,
+                ExchangeKind::Topic,
+                durable,
+                FieldTable::default(),
+            )
+            .await?;
+        let queue = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        channel
+            .queue_declare(&self.queue, queue, FieldTable::default())
+            .await?;
+        channel
+            .queue_bind(
+                &self.queue,
+                &self.exchange,
+                "loan.#",
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        Ok((conn, channel))
+    }
+
+    async fn publish_once(&self, event: &OutboxEvent) -> anyhow::Result<()> {
+        let mut slot = self.channel.lock().await;
+        if slot
+            .as_ref()
+            .is_none_or(|(c, ch)| !c.status().connected() || !ch.status().connected())
+        {
+            let (conn, channel) = self.open().await?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await?;
+            *slot = Some((conn, channel));
+        }
+        let (_, channel) = slot.as_ref().expect("channel just opened");
+        let props = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type(ShortString::from("application/json"))
+            .with_message_id(ShortString::from(event.id.to_string()));
+        let confirm = channel
+            .basic_publish(
+                &self.exchange,
+                &event.event_type,
+                BasicPublishOptions::default(),
+                event.payload.as_bytes(),
+                props,
+            )
+            .await?
+            .await?;
+        match confirm {
+            Confirmation::Ack(_) => Ok(()),
+            other => Err(anyhow::anyhow!("broker did not confirm: {other:?}")),
+        }
+    }
+}
+
+#[async_trait]
+impl Publisher for RabbitBroker {
+    fn backend(&self) -> &'static str {
+        "rabbitmq"
+    }
+
+    async fn publish(&self, event: &OutboxEvent) -> anyhow::Result<()> {
+        let result = self
+            .guard
+            .call(|_: &anyhow::Error| true, self.publish_once(event))
+            .await;
+        if result.is_err() {
+            // Drop a possibly broken channel; the next publish reconnects.
+            if let Ok(mut slot) = self.channel.try_lock() {
+                *slot = None;
+            }
+        }
+        result.map_err(|e| anyhow::anyhow!("publish event {}: {e}", event.id))
+    }
+
+    async fn consume(&self, notifier: Notifier, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let (conn, channel) = self.open().await?;
+        let mut consumer = channel
+            .basic_consume(
+                &self.queue,
+                "target-service",
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                next = consumer.next() => match next {
+                    Some(Ok(delivery)) => {
+                        notifier.notify(&String::from_utf8_lossy(&delivery.data)).await;
+                        delivery.ack(BasicAckOptions::default()).await?;
+                    }
+                    Some(Err(e)) => return Err(e.into()),
+                    None => break,
+                },
+            }
+        }
+        let _ = conn.close(200, "shutdown").await;
+        Ok(())
+    }
+}

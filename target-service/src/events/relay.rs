@@ -1,0 +1,61 @@
+//! The outbox relay: leases unsent rows, publishes each, marks it sent after the confirm.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Publisher;
+use crate::store::Store;
+
+const BATCH: i64 = 100;
+const LEASE_MS: i64 = 30_000;
+
+/// What one relay pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RelayOutcome {
+    pub published: usize,
+    pub failed: usize,
+}
+
+/// One pass: stops at the first failure so events leave in order; the lease expires
+/// and a later pass retries. Delivery is at least once (consumers dedupe by message id).
+pub async fn relay_once(
+    store: &dyn Store,
+    publisher: &dyn Publisher,
+) -> anyhow::Result<RelayOutcome> {
+    let mut outcome = RelayOutcome::default();
+    for event in store.claim_outbox(BATCH, LEASE_MS).await? {
+        if let Err(e) = publisher.publish(&event).await {
+            tracing::warn!(error = %e, event = event.id, "outbox publish failed; will retry");
+            outcome.failed += 1;
+            break;
+        }
+        store.mark_sent(event.id).await?;
+        outcome.published += 1;
+    }
+    Ok(outcome)
+}
+
+/// Relays until `shutdown`, polling every `every` (sooner while there is a backlog).
+pub async fn run_relay(
+    store: Arc<dyn Store>,
+    publisher: Arc<dyn Publisher>,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let pause = match relay_once(store.as_ref(), publisher.as_ref()).await {
+            Ok(o) if o.published as i64 >= BATCH => Duration::ZERO,
+            Ok(_) => every,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox relay pass failed");
+                every * 5
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+}

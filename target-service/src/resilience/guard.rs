@@ -1,0 +1,80 @@
+//! One dependency's protection in a single call: bulkhead slot, breaker check, timeout.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Breaker, BreakerConfig, Bulkhead};
+
+/// Why a guarded call did not produce the dependency's own answer.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError<E> {
+    #[error("{0} circuit breaker is open")]
+    Open(&'static str),
+    #[error("{0} bulkhead is full")]
+    Full(&'static str),
+    #[error("{0} call timed out")]
+    Timeout(&'static str),
+    #[error(transparent)]
+    Inner(E),
+}
+
+/// Bulkhead + breaker + timeout for one dependency. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    pub breaker: Arc<Breaker>,
+    pub bulkhead: Bulkhead,
+    pub timeout: Duration,
+}
+
+impl Guard {
+    pub fn new(
+        name: &'static str,
+        breaker: BreakerConfig,
+        slots: usize,
+        max_wait: Duration,
+        timeout: Duration,
+    ) -> Guard {
+        Guard {
+            breaker: Arc::new(Breaker::new(name, breaker)),
+            bulkhead: Bulkhead::new(name, slots, max_wait),
+            timeout,
+        }
+    }
+
+    /// Runs `fut` under the guard. `is_failure` decides which errors count against the
+    /// breaker: a "not found" is the dependency working, a lost connection is not.
+    pub async fn call<T, E>(
+        &self,
+        is_failure: impl Fn(&E) -> bool,
+        fut: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, GuardError<E>> {
+        let name = self.breaker.name();
+        let _permit = self
+            .bulkhead
+            .acquire()
+            .await
+            .ok_or(GuardError::Full(name))?;
+        if !self.breaker.try_acquire() {
+            return Err(GuardError::Open(name));
+        }
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(Ok(v)) => {
+                self.breaker.on_success();
+                Ok(v)
+            }
+            Ok(Err(e)) => {
+                if is_failure(&e) {
+                    self.breaker.on_failure();
+                } else {
+                    self.breaker.on_success();
+                }
+                Err(GuardError::Inner(e))
+            }
+            Err(_) => {
+                self.breaker.on_failure();
+                Err(GuardError::Timeout(name))
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! `/books`: cached catalogue search and reads; librarian-only create and update.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+
+use super::{db_read, db_write};
+use crate::auth::Librarian;
+use crate::error::ApiError;
+use crate::extract::{parse_id, ApiJson, RawQuery};
+use crate::model::{Book, BookInput, BookPage};
+use crate::state::AppState;
+
+const MAX_QUERY_CHARS: usize = 200;
+const MAX_PER_PAGE: i64 = 100;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/books", get(search).post(create))
+        .route("/books/{id}", get(show).put(update))
+}
+
+async fn search(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<BookPage>, ApiError> {
+    let page = int_param(&query, "page", 1, 1, 1_000_000)?;
+    let per_page = int_param(&query, "per_page", 20, 1, MAX_PER_PAGE)?;
+    let needle = query
+        .get("q")
+        .map(|q| q.trim().to_lowercase())
+        .filter(|q| !q.is_empty());
+    if needle
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS || q.chars().any(char::is_control))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "q must be at most {MAX_QUERY_CHARS} printable characters"
+        )));
+    }
+    let key = state
+        .cache
+        .search_key(needle.as_deref(), page, per_page)
+        .await;
+    if let Some(key) = &key {
+        if let Some(hit) = state.cache.search::<BookPage>(key).await {
+            return Ok(Json(hit));
+        }
+    }
+    let offset = (page - 1) * per_page;
+    let found = db_read(&state, || {
+        state
+            .store
+            .search_books(needle.as_deref(), per_page, offset)
+    })
+    .await?;
+    let result = BookPage {
+        items: found.items,
+        page,
+        per_page,
+        total: found.total,
+    };
+    if let Some(key) = &key {
+        state.cache.put_search(key, &result).await;
+    }
+    Ok(Json(result))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Book>, ApiError> {
+    let id = parse_id(&raw)?;
+    if let Some(hit) = state.cache.book::<Book>(id).await {
+        return Ok(Json(hit));
+    }
+    let book = db_read(&state, || state.store.get_book(id)).await?;
+    state.cache.put_book(id, &book).await;
+    Ok(Json(book))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    _: Librarian,
+    ApiJson(input): ApiJson<BookInput>,
+) -> Result<(StatusCode, Json<Book>), ApiError> {
+    validate(&input)?;
+    let book = db_write(&state, state.store.create_book(&input)).await?;
+    state.cache.bump_catalog().await;
+    Ok((StatusCode::CREATED, Json(book)))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    _: Librarian,
+    Path(raw): Path<String>,
+    ApiJson(input): ApiJson<BookInput>,
+) -> Result<Json<Book>, ApiError> {
+    let id = parse_id(&raw)?;
+    validate(&input)?;
+    let book = db_write(&state, state.store.update_book(id, &input)).await?;
+    state.cache.forget_book(id).await;
+    state.cache.bump_catalog().await;
+    Ok(Json(book))
+}
+
+fn validate(input: &BookInput) -> Result<(), ApiError> {
+    match input.problem() {
+        Some(problem) => Err(ApiError::BadRequest(problem.into())),
+        None => Ok(()),
+    }
+}
+
+/// An optional integer query parameter within `[min, max]`; anything else is a 400.
+fn int_param(
+    query: &HashMap<String, String>,
+    name: &str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ApiError> {
+    match query.get(name) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<i64>() {
+            Ok(v) if (min..=max).contains(&v) => Ok(v),
+            _ => Err(ApiError::BadRequest(format!(
+                "{name} must be an integer from {min} to {max}"
+            ))),
+        },
+    }
+}

@@ -1,0 +1,112 @@
+//! `/members` registration and `/auth/login`, which trades a password for a bearer token.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::{db_read, db_write};
+use crate::auth::password::HashError;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::model::{Member, NewMember, Role};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/members", post(register))
+        .route("/auth/login", post(login))
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginResponse {
+    token: String,
+    member_id: i64,
+    role: Role,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<NewMember>,
+) -> Result<(StatusCode, Json<Member>), ApiError> {
+    let email = input.email.trim().to_lowercase();
+    let name = input.name.trim();
+    if email.len() > 254 || !is_plausible_email(&email) {
+        return Err(ApiError::BadRequest("email is not valid".into()));
+    }
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::BadRequest("name must be 1-200 characters".into()));
+    }
+    if !(8..=256).contains(&input.password.len()) {
+        return Err(ApiError::BadRequest("password must be 8-256 bytes".into()));
+    }
+    let hash = state
+        .passwords
+        .hash(&input.password)
+        .await
+        .map_err(hash_error)?;
+    let member = db_write(
+        &state,
+        state.store.create_member(&email, name, &hash, Role::Member),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(member)))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    if input.email.len() > 254 || input.password.len() > 256 {
+        return Err(ApiError::Unauthorized);
+    }
+    let email = input.email.trim().to_lowercase();
+    let found = db_read(&state, || state.store.credentials(&email)).await?;
+    let Some(creds) = found else {
+        // Spend the same work as a real check so response time does not reveal members.
+        let _ = state.passwords.hash(&input.password).await;
+        return Err(ApiError::Unauthorized);
+    };
+    if !state
+        .passwords
+        .verify(&input.password, &creds.password_hash)
+        .await
+        .map_err(hash_error)?
+    {
+        return Err(ApiError::Unauthorized);
+    }
+    let role = Role::parse(&creds.role).unwrap_or(Role::Member);
+    Ok(Json(LoginResponse {
+        token: state.tokens.issue(creds.id, role),
+        member_id: creds.id,
+        role,
+    }))
+}
+
+fn hash_error(e: HashError) -> ApiError {
+    match e {
+        HashError::Busy => ApiError::Overloaded {
+            retry_after_secs: 1,
+        },
+        HashError::Failed(detail) => ApiError::Internal(anyhow::anyhow!(detail)),
+    }
+}
+
+fn is_plausible_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !email.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}

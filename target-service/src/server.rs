@@ -1,0 +1,74 @@
+//! Running the service: connect, migrate, seed, start background tasks, serve, drain.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::events::{run_relay, Notifier};
+use crate::{app, AppState, Config};
+
+/// Serves until `shutdown` fires, then stops accepting, lets in-flight requests finish
+/// within `SHUTDOWN_GRACE_SECS`, and stops the background tasks.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let grace = config.shutdown_grace;
+    let state = AppState::connect(config).await?;
+    let tasks = TaskTracker::new();
+    let background = shutdown.child_token();
+    spawn_background(&state, &tasks, &background);
+
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, db = state.store.backend(), cache = state.cache.backend(), events = state.publisher.backend(), "serving");
+    let server = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let server = tokio::spawn(async move { server.await });
+    shutdown.cancelled().await;
+    let drained = tokio::time::timeout(grace, server).await;
+    if drained.is_err() {
+        tracing::warn!(
+            ?grace,
+            "in-flight requests did not finish within the grace period"
+        );
+    }
+    background.cancel();
+    tasks.close();
+    if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
+        tracing::warn!("background tasks did not stop in time");
+    }
+    match drained {
+        Ok(joined) => joined?.map_err(Into::into),
+        Err(_) => Ok(()),
+    }
+}
+
+fn spawn_background(state: &AppState, tasks: &TaskTracker, stop: &CancellationToken) {
+    tasks.spawn(run_relay(
+        state.store.clone(),
+        state.publisher.clone(),
+        state.config.outbox_poll,
+        stop.clone(),
+    ));
+    let publisher = state.publisher.clone();
+    let notifier = Notifier::new(state.config.sendgrid_api_key.clone());
+    let stop = stop.clone();
+    tasks.spawn(async move {
+        // The consumer reconnects after failures until shutdown.
+        while !stop.is_cancelled() {
+            if let Err(e) = publisher.consume(notifier.clone(), stop.clone()).await {
+                tracing::warn!(error = %e, "event consumer stopped; restarting");
+            }
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+            }
+        }
+    });
+}

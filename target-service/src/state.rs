@@ -1,0 +1,171 @@
+//! The shared application state: a `Clone` bundle of handles built once from `Config`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::auth::password::Passwords;
+use crate::auth::token::TokenSigner;
+use crate::cache::{BookCache, Cache, MemoryCache, RedisCache};
+use crate::config::{embedded_sqlite_path, Config};
+use crate::events::{InProcessQueue, Publisher, RabbitBroker};
+use crate::http::limits::{InFlight, RateLimiter};
+use crate::http::metrics::Metrics;
+use crate::resilience::{Bulkhead, Guard};
+use crate::store::{seed, PgStore, SeedPlan, SqliteStore, Store};
+
+/// One guard per external dependency.
+#[derive(Clone)]
+pub struct Guards {
+    pub db: Guard,
+    pub cache: Guard,
+    pub broker: Guard,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub cache: BookCache,
+    pub publisher: Arc<dyn Publisher>,
+    pub tokens: TokenSigner,
+    pub passwords: Passwords,
+    pub guards: Guards,
+    pub metrics: Arc<Metrics>,
+    pub limiter: Arc<RateLimiter>,
+    pub in_flight: InFlight,
+}
+
+impl AppState {
+    /// Connects every dependency named in `config` (embedded ones otherwise), migrates and seeds.
+    pub async fn connect(config: Config) -> anyhow::Result<AppState> {
+        let guards = Guards::new(&config);
+        let store = connect_store(&config).await?;
+        let cache: Arc<dyn Cache> = match &config.redis_url {
+            Some(url) => Arc::new(RedisCache::new(url, guards.cache.clone()).context("REDIS_URL")?),
+            None => Arc::new(MemoryCache::new()),
+        };
+        let publisher: Arc<dyn Publisher> = match &config.rabbitmq_url {
+            Some(url) => Arc::new(RabbitBroker::new(
+                url,
+                &config.rabbitmq_exchange,
+                &config.rabbitmq_queue,
+                guards.broker.clone(),
+            )),
+            None => Arc::new(InProcessQueue::new(10_000)),
+        };
+        let state = AppState::from_parts(config, store, cache, publisher, guards)?;
+        state.seed().await?;
+        Ok(state)
+    }
+
+    /// Assembles a state from ready-made parts (tests inject fakes here).
+    pub fn from_parts(
+        config: Config,
+        store: Arc<dyn Store>,
+        cache: Arc<dyn Cache>,
+        publisher: Arc<dyn Publisher>,
+        guards: Guards,
+    ) -> anyhow::Result<AppState> {
+        let hash_slots = Bulkhead::new("hash", config.bulkhead_hash, config.bulkhead_wait);
+        Ok(AppState {
+            cache: BookCache::new(
+                cache,
+                &config.cache_prefix,
+                config.cache_ttl,
+                config.search_cache_ttl,
+            ),
+            tokens: TokenSigner::new(&config.token_secret, config.token_ttl),
+            passwords: Passwords::new(
+                config.argon2_memory_kib,
+                config.argon2_iterations,
+                hash_slots,
+            )?,
+            metrics: Arc::new(Metrics::default()),
+            limiter: Arc::new(RateLimiter::new(
+                config.rate_limit_per_sec,
+                config.rate_limit_burst,
+            )),
+            in_flight: InFlight::new(config.max_in_flight),
+            store,
+            publisher,
+            guards,
+            config: Arc::new(config),
+        })
+    }
+
+    /// Seeds an empty database. The password is hashed once and the hash shared by every
+    /// seeded account: 10,010 argon2 hashes would take minutes at the default cost, and
+    /// shared salts only matter for real users' passwords, which these are not.
+    pub async fn seed(&self) -> anyhow::Result<()> {
+        let plan = SeedPlan {
+            books: self.config.seed_books,
+            members: self.config.seed_members,
+        };
+        if self.store.is_seeded(&plan).await? {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let hash = self.passwords.hash(seed::SEED_PASSWORD).await?;
+        self.store.seed(&plan, &hash).await?;
+        tracing::info!(books = plan.books, members = plan.members, elapsed = ?started.elapsed(), "seeded");
+        Ok(())
+    }
+}
+
+impl Guards {
+    pub fn new(config: &Config) -> Guards {
+        let guard = |name, slots, timeout| {
+            Guard::new(
+                name,
+                config.breaker.clone(),
+                slots,
+                config.bulkhead_wait,
+                timeout,
+            )
+        };
+        Guards {
+            db: guard("database", config.bulkhead_db, config.db_timeout),
+            cache: guard("redis", config.bulkhead_redis, config.redis_timeout),
+            broker: guard("rabbitmq", 4, config.rabbitmq_timeout),
+        }
+    }
+
+    pub fn all(&self) -> [&Guard; 3] {
+        [&self.db, &self.cache, &self.broker]
+    }
+}
+
+async fn connect_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = config.database_url.clone();
+    match url.as_deref() {
+        Some(url) if url.starts_with("postgres") => {
+            let migrate_url = config.database_migrate_url.as_deref().unwrap_or(url);
+            let store = PgStore::connect(
+                url,
+                migrate_url,
+                config.db_max_connections,
+                config.db_timeout,
+            )
+            .await
+            .context("connecting to PostgreSQL (DATABASE_URL)")?;
+            Ok(Arc::new(store))
+        }
+        Some(url) => Ok(Arc::new(
+            SqliteStore::connect(url, config.db_max_connections, config.db_timeout)
+                .await
+                .context("opening SQLite (DATABASE_URL)")?,
+        )),
+        None => {
+            let path = embedded_sqlite_path();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            tracing::info!(path = %path.display(), "using embedded SQLite");
+            let url = path.to_string_lossy().into_owned();
+            Ok(Arc::new(
+                SqliteStore::connect(&url, config.db_max_connections, config.db_timeout).await?,
+            ))
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Persistence behind a trait, so handlers never know which database they talk to.
+
+mod postgres;
+pub mod seed;
+mod sql;
+mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::model::{Book, BookInput, Credentials, Loan, Member, OutboxEvent, Role};
+pub use postgres::PgStore;
+pub use seed::SeedPlan;
+pub use sqlite::SqliteStore;
+
+/// What can go wrong in a store call; the business outcomes are distinct variants.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("no copies available")]
+    NoCopies,
+    #[error("loan limit reached")]
+    LoanLimit,
+    #[error("already exists")]
+    Duplicate,
+    #[error("loan already returned")]
+    AlreadyReturned,
+    #[error("copies on loan exceed the new total")]
+    CopiesOnLoan,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Infrastructure failures (count against the breaker; reads may retry them).
+    pub fn is_infra(&self) -> bool {
+        matches!(self, StoreError::Database(_))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page of search results and the total number of matches.
+pub struct SearchResult {
+    pub items: Vec<Book>,
+    pub total: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+    /// `pattern` is a lower-case substring (not yet a LIKE pattern).
+    async fn search_books(
+        &self,
+        pattern: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<SearchResult>;
+    async fn get_book(&self, id: i64) -> StoreResult<Book>;
+    async fn create_book(&self, input: &BookInput) -> StoreResult<Book>;
+    async fn update_book(&self, id: i64, input: &BookInput) -> StoreResult<Book>;
+    async fn create_member(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> StoreResult<Member>;
+    async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>>;
+    /// Borrows a copy; `Ok((loan, false))` when the idempotency key replayed an earlier loan.
+    async fn borrow(
+        &self,
+        member_id: i64,
+        book_id: i64,
+        key: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<(Loan, bool)>;
+    async fn return_loan(&self, member_id: i64, loan_id: i64) -> StoreResult<Loan>;
+    async fn member_loans(&self, member_id: i64) -> StoreResult<Vec<Loan>>;
+    /// Whether the deterministic seed is already present.
+    async fn is_seeded(&self, plan: &SeedPlan) -> StoreResult<bool>;
+    /// Inserts the seed; idempotent (existing rows are left alone).
+    async fn seed(&self, plan: &SeedPlan, password_hash: &str) -> StoreResult<()>;
+    /// Leases up to `limit` unsent outbox rows for `lease_ms` so other relays skip them.
+    async fn claim_outbox(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<OutboxEvent>>;
+    async fn mark_sent(&self, id: i64) -> StoreResult<()>;
+    async fn outbox_pending(&self) -> StoreResult<i64>;
+}
+
+/// Escapes LIKE metacharacters so user text only ever matches literally.
+pub fn like_pattern(needle: &str) -> String {
+    let mut out = String::with_capacity(needle.len() + 2);
+    out.push('%');
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(super::like_pattern("A_b%"), "%a\\_b\\%%");
+    }
+}

@@ -1,0 +1,350 @@
+//! The SQL store, written once for both backends: a macro expands it per sqlx driver.
+//!
+//! Every statement stays in the SQLite/PostgreSQL common subset (`$N` placeholders,
+//! `RETURNING`, `ON CONFLICT DO NOTHING`). Invariants hold under concurrency because
+//! each write is a conditional UPDATE inside one transaction, and each transaction
+//! begins with a write so SQLite takes its write lock up front (no snapshot upgrade).
+
+pub(crate) const BOOK_COLS: &str = "id, isbn, title, author, year, copies_total, copies_available";
+pub(crate) const LOAN_COLS: &str = "id, book_id, member_id, status, borrowed_at, returned_at";
+pub(crate) const SEED_CHUNK: usize = 500;
+
+/// Expands to `impl Store for $store` where `$store` has a `pool: sqlx::Pool<$db>`.
+/// `$after_seed` holds backend-specific statements run once the seed is in.
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty, $backend:literal, $after_seed:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn search_books(&self, pattern: Option<&str>, limit: i64, offset: i64) -> StoreResult<SearchResult> {
+                const FILTER: &str = " WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(author) LIKE $1 ESCAPE '\\'";
+                let (items, total) = match pattern {
+                    Some(needle) => {
+                        let like = $crate::store::like_pattern(needle);
+                        let items = sqlx::query_as::<_, Book>(&format!(
+                            "SELECT {BOOK_COLS} FROM books{FILTER} ORDER BY id LIMIT $2 OFFSET $3"
+                        ))
+                        .bind(&like)
+                        .bind(limit)
+                        .bind(offset)
+                        .fetch_all(&self.pool)
+                        .await?;
+                        let total: (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM books{FILTER}"))
+                            .bind(&like)
+                            .fetch_one(&self.pool)
+                            .await?;
+                        (items, total.0)
+                    }
+                    None => {
+                        let items = sqlx::query_as::<_, Book>(&format!(
+                            "SELECT {BOOK_COLS} FROM books ORDER BY id LIMIT $1 OFFSET $2"
+                        ))
+                        .bind(limit)
+                        .bind(offset)
+                        .fetch_all(&self.pool)
+                        .await?;
+                        let total: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM books").fetch_one(&self.pool).await?;
+                        (items, total.0)
+                    }
+                };
+                Ok(SearchResult { items, total })
+            }
+
+            async fn get_book(&self, id: i64) -> StoreResult<Book> {
+                sqlx::query_as::<_, Book>(&format!("SELECT {BOOK_COLS} FROM books WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound)
+            }
+
+            async fn create_book(&self, b: &BookInput) -> StoreResult<Book> {
+                Ok(sqlx::query_as::<_, Book>(&format!(
+                    "INSERT INTO books (isbn, title, author, year, copies_total, copies_available) \
+                     VALUES ($1, $2, $3, $4, $5, $5) RETURNING {BOOK_COLS}"
+                ))
+                .bind(&b.isbn)
+                .bind(&b.title)
+                .bind(&b.author)
+                .bind(b.year)
+                .bind(b.copies)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn update_book(&self, id: i64, b: &BookInput) -> StoreResult<Book> {
+                // SET expressions see the old row, so availability moves by the change in total.
+                let updated = sqlx::query_as::<_, Book>(&format!(
+                    "UPDATE books SET isbn = $2, title = $3, author = $4, year = $5, \
+                     copies_available = copies_available + ($6 - copies_total), copies_total = $6 \
+                     WHERE id = $1 AND copies_available + ($6 - copies_total) >= 0 RETURNING {BOOK_COLS}"
+                ))
+                .bind(id)
+                .bind(&b.isbn)
+                .bind(&b.title)
+                .bind(&b.author)
+                .bind(b.year)
+                .bind(b.copies)
+                .fetch_optional(&self.pool)
+                .await?;
+                match updated {
+                    Some(book) => Ok(book),
+                    None => {
+                        self.get_book(id).await?;
+                        Err(StoreError::CopiesOnLoan)
+                    }
+                }
+            }
+
+            async fn create_member(&self, email: &str, name: &str, hash: &str, role: Role) -> StoreResult<Member> {
+                sqlx::query_as::<_, Member>(
+                    "INSERT INTO members (email, name, password_hash, role) VALUES ($1, $2, $3, $4) \
+                     RETURNING id, email, name",
+                )
+                .bind(email)
+                .bind(name)
+                .bind(hash)
+                .bind(role.as_str())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| match e.as_database_error() {
+                    Some(db) if db.is_unique_violation() => StoreError::Duplicate,
+                    _ => StoreError::Database(e),
+                })
+            }
+
+            async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {
+                Ok(sqlx::query_as::<_, Credentials>(
+                    "SELECT id, password_hash, role FROM members WHERE email = $1",
+                )
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn borrow(&self, member_id: i64, book_id: i64, key: Option<&str>, limit: i64) -> StoreResult<(Loan, bool)> {
+                if let Some(key) = key {
+                    if let Some(loan) = self.loan_by_key(member_id, key).await? {
+                        return Ok((loan, false));
+                    }
+                }
+                let mut tx = self.pool.begin().await?;
+                let counted = sqlx::query(
+                    "UPDATE members SET active_loans = active_loans + 1 WHERE id = $1 AND active_loans < $2",
+                )
+                .bind(member_id)
+                .bind(limit)
+                .execute(&mut *tx)
+                .await?;
+                if counted.rows_affected() == 0 {
+                    return Err(StoreError::LoanLimit);
+                }
+                let taken = sqlx::query(
+                    "UPDATE books SET copies_available = copies_available - 1 WHERE id = $1 AND copies_available > 0",
+                )
+                .bind(book_id)
+                .execute(&mut *tx)
+                .await?;
+                if taken.rows_affected() == 0 {
+                    let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM books WHERE id = $1")
+                        .bind(book_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    return Err(if exists.is_some() { StoreError::NoCopies } else { StoreError::NotFound });
+                }
+                let inserted = sqlx::query_as::<_, Loan>(&format!(
+                    "INSERT INTO loans (book_id, member_id, status, borrowed_at, idempotency_key) \
+                     VALUES ($1, $2, 'active', $3, $4) RETURNING {LOAN_COLS}"
+                ))
+                .bind(book_id)
+                .bind(member_id)
+                .bind($crate::clock::now_rfc3339())
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await;
+                let loan = match inserted {
+                    Ok(loan) => loan,
+                    Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+                        // A concurrent request with the same key won; replay its loan.
+                        drop(tx);
+                        let key = key.unwrap_or_default();
+                        let loan = self.loan_by_key(member_id, key).await?.ok_or(StoreError::Duplicate)?;
+                        return Ok((loan, false));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                write_outbox(&mut tx, "loan.created", &loan).await?;
+                tx.commit().await?;
+                Ok((loan, true))
+            }
+
+            async fn return_loan(&self, member_id: i64, loan_id: i64) -> StoreResult<Loan> {
+                let mut tx = self.pool.begin().await?;
+                let returned = sqlx::query_as::<_, Loan>(&format!(
+                    "UPDATE loans SET status = 'returned', returned_at = $3 \
+                     WHERE id = $1 AND member_id = $2 AND status = 'active' RETURNING {LOAN_COLS}"
+                ))
+                .bind(loan_id)
+                .bind(member_id)
+                .bind($crate::clock::now_rfc3339())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(loan) = returned else {
+                    let found: Option<(String,)> =
+                        sqlx::query_as("SELECT status FROM loans WHERE id = $1 AND member_id = $2")
+                            .bind(loan_id)
+                            .bind(member_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    return Err(if found.is_some() { StoreError::AlreadyReturned } else { StoreError::NotFound });
+                };
+                sqlx::query("UPDATE members SET active_loans = active_loans - 1 WHERE id = $1 AND active_loans > 0")
+                    .bind(member_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE books SET copies_available = copies_available + 1 \
+                     WHERE id = $1 AND copies_available < copies_total",
+                )
+                .bind(loan.book_id)
+                .execute(&mut *tx)
+                .await?;
+                write_outbox(&mut tx, "loan.returned", &loan).await?;
+                tx.commit().await?;
+                Ok(loan)
+            }
+
+            async fn member_loans(&self, member_id: i64) -> StoreResult<Vec<Loan>> {
+                Ok(sqlx::query_as::<_, Loan>(&format!(
+                    "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 \
+                     ORDER BY CASE WHEN status = 'active' THEN 0 ELSE 1 END, id DESC LIMIT 500"
+                ))
+                .bind(member_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn is_seeded(&self, plan: &SeedPlan) -> StoreResult<bool> {
+                let books: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM books WHERE id <= $1")
+                    .bind(plan.books)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let last = seed::librarian_email(seed::LIBRARIANS);
+                let librarian: Option<(i64,)> = sqlx::query_as("SELECT id FROM members WHERE email = $1")
+                    .bind(last)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(books.0 >= plan.books && librarian.is_some())
+            }
+
+            async fn seed(&self, plan: &SeedPlan, hash: &str) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let ids: Vec<i64> = (1..=plan.books).collect();
+                for chunk in ids.chunks(SEED_CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO books (id, isbn, title, author, year, copies_total, copies_available) ",
+                    );
+                    qb.push_values(chunk.iter().map(|&id| seed::seed_book(id)), |mut row, b| {
+                        row.push_bind(b.id)
+                            .push_bind(b.isbn)
+                            .push_bind(b.title)
+                            .push_bind(b.author)
+                            .push_bind(b.year)
+                            .push_bind(b.copies_total)
+                            .push_bind(b.copies_available);
+                    });
+                    qb.push(" ON CONFLICT DO NOTHING");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                let accounts: Vec<(i64, String, String, &str)> = (1..=plan.members)
+                    .map(|n| (n, seed::member_email(n), format!("Member {n}"), "member"))
+                    .chain((1..=seed::LIBRARIANS).map(|n| {
+                        (plan.librarian_id(n), seed::librarian_email(n), format!("Librarian {n}"), "librarian")
+                    }))
+                    .collect();
+                for chunk in accounts.chunks(SEED_CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO members (id, email, name, password_hash, role) ",
+                    );
+                    qb.push_values(chunk, |mut row, (id, email, name, role)| {
+                        row.push_bind(*id).push_bind(email.clone()).push_bind(name.clone()).push_bind(hash.to_string()).push_bind(*role);
+                    });
+                    qb.push(" ON CONFLICT DO NOTHING");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                for stmt in $after_seed {
+                    sqlx::query(stmt).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn claim_outbox(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<OutboxEvent>> {
+                let now = $crate::clock::unix_millis();
+                // The claim conditions repeat outside the subquery so a concurrent relay
+                // that loses the row lock re-checks them and skips the row.
+                Ok(sqlx::query_as::<_, OutboxEvent>(
+                    "UPDATE outbox SET claimed_until = $1 \
+                     WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) AND id IN ( \
+                       SELECT id FROM outbox WHERE sent_at IS NULL \
+                       AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) \
+                     RETURNING id, event_type, payload",
+                )
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn mark_sent(&self, id: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE outbox SET sent_at = $1 WHERE id = $2")
+                    .bind($crate::clock::now_rfc3339())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn outbox_pending(&self) -> StoreResult<i64> {
+                let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n.0)
+            }
+        }
+
+        impl $store {
+            async fn loan_by_key(&self, member_id: i64, key: &str) -> StoreResult<Option<Loan>> {
+                Ok(sqlx::query_as::<_, Loan>(&format!(
+                    "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 AND idempotency_key = $2"
+                ))
+                .bind(member_id)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+        }
+
+        async fn write_outbox(tx: &mut sqlx::Transaction<'_, $db>, event_type: &str, loan: &Loan) -> StoreResult<()> {
+            let payload = serde_json::json!({ "type": event_type, "loan": loan }).to_string();
+            sqlx::query("INSERT INTO outbox (event_type, payload, created_at) VALUES ($1, $2, $3)")
+                .bind(event_type)
+                .bind(payload)
+                .bind($crate::clock::now_rfc3339())
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;

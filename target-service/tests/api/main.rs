@@ -1,0 +1,13 @@
+//! End-to-end tests of the library API, driven in-process through `app()`.
+//!
+//! Tests written with `on_both!` run on embedded SQLite and, when
+//! `LOADGEN_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database of their own.
+
+mod helpers;
+
+mod books;
+mod loans;
+mod malformed;
+mod members;
+mod ops;
+mod overload;
