@@ -1,0 +1,287 @@
+//! End to end through the real `loadgen` binary: accuracy against a server with a
+//! known latency distribution, exit codes, interruption, stress, and `check`.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use support::*;
+
+#[test]
+fn reports_the_true_percentiles_and_every_request() {
+    let served = Served::default();
+    let host = serve(known_latency_app(served.clone()));
+    let out = out_dir("accuracy");
+    let o = run(&[
+        "run",
+        "plan:40,2s;40,10s",
+        "--host",
+        &host,
+        "--scenario",
+        "http-get",
+        "--path",
+        "/",
+        "--profile",
+        "none",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&out);
+    let truth = served.latencies_us.lock().unwrap().clone();
+    assert!(
+        truth.len() > 1_000,
+        "too few requests to judge: {}",
+        truth.len()
+    );
+    // Lossless: every request the server answered is counted, once.
+    assert_eq!(s["total"]["requests"].as_u64().unwrap(), truth.len() as u64);
+    let series_sum: u64 = s["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(series_sum, truth.len() as u64);
+    for (field, p) in [("p50_us", 50.0), ("p99_us", 99.0)] {
+        let measured = s["total"][field].as_u64().unwrap() as f64;
+        let exact = exact_percentile(&truth, p) as f64;
+        let err = (measured - exact).abs() / exact;
+        assert!(
+            err < 0.02,
+            "{field}: measured {measured} us, truth {exact} us ({:.2}% off)",
+            err * 100.0
+        );
+    }
+}
+
+#[test]
+fn failed_threshold_exits_1_and_check_rejudges() {
+    let host = serve(known_latency_app(Served::default()));
+    let out = out_dir("threshold");
+    let o = run(&[
+        "run",
+        "plan:5,1s;5,3s",
+        "--host",
+        &host,
+        "--path",
+        "/",
+        "--profile",
+        "none",
+        "--threshold",
+        "p50<10ms",
+        "--threshold",
+        "error-rate<1%",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("FAIL") && stdout(&o).contains("Verdict: FAILED"));
+    let s = summary(&out);
+    assert_eq!(s["verdict"]["passed"], false);
+    assert_eq!(s["schema_version"], 1);
+    let file = out.join("summary.json");
+    let again = run(&[
+        "check",
+        file.to_str().unwrap(),
+        "--profile",
+        "none",
+        "--threshold",
+        "p50<1s",
+    ]);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    let again = run(&[
+        "check",
+        file.to_str().unwrap(),
+        "--profile",
+        "none",
+        "--threshold",
+        "p99<100ms",
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+}
+
+#[test]
+fn unreachable_host_is_exit_3_within_seconds() {
+    let started = Instant::now();
+    let out = out_dir("unreachable");
+    let o = run(&[
+        "run",
+        "stages",
+        "--host",
+        "http://127.0.0.1:9",
+        "--path",
+        "/",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("unreachable"), "{}", stderr(&o));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        !out.exists(),
+        "nothing is written for a run that never started"
+    );
+}
+
+#[test]
+fn bad_input_is_exit_2_naming_the_problem() {
+    for (args, needle) in [
+        (
+            vec!["run", "stages", "--threshold", "p95<fast"],
+            "bad threshold 'p95<fast'",
+        ),
+        (vec!["run", "ramp"], "unknown shape 'ramp'"),
+        (vec!["run", "plan:10,5q"], "unknown unit"),
+        (
+            vec!["run", "stages", "--profile", "fast"],
+            "unknown profile 'fast'",
+        ),
+        (
+            vec!["run", "stages", "--scenario", "nobody"],
+            "unknown scenario 'nobody'",
+        ),
+        (
+            vec!["run", "stages", "--scenario", "http-get"],
+            "needs at least one --path",
+        ),
+        (vec!["run", "stages", "--duration", "soon"], "soon"),
+        (vec!["check", "/nonexistent/summary.json"], "cannot read"),
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn sigterm_stops_gracefully_with_partial_results() {
+    let host = serve(known_latency_app(Served::default()));
+    let out = out_dir("sigterm");
+    let child = loadgen()
+        .args([
+            "run",
+            "plan:10,1s;10,60s",
+            "--host",
+            &host,
+            "--path",
+            "/",
+            "--profile",
+            "none",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let s = summary(&out);
+    assert_eq!(s["interrupted"], true);
+    assert!(s["total"]["requests"].as_u64().unwrap() > 0);
+    assert!(s["duration_secs"].as_f64().unwrap() < 30.0);
+}
+
+#[test]
+fn stress_stops_at_the_breaking_point_and_names_it() {
+    let host = serve(overloadable_app(Served::default(), 20));
+    let out = out_dir("stress");
+    let o = run(&[
+        "run",
+        "stress",
+        "--users",
+        "60",
+        "--duration",
+        "60s",
+        "--host",
+        &host,
+        "--path",
+        "/",
+        "--profile",
+        "none",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&out);
+    let bp = &s["breaking_point"];
+    assert!(bp.is_object(), "no breaking point: {}", stdout(&o));
+    assert!(bp["failing"]["users"].as_u64().unwrap() > 20, "{bp}");
+    assert!(bp["last_good"]["users"].as_u64().unwrap() <= 21, "{bp}");
+    assert!(s["stopped_by"].as_str().unwrap().contains("breaking point"));
+    assert!(
+        s["duration_secs"].as_f64().unwrap() < 55.0,
+        "the run stopped early"
+    );
+    assert!(stdout(&o).contains("Breaking point"));
+}
+
+#[test]
+fn shapes_prints_every_named_plan() {
+    let o = run(&["shapes"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    for name in ["stages:", "stress:", "soak:", "spike:", "peak 10000 users"] {
+        assert!(text.contains(name), "missing {name}");
+    }
+    let o = run(&["shapes", "spike", "--users", "500", "--duration", "2m"]);
+    assert!(
+        stdout(&o).contains("peak 500 users, 2m in all"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn the_main_job_runs_every_persona_against_the_bundled_service() {
+    let out = out_dir("bundled");
+    let o = loadgen()
+        .args([
+            "run",
+            "stages",
+            "--users",
+            "30",
+            "--duration",
+            "15s",
+            "--profile",
+            "api-slo",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("RABBITMQ_URL")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let s = summary(&out);
+    assert_eq!(s["config"]["bundled_target"], true);
+    assert_eq!(s["total"]["failures"], 0, "{}", stdout(&o));
+    let names: Vec<String> = s["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["method"].as_str().unwrap(),
+                e["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for want in ["GET /books/{id}", "GET /books?q={word}", "POST /auth/login"] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
+    }
+}
