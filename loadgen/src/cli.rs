@@ -67,6 +67,9 @@ pub struct RunArgs {
     /// A path for the http-get scenario (repeatable).
     #[arg(long = "path", value_name = "PATH")]
     pub paths: Vec<String>,
+    /// Pause of each http-get user between requests (e.g. 10s, 250ms; default none).
+    #[arg(long, value_name = "TIME")]
+    pub think: Option<String>,
     #[command(flatten)]
     pub scale: ScaleArgs,
     #[command(flatten)]

@@ -137,9 +137,12 @@ impl ScenarioDef {
     }
 }
 
-/// The built-in scenario: GETs each path in turn, no think time.
-pub fn http_get(paths: &[String]) -> ScenarioDef {
+/// The built-in scenario: GETs each path in turn, pausing `think` between requests.
+pub fn http_get(paths: &[String], think: Option<Duration>) -> ScenarioDef {
     let mut def = ScenarioDef::new("http-get");
+    if let Some(t) = think {
+        def = def.think(t, t);
+    }
     for path in paths {
         let owned = path.clone();
         let f = task_fn(move |mut vu| {

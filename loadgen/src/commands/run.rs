@@ -55,6 +55,14 @@ fn plan(app: &App, args: &RunArgs) -> Result<Plan, Error> {
 }
 
 fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error> {
+    let think = match &args.think {
+        None => None,
+        Some(t) => {
+            let us =
+                threshold::parse_time_us(t).map_err(|e| Error::Usage(format!("--think: {e}")))?;
+            Some(Duration::from_micros(us as u64))
+        }
+    };
     let wants_http_get = args.scenarios.iter().any(|s| s == "http-get");
     if wants_http_get && args.paths.is_empty() {
         return Err(Error::Usage(
@@ -68,7 +76,7 @@ fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error
     }
     if args.scenarios.is_empty() {
         if !args.paths.is_empty() {
-            return Ok(vec![scenario::http_get(&args.paths)]);
+            return Ok(vec![scenario::http_get(&args.paths, think)]);
         }
         if app.scenarios.is_empty() {
             return Err(Error::Usage(
@@ -80,7 +88,7 @@ fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error
     let mut chosen = Vec::new();
     for name in &args.scenarios {
         if name == "http-get" {
-            chosen.push(scenario::http_get(&args.paths));
+            chosen.push(scenario::http_get(&args.paths, think));
             continue;
         }
         match app.scenarios.iter().find(|s| &s.name == name) {
@@ -213,7 +221,6 @@ async fn run_against(
             path.display()
         )));
     }
-    tokio::time::sleep(Duration::from_millis(0)).await;
     Ok(if summary.interrupted {
         exit::INTERRUPTED
     } else if failed > 0 {
