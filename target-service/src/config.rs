@@ -45,6 +45,10 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     /// Argon2 iterations (`ARGON2_ITERATIONS`).
     pub argon2_iterations: u32,
+    /// How long a login waits for a hashing slot before 503 (`HASH_WAIT_MS`).
+    pub hash_wait: Duration,
+    /// Verified (password, hash) pairs remembered to skip argon2 (`PASSWORD_MEMO_SIZE`, 0 = off).
+    pub password_memo_size: usize,
     /// Seeded books (`SEED_BOOKS`).
     pub seed_books: i64,
     /// Seeded members (`SEED_MEMBERS`).
@@ -118,6 +122,8 @@ impl Config {
             token_ttl: Duration::from_secs(env.parse("TOKEN_TTL_SECS", 86_400u64)?),
             argon2_memory_kib: env.parse("ARGON2_MEMORY_KIB", 19_456u32)?,
             argon2_iterations: env.parse("ARGON2_ITERATIONS", 2u32)?,
+            hash_wait: env.millis("HASH_WAIT_MS", 10_000)?,
+            password_memo_size: env.parse("PASSWORD_MEMO_SIZE", 100_000usize)?,
             seed_books: env.parse("SEED_BOOKS", 10_000i64)?,
             seed_members: env.parse("SEED_MEMBERS", 10_000i64)?,
             rate_limit_per_sec,

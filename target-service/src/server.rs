@@ -6,17 +6,40 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::config::embedded_sqlite_path;
 use crate::events::{run_relay, Notifier};
 use crate::{app, AppState, Config};
 
 /// Serves until `shutdown` fires, then stops accepting, lets in-flight requests finish
 /// within `SHUTDOWN_GRACE_SECS`, and stops the background tasks.
 pub async fn serve(
-    config: Config,
+    mut config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = config.shutdown_grace;
+    // The embedded database lives only as long as this process serves.
+    let embedded_dir = match config.database_url {
+        Some(_) => None,
+        None => {
+            let path = embedded_sqlite_path();
+            config.database_url = Some(path.to_string_lossy().into_owned());
+            path.parent().map(std::path::Path::to_path_buf)
+        }
+    };
+    let result = serve_until(config, listener, shutdown, grace).await;
+    if let Some(dir) = embedded_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
+async fn serve_until(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    grace: std::time::Duration,
+) -> anyhow::Result<()> {
     let state = AppState::connect(config).await?;
     let tasks = TaskTracker::new();
     let background = shutdown.child_token();

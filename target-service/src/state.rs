@@ -67,7 +67,7 @@ impl AppState {
         publisher: Arc<dyn Publisher>,
         guards: Guards,
     ) -> anyhow::Result<AppState> {
-        let hash_slots = Bulkhead::new("hash", config.bulkhead_hash, config.bulkhead_wait);
+        let hash_slots = Bulkhead::new("hash", config.bulkhead_hash, config.hash_wait);
         Ok(AppState {
             cache: BookCache::new(
                 cache,
@@ -80,6 +80,7 @@ impl AppState {
                 config.argon2_memory_kib,
                 config.argon2_iterations,
                 hash_slots,
+                config.password_memo_size,
             )?,
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(RateLimiter::new(
@@ -157,10 +158,8 @@ async fn connect_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
                 .context("opening SQLite (DATABASE_URL)")?,
         )),
         None => {
+            // AppState::connect without serve(): a temp file the OS cleans up eventually.
             let path = embedded_sqlite_path();
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
             tracing::info!(path = %path.display(), "using embedded SQLite");
             let url = path.to_string_lossy().into_owned();
             Ok(Arc::new(

@@ -27,7 +27,7 @@ const ADJECTIVES: &[&str] = &[
 ];
 const NOUNS: &[&str] = &[
     "River", "King", "History", "Garden", "Mountain", "Empire", "Ocean", "Forest", "City", "Queen",
-    "Winter", "Bridge", "Island", "Storm", "Harbor", "Library", "Road", "Tower",
+    "Winter", "Bridge", "Island", "Storm", "Harbor", "Library", "Road", "Tower", "Night", "War",
 ];
 const FIRST: &[&str] = &[
     "Ada", "Brian", "Clara", "David", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kira",
@@ -102,7 +102,9 @@ mod tests {
     fn seed_is_deterministic_and_searchable() {
         assert_eq!(seed_book(42), seed_book(42));
         let books: Vec<Book> = (1..=200).map(seed_book).collect();
-        for word in ["history", "river", "king"] {
+        for word in [
+            "history", "river", "king", "night", "garden", "war", "city", "secret",
+        ] {
             assert!(
                 books.iter().any(|b| b.title.to_lowercase().contains(word)),
                 "{word}"

@@ -22,6 +22,11 @@ impl SqliteStore {
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> anyhow::Result<SqliteStore> {
+        if let Some(dir) = Path::new(url.trim_start_matches("sqlite://")).parent() {
+            if !url.starts_with("sqlite::memory") && !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
         let options = if url.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url)?
         } else {
