@@ -6,6 +6,7 @@
 mod helpers;
 
 mod books;
+mod cache;
 mod loans;
 mod malformed;
 mod members;
