@@ -78,3 +78,76 @@ impl Guard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard() -> Guard {
+        let config = BreakerConfig {
+            failure_threshold: 2,
+            open_for: Duration::from_secs(5),
+            half_open_max_calls: 1,
+        };
+        Guard::new(
+            "db",
+            config,
+            1,
+            Duration::from_millis(10),
+            Duration::from_millis(100),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_open_the_breaker_and_a_probe_closes_it() {
+        let g = guard();
+        let fail = || async { Err::<(), &str>("connection refused") };
+        assert!(matches!(
+            g.call(|_| true, fail()).await,
+            Err(GuardError::Inner(_))
+        ));
+        assert!(matches!(
+            g.call(|_| true, fail()).await,
+            Err(GuardError::Inner(_))
+        ));
+        assert!(matches!(
+            g.call(|_| true, async { Ok::<_, &str>(()) }).await,
+            Err(GuardError::Open("db"))
+        ));
+
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert!(g.call(|_| true, async { Ok::<_, &str>(1) }).await.is_ok());
+        assert_eq!(
+            g.breaker.status().state,
+            crate::resilience::BreakerState::Closed
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn business_errors_do_not_trip_and_slow_calls_time_out() {
+        let g = guard();
+        for _ in 0..5 {
+            let r = g
+                .call(|_: &&str| false, async { Err::<(), _>("not found") })
+                .await;
+            assert!(matches!(r, Err(GuardError::Inner("not found"))));
+        }
+        assert_eq!(
+            g.breaker.status().state,
+            crate::resilience::BreakerState::Closed
+        );
+        let slow = g.call(|_: &&str| true, async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok(())
+        });
+        assert!(matches!(slow.await, Err(GuardError::Timeout("db"))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_bulkhead_rejects() {
+        let g = guard();
+        let _held = g.bulkhead.acquire().await.unwrap();
+        let r = g.call(|_: &&str| true, async { Ok(()) }).await;
+        assert!(matches!(r, Err(GuardError::Full("db"))));
+    }
+}

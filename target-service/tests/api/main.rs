@@ -7,6 +7,7 @@ mod helpers;
 
 mod books;
 mod cache;
+mod events;
 mod loans;
 mod malformed;
 mod members;

@@ -1,0 +1,118 @@
+//! The outbox relay against a real RabbitMQ: publish with confirms, then mark sent.
+
+use axum::http::{Method, StatusCode};
+use lapin::options::{BasicGetOptions, ExchangeDeleteOptions, QueueDeleteOptions};
+use lapin::{Connection, ConnectionProperties};
+use serde_json::json;
+use target_service::events::relay_once;
+
+use crate::helpers::{spawn_app_with, test_vars};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_rows_reach_rabbitmq_and_are_marked_sent() {
+    let Ok(url) = std::env::var("LOADGEN_TEST_RABBITMQ_URL") else {
+        eprintln!("skipped: LOADGEN_TEST_RABBITMQ_URL not set");
+        return;
+    };
+    let suffix = format!("{:016x}", rand::random::<u64>());
+    let (exchange, queue) = (
+        format!("ts-test-ex-{suffix}"),
+        format!("ts-test-q-{suffix}"),
+    );
+    let mut vars = test_vars();
+    vars.insert("RABBITMQ_URL".into(), url.clone());
+    vars.insert("RABBITMQ_EXCHANGE".into(), exchange.clone());
+    vars.insert("RABBITMQ_QUEUE".into(), queue.clone());
+    let app = spawn_app_with(vars).await;
+
+    let token = app.login("member1@library.test").await;
+    let loan = app
+        .request(
+            Method::POST,
+            "/loans",
+            Some(&token),
+            Some(json!({"book_id": 2})),
+        )
+        .await;
+    assert_eq!(loan.status, StatusCode::CREATED);
+    let id = loan.body["id"].as_i64().unwrap();
+    app.request(
+        Method::POST,
+        &format!("/loans/{id}/return"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(app.state.store.outbox_pending().await.unwrap(), 2);
+
+    let outcome = relay_once(app.state.store.as_ref(), app.state.publisher.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((outcome.published, outcome.failed), (2, 0));
+    assert_eq!(
+        app.state.store.outbox_pending().await.unwrap(),
+        0,
+        "marked sent after the confirm"
+    );
+
+    let conn = Connection::connect(&url, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let msg = channel
+            .basic_get(&queue, BasicGetOptions { no_ack: true })
+            .await
+            .unwrap()
+            .expect("message queued");
+        let event: serde_json::Value = serde_json::from_slice(&msg.delivery.data).unwrap();
+        assert_eq!(event["loan"]["id"].as_i64(), Some(id));
+        kinds.push(event["type"].as_str().unwrap().to_string());
+    }
+    assert_eq!(kinds, ["loan.created", "loan.returned"]);
+    channel
+        .queue_delete(&queue, QueueDeleteOptions::default())
+        .await
+        .unwrap();
+    channel
+        .exchange_delete(&exchange, ExchangeDeleteOptions::default())
+        .await
+        .unwrap();
+    let _ = conn.close(200, "done").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_broker_leaves_rows_pending() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut vars = test_vars();
+    vars.insert(
+        "RABBITMQ_URL".into(),
+        format!("amqp://guest:guest@127.0.0.1:{port}/%2f"),
+    );
+    vars.insert("RABBITMQ_TIMEOUT_MS".into(), "500".into());
+    let app = spawn_app_with(vars).await;
+    let token = app.login("member1@library.test").await;
+    let loan = app
+        .request(
+            Method::POST,
+            "/loans",
+            Some(&token),
+            Some(json!({"book_id": 2})),
+        )
+        .await;
+    assert_eq!(
+        loan.status,
+        StatusCode::CREATED,
+        "loans never wait on the broker"
+    );
+    let outcome = relay_once(app.state.store.as_ref(), app.state.publisher.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((outcome.published, outcome.failed), (0, 1));
+    assert_eq!(app.state.store.outbox_pending().await.unwrap(), 1);
+}
