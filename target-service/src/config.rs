@@ -104,7 +104,7 @@ impl Config {
     /// Builds a config from explicit key/values (tests use this); missing keys get defaults.
     pub fn from_map(vars: &HashMap<String, String>) -> anyhow::Result<Config> {
         let env = Env(vars);
-        let rate_limit_per_sec = env.parse("RATE_LIMIT_PER_SEC", 1000u32)?;
+        let rate_limit_per_sec = env.parse("RATE_LIMIT_PER_SEC", 20_000u32)?;
         Ok(Config {
             bind_addr: env.parse("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             database_url: env.opt("DATABASE_URL"),

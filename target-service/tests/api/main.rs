@@ -7,6 +7,7 @@ mod helpers;
 
 mod books;
 mod cache;
+mod deploy;
 mod events;
 mod loans;
 mod malformed;

@@ -1,0 +1,147 @@
+//! The stack files agree with each other and with the service (a line-based check:
+//! no YAML parser is needed to see which services exist and how they are wired).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+fn repo_file(path: &str) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Top-level services of a compose file and the text of each service's block.
+fn services(compose: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut in_services = false;
+    let mut current: Option<String> = None;
+    for line in compose.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() && !line.starts_with('#') {
+            in_services = line.trim_end() == "services:";
+            current = None;
+            continue;
+        }
+        if !in_services {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if indent == 2 && line.trim_end().ends_with(':') && !line.trim().starts_with('#') {
+            let name = line.trim().trim_end_matches(':').to_string();
+            let previous = out.insert(name.clone(), String::new());
+            assert!(previous.is_none(), "service {name} defined twice");
+            current = Some(name);
+        } else if let Some(name) = &current {
+            let block = out.get_mut(name).unwrap();
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn compose_wires_the_stack() {
+    let compose = repo_file("docker-compose.yml");
+    let services = services(&compose);
+    for name in [
+        "nginx",
+        "api",
+        "pgbouncer",
+        "postgres",
+        "redis",
+        "rabbitmq",
+        "loadgen-manager",
+        "loadgen-worker",
+    ] {
+        assert!(
+            services.contains_key(name),
+            "service {name} missing: {:?}",
+            services.keys()
+        );
+    }
+    // The API reaches PostgreSQL through PgBouncer and migrates directly.
+    assert!(compose.contains("DATABASE_URL: postgres://library:library@pgbouncer:6432/library"));
+    assert!(
+        compose.contains("DATABASE_MIGRATE_URL: postgres://library:library@postgres:5432/library")
+    );
+    assert!(compose.contains("REDIS_URL: redis://redis:6379"));
+    assert!(compose.contains("RABBITMQ_URL: amqp://guest:guest@rabbitmq:5672/%2f"));
+    assert!(
+        compose.contains("TOKEN_SECRET:"),
+        "instances must share the token secret"
+    );
+    assert!(services["api"].contains("build: ."));
+    assert!(services["api"].contains("/health/ready"));
+    assert!(services["nginx"].contains("./deploy/nginx.conf:/etc/nginx/nginx.conf"));
+    assert!(services["nginx"].contains("\"8080:80\""));
+    assert!(services["pgbouncer"].contains("./deploy/pgbouncer.ini:/etc/pgbouncer/pgbouncer.ini"));
+    assert!(services["redis"].contains("--maxmemory") && services["redis"].contains("allkeys-lru"));
+    assert!(services["rabbitmq"].contains("rabbitmq:3-management"));
+
+    let manager = &services["loadgen-manager"];
+    assert!(manager.contains("profiles: [\"loadtest\"]"));
+    let expected = r#"["manager", "stages", "--expect-workers", "2", "--bind", "0.0.0.0:5557", "--host", "http://nginx"]"#;
+    assert!(manager.contains(expected), "{manager}");
+    let worker = &services["loadgen-worker"];
+    assert!(worker.contains("profiles: [\"loadtest\"]"));
+    assert!(
+        worker.contains(r#"["worker", "--manager", "loadgen-manager:5557"]"#),
+        "{worker}"
+    );
+    for block in [manager, worker] {
+        assert!(
+            block.contains("LOADGEN_TOKEN"),
+            "manager and worker share a token"
+        );
+    }
+}
+
+#[test]
+fn proxy_and_pooler_configs_match() {
+    let nginx = repo_file("deploy/nginx.conf");
+    assert!(nginx.contains("server api:8080"));
+    assert!(nginx.contains("proxy_pass http://library_api;"));
+    assert!(nginx.contains("listen 80;"));
+    let bouncer = repo_file("deploy/pgbouncer.ini");
+    assert!(bouncer
+        .lines()
+        .any(|l| l.trim() == "pool_mode = transaction"));
+    assert!(bouncer.lines().any(|l| l.trim() == "listen_port = 6432"));
+    assert!(bouncer.contains("host=postgres port=5432 dbname=library"));
+    assert!(repo_file("deploy/userlist.txt").contains("\"library\""));
+}
+
+#[test]
+fn dockerfile_is_multi_stage_and_non_root() {
+    let dockerfile = repo_file("Dockerfile");
+    assert!(
+        dockerfile
+            .lines()
+            .filter(|l| l.starts_with("FROM "))
+            .count()
+            >= 2
+    );
+    let user = dockerfile
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("USER "))
+        .expect("USER set");
+    assert_ne!(user.trim(), "USER root");
+    assert!(dockerfile.contains("target-service") && dockerfile.contains("loadgen"));
+}
+
+#[test]
+fn stack_scripts_only_stop_their_own_pids() {
+    let up = repo_file("scripts/stack-up");
+    let down = repo_file("scripts/stack-down");
+    assert!(up.contains("pool_mode") || up.contains("pgbouncer.ini"));
+    for port in ["8081", "8082"] {
+        assert!(up.contains(port));
+    }
+    for forbidden in ["pkill", "killall"] {
+        assert!(
+            !down.contains(forbidden) && !up.contains(forbidden),
+            "{forbidden}"
+        );
+    }
+    assert!(down.contains(".pid"));
+}
