@@ -48,4 +48,4 @@ const AFTER_SEED: [&str; 2] = [
     "SELECT setval(pg_get_serial_sequence('members', 'id'), GREATEST((SELECT MAX(id) FROM members), 1))",
 ];
 
-impl_sql_store!(PgStore, sqlx::Postgres, "postgres", AFTER_SEED);
+impl_sql_store!(PgStore, sqlx::Postgres, "postgres", AFTER_SEED, false);

@@ -11,8 +11,21 @@ pub(crate) const SEED_CHUNK: usize = 500;
 
 /// Expands to `impl Store for $store` where `$store` has a `pool: sqlx::Pool<$db>`.
 /// `$after_seed` holds backend-specific statements run once the seed is in.
+/// `$persistent = false` sends unnamed statements: sqlx names prepared statements even
+/// with its cache disabled, and named statements collide behind PgBouncer.
 macro_rules! impl_sql_store {
-    ($store:ty, $db:ty, $backend:literal, $after_seed:expr) => {
+    ($store:ty, $db:ty, $backend:literal, $after_seed:expr, $persistent:expr) => {
+        fn sql_query(sql: &str) -> sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments<'_>> {
+            sqlx::query(sql).persistent($persistent)
+        }
+
+        fn sql_query_as<'q, O>(sql: &'q str) -> sqlx::query::QueryAs<'q, $db, O, <$db as sqlx::Database>::Arguments<'q>>
+        where
+            O: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>,
+        {
+            sqlx::query_as(sql).persistent($persistent)
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             fn backend(&self) -> &'static str {
@@ -20,54 +33,68 @@ macro_rules! impl_sql_store {
             }
 
             async fn ping(&self) -> StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<()> = async {
+                sql_query("SELECT 1").execute(&mut *tx).await?;
                 Ok(())
+            }.await;
+                finish(tx, out).await
             }
 
             async fn search_books(&self, pattern: Option<&str>, limit: i64, offset: i64) -> StoreResult<SearchResult> {
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<SearchResult> = async {
                 const FILTER: &str = " WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(author) LIKE $1 ESCAPE '\\'";
                 let (items, total) = match pattern {
                     Some(needle) => {
                         let like = $crate::store::like_pattern(needle);
-                        let items = sqlx::query_as::<_, Book>(&format!(
+                        let items = sql_query_as::<Book>(&format!(
                             "SELECT {BOOK_COLS} FROM books{FILTER} ORDER BY id LIMIT $2 OFFSET $3"
                         ))
                         .bind(&like)
                         .bind(limit)
                         .bind(offset)
-                        .fetch_all(&self.pool)
+                        .fetch_all(&mut *tx)
                         .await?;
-                        let total: (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM books{FILTER}"))
+                        let total: (i64,) = sql_query_as(&format!("SELECT COUNT(*) FROM books{FILTER}"))
                             .bind(&like)
-                            .fetch_one(&self.pool)
+                            .fetch_one(&mut *tx)
                             .await?;
                         (items, total.0)
                     }
                     None => {
-                        let items = sqlx::query_as::<_, Book>(&format!(
+                        let items = sql_query_as::<Book>(&format!(
                             "SELECT {BOOK_COLS} FROM books ORDER BY id LIMIT $1 OFFSET $2"
                         ))
                         .bind(limit)
                         .bind(offset)
-                        .fetch_all(&self.pool)
+                        .fetch_all(&mut *tx)
                         .await?;
-                        let total: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM books").fetch_one(&self.pool).await?;
+                        let total: (i64,) = sql_query_as("SELECT COUNT(*) FROM books").fetch_one(&mut *tx).await?;
                         (items, total.0)
                     }
                 };
                 Ok(SearchResult { items, total })
+            }.await;
+                finish(tx, out).await
             }
 
             async fn get_book(&self, id: i64) -> StoreResult<Book> {
-                sqlx::query_as::<_, Book>(&format!("SELECT {BOOK_COLS} FROM books WHERE id = $1"))
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<Book> = async {
+                sql_query_as::<Book>(&format!("SELECT {BOOK_COLS} FROM books WHERE id = $1"))
                     .bind(id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound)
+            }.await;
+                finish(tx, out).await
             }
 
             async fn create_book(&self, b: &BookInput) -> StoreResult<Book> {
-                Ok(sqlx::query_as::<_, Book>(&format!(
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<Book> = async {
+                Ok(sql_query_as::<Book>(&format!(
                     "INSERT INTO books (isbn, title, author, year, copies_total, copies_available) \
                      VALUES ($1, $2, $3, $4, $5, $5) RETURNING {BOOK_COLS}"
                 ))
@@ -76,13 +103,17 @@ macro_rules! impl_sql_store {
                 .bind(&b.author)
                 .bind(b.year)
                 .bind(b.copies)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?)
+            }.await;
+                finish(tx, out).await
             }
 
             async fn update_book(&self, id: i64, b: &BookInput) -> StoreResult<Book> {
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<Book> = async {
                 // SET expressions see the old row, so availability moves by the change in total.
-                let updated = sqlx::query_as::<_, Book>(&format!(
+                let updated = sql_query_as::<Book>(&format!(
                     "UPDATE books SET isbn = $2, title = $3, author = $4, year = $5, \
                      copies_available = copies_available + ($6 - copies_total), copies_total = $6 \
                      WHERE id = $1 AND copies_available + ($6 - copies_total) >= 0 RETURNING {BOOK_COLS}"
@@ -93,7 +124,7 @@ macro_rules! impl_sql_store {
                 .bind(&b.author)
                 .bind(b.year)
                 .bind(b.copies)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?;
                 match updated {
                     Some(book) => Ok(book),
@@ -102,10 +133,14 @@ macro_rules! impl_sql_store {
                         Err(StoreError::CopiesOnLoan)
                     }
                 }
+            }.await;
+                finish(tx, out).await
             }
 
             async fn create_member(&self, email: &str, name: &str, hash: &str, role: Role) -> StoreResult<Member> {
-                sqlx::query_as::<_, Member>(
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<Member> = async {
+                sql_query_as::<Member>(
                     "INSERT INTO members (email, name, password_hash, role) VALUES ($1, $2, $3, $4) \
                      RETURNING id, email, name",
                 )
@@ -113,21 +148,27 @@ macro_rules! impl_sql_store {
                 .bind(name)
                 .bind(hash)
                 .bind(role.as_str())
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| match e.as_database_error() {
                     Some(db) if db.is_unique_violation() => StoreError::Duplicate,
                     _ => StoreError::Database(e),
                 })
+            }.await;
+                finish(tx, out).await
             }
 
             async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {
-                Ok(sqlx::query_as::<_, Credentials>(
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<Option<Credentials>> = async {
+                Ok(sql_query_as::<Credentials>(
                     "SELECT id, password_hash, role FROM members WHERE email = $1",
                 )
                 .bind(email)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?)
+            }.await;
+                finish(tx, out).await
             }
 
             async fn borrow(&self, member_id: i64, book_id: i64, key: Option<&str>, limit: i64) -> StoreResult<(Loan, bool)> {
@@ -137,7 +178,7 @@ macro_rules! impl_sql_store {
                     }
                 }
                 let mut tx = self.pool.begin().await?;
-                let counted = sqlx::query(
+                let counted = sql_query(
                     "UPDATE members SET active_loans = active_loans + 1 WHERE id = $1 AND active_loans < $2",
                 )
                 .bind(member_id)
@@ -147,20 +188,20 @@ macro_rules! impl_sql_store {
                 if counted.rows_affected() == 0 {
                     return Err(StoreError::LoanLimit);
                 }
-                let taken = sqlx::query(
+                let taken = sql_query(
                     "UPDATE books SET copies_available = copies_available - 1 WHERE id = $1 AND copies_available > 0",
                 )
                 .bind(book_id)
                 .execute(&mut *tx)
                 .await?;
                 if taken.rows_affected() == 0 {
-                    let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM books WHERE id = $1")
+                    let exists: Option<(i64,)> = sql_query_as("SELECT id FROM books WHERE id = $1")
                         .bind(book_id)
                         .fetch_optional(&mut *tx)
                         .await?;
                     return Err(if exists.is_some() { StoreError::NoCopies } else { StoreError::NotFound });
                 }
-                let inserted = sqlx::query_as::<_, Loan>(&format!(
+                let inserted = sql_query_as::<Loan>(&format!(
                     "INSERT INTO loans (book_id, member_id, status, borrowed_at, idempotency_key) \
                      VALUES ($1, $2, 'active', $3, $4) RETURNING {LOAN_COLS}"
                 ))
@@ -188,7 +229,7 @@ macro_rules! impl_sql_store {
 
             async fn return_loan(&self, member_id: i64, loan_id: i64) -> StoreResult<Loan> {
                 let mut tx = self.pool.begin().await?;
-                let returned = sqlx::query_as::<_, Loan>(&format!(
+                let returned = sql_query_as::<Loan>(&format!(
                     "UPDATE loans SET status = 'returned', returned_at = $3 \
                      WHERE id = $1 AND member_id = $2 AND status = 'active' RETURNING {LOAN_COLS}"
                 ))
@@ -199,18 +240,18 @@ macro_rules! impl_sql_store {
                 .await?;
                 let Some(loan) = returned else {
                     let found: Option<(String,)> =
-                        sqlx::query_as("SELECT status FROM loans WHERE id = $1 AND member_id = $2")
+                        sql_query_as("SELECT status FROM loans WHERE id = $1 AND member_id = $2")
                             .bind(loan_id)
                             .bind(member_id)
                             .fetch_optional(&mut *tx)
                             .await?;
                     return Err(if found.is_some() { StoreError::AlreadyReturned } else { StoreError::NotFound });
                 };
-                sqlx::query("UPDATE members SET active_loans = active_loans - 1 WHERE id = $1 AND active_loans > 0")
+                sql_query("UPDATE members SET active_loans = active_loans - 1 WHERE id = $1 AND active_loans > 0")
                     .bind(member_id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(
+                sql_query(
                     "UPDATE books SET copies_available = copies_available + 1 \
                      WHERE id = $1 AND copies_available < copies_total",
                 )
@@ -223,26 +264,34 @@ macro_rules! impl_sql_store {
             }
 
             async fn member_loans(&self, member_id: i64) -> StoreResult<Vec<Loan>> {
-                Ok(sqlx::query_as::<_, Loan>(&format!(
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<Vec<Loan>> = async {
+                Ok(sql_query_as::<Loan>(&format!(
                     "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 \
                      ORDER BY CASE WHEN status = 'active' THEN 0 ELSE 1 END, id DESC LIMIT 500"
                 ))
                 .bind(member_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?)
+            }.await;
+                finish(tx, out).await
             }
 
             async fn is_seeded(&self, plan: &SeedPlan) -> StoreResult<bool> {
-                let books: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM books WHERE id <= $1")
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<bool> = async {
+                let books: (i64,) = sql_query_as("SELECT COUNT(*) FROM books WHERE id <= $1")
                     .bind(plan.books)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await?;
                 let last = seed::librarian_email(seed::LIBRARIANS);
-                let librarian: Option<(i64,)> = sqlx::query_as("SELECT id FROM members WHERE email = $1")
+                let librarian: Option<(i64,)> = sql_query_as("SELECT id FROM members WHERE email = $1")
                     .bind(last)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await?;
                 Ok(books.0 >= plan.books && librarian.is_some())
+            }.await;
+                finish(tx, out).await
             }
 
             async fn seed(&self, plan: &SeedPlan, hash: &str) -> StoreResult<()> {
@@ -262,7 +311,7 @@ macro_rules! impl_sql_store {
                             .push_bind(b.copies_available);
                     });
                     qb.push(" ON CONFLICT DO NOTHING");
-                    qb.build().execute(&mut *tx).await?;
+                    qb.build().persistent($persistent).execute(&mut *tx).await?;
                 }
                 let accounts: Vec<(i64, String, String, &str)> = (1..=plan.members)
                     .map(|n| (n, seed::member_email(n), format!("Member {n}"), "member"))
@@ -278,20 +327,22 @@ macro_rules! impl_sql_store {
                         row.push_bind(*id).push_bind(email.clone()).push_bind(name.clone()).push_bind(hash.to_string()).push_bind(*role);
                     });
                     qb.push(" ON CONFLICT DO NOTHING");
-                    qb.build().execute(&mut *tx).await?;
+                    qb.build().persistent($persistent).execute(&mut *tx).await?;
                 }
                 for stmt in $after_seed {
-                    sqlx::query(stmt).execute(&mut *tx).await?;
+                    sql_query(stmt).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
             }
 
             async fn claim_outbox(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<OutboxEvent>> {
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<Vec<OutboxEvent>> = async {
                 let now = $crate::clock::unix_millis();
                 // The claim conditions repeat outside the subquery so a concurrent relay
                 // that loses the row lock re-checks them and skips the row.
-                Ok(sqlx::query_as::<_, OutboxEvent>(
+                Ok(sql_query_as::<OutboxEvent>(
                     "UPDATE outbox SET claimed_until = $1 \
                      WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) AND id IN ( \
                        SELECT id FROM outbox WHERE sent_at IS NULL \
@@ -301,42 +352,72 @@ macro_rules! impl_sql_store {
                 .bind(now + lease_ms)
                 .bind(now)
                 .bind(limit)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?)
+            }.await;
+                finish(tx, out).await
             }
 
             async fn mark_sent(&self, id: i64) -> StoreResult<()> {
-                sqlx::query("UPDATE outbox SET sent_at = $1 WHERE id = $2")
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<()> = async {
+                sql_query("UPDATE outbox SET sent_at = $1 WHERE id = $2")
                     .bind($crate::clock::now_rfc3339())
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
                 Ok(())
+            }.await;
+                finish(tx, out).await
             }
 
             async fn outbox_pending(&self) -> StoreResult<i64> {
-                let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
-                    .fetch_one(&self.pool)
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<i64> = async {
+                let n: (i64,) = sql_query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+                    .fetch_one(&mut *tx)
                     .await?;
                 Ok(n.0)
+            }.await;
+                finish(tx, out).await
             }
         }
 
         impl $store {
             async fn loan_by_key(&self, member_id: i64, key: &str) -> StoreResult<Option<Loan>> {
-                Ok(sqlx::query_as::<_, Loan>(&format!(
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<Option<Loan>> = async {
+                Ok(sql_query_as::<Loan>(&format!(
                     "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 AND idempotency_key = $2"
                 ))
                 .bind(member_id)
                 .bind(key)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?)
+            }.await;
+                finish(tx, out).await
+            }
+        }
+
+        /// Every statement runs in a transaction, even a lone read: behind PgBouncer in
+        /// transaction mode that pins one server connection across sqlx's separate
+        /// prepare and execute round trips.
+        async fn finish<T>(tx: sqlx::Transaction<'_, $db>, out: StoreResult<T>) -> StoreResult<T> {
+            match out {
+                Ok(v) => {
+                    tx.commit().await?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    Err(e)
+                }
             }
         }
 
         async fn write_outbox(tx: &mut sqlx::Transaction<'_, $db>, event_type: &str, loan: &Loan) -> StoreResult<()> {
             let payload = serde_json::json!({ "type": event_type, "loan": loan }).to_string();
-            sqlx::query("INSERT INTO outbox (event_type, payload, created_at) VALUES ($1, $2, $3)")
+            sql_query("INSERT INTO outbox (event_type, payload, created_at) VALUES ($1, $2, $3)")
                 .bind(event_type)
                 .bind(payload)
                 .bind($crate::clock::now_rfc3339())

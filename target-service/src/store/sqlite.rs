@@ -50,4 +50,4 @@ impl SqliteStore {
 
 const AFTER_SEED: [&str; 0] = [];
 
-impl_sql_store!(SqliteStore, sqlx::Sqlite, "sqlite", AFTER_SEED);
+impl_sql_store!(SqliteStore, sqlx::Sqlite, "sqlite", AFTER_SEED, true);
