@@ -94,7 +94,8 @@ pub async fn spawn_pg_app_with(mut vars: HashMap<String, String>) -> Option<Test
     Some(build(vars, Some(db)).await)
 }
 
-async fn build(vars: HashMap<String, String>, db: Option<Arc<PgTestDb>>) -> TestApp {
+/// An app from explicit variables, keeping `db` (if any) alive as long as the app.
+pub async fn build(vars: HashMap<String, String>, db: Option<Arc<PgTestDb>>) -> TestApp {
     let config = Config::from_map(&vars).expect("test config");
     let state = AppState::connect(config).await.expect("app state");
     TestApp {
@@ -185,7 +186,7 @@ pub struct PgTestDb {
 }
 
 impl PgTestDb {
-    async fn create(admin: &str) -> PgTestDb {
+    pub async fn create(admin: &str) -> PgTestDb {
         use sqlx::Connection;
         let name = format!("ts_{:016x}", rand::random::<u64>());
         let mut conn = sqlx::PgConnection::connect(admin)

@@ -14,3 +14,4 @@ mod malformed;
 mod members;
 mod ops;
 mod overload;
+mod pgbouncer;
