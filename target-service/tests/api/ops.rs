@@ -83,3 +83,39 @@ async fn serve_answers_and_shuts_down_gracefully() {
         .unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Readiness follows the database: dropping it under a running app turns ready to 503,
+/// and API calls fail with a JSON 503 instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_is_503_when_the_database_is_gone() {
+    let mut vars = crate::helpers::test_vars();
+    vars.insert("DB_TIMEOUT_MS".into(), "1000".into());
+    vars.insert("RETRY_ATTEMPTS".into(), "1".into());
+    let Some(app) = crate::helpers::spawn_pg_app_with(vars).await else {
+        return;
+    };
+    assert_eq!(app.get("/health/ready").await.status, StatusCode::OK);
+    let admin = std::env::var("LOADGEN_TEST_DATABASE_URL").unwrap();
+    let name = app.state.config.database_url.clone().unwrap();
+    let name = name.rsplit('/').next().unwrap().to_string();
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let ready = app.get("/health/ready").await;
+    assert_eq!(
+        ready.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        ready.body
+    );
+    let health = app.get("/health").await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+    let book = app.get("/books/1").await;
+    assert!(book.status.is_server_error(), "{:?}", book.status);
+    assert!(book.body["error"].is_string());
+}
