@@ -3,6 +3,7 @@
 mod postgres;
 pub mod seed;
 mod sql;
+mod sql_support;
 mod sqlite;
 
 use async_trait::async_trait;

@@ -6,7 +6,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use super::sql::{impl_sql_store, BOOK_COLS, LOAN_COLS, SEED_CHUNK};
+use super::sql::{impl_sql_store, BOOK_COLS, LOAN_COLS};
+use super::sql_support::{sql_support, SEED_CHUNK};
 use super::{seed, SearchResult, SeedPlan, StoreError, StoreResult};
 use crate::model::{Book, BookInput, Credentials, Loan, Member, OutboxEvent, Role};
 
@@ -48,4 +49,5 @@ const AFTER_SEED: [&str; 2] = [
     "SELECT setval(pg_get_serial_sequence('members', 'id'), GREATEST((SELECT MAX(id) FROM members), 1))",
 ];
 
-impl_sql_store!(PgStore, sqlx::Postgres, "postgres", AFTER_SEED, false);
+sql_support!(PgStore, sqlx::Postgres, AFTER_SEED, false);
+impl_sql_store!(PgStore, sqlx::Postgres, "postgres");

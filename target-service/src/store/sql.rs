@@ -7,25 +7,11 @@
 
 pub(crate) const BOOK_COLS: &str = "id, isbn, title, author, year, copies_total, copies_available";
 pub(crate) const LOAN_COLS: &str = "id, book_id, member_id, status, borrowed_at, returned_at";
-pub(crate) const SEED_CHUNK: usize = 500;
 
 /// Expands to `impl Store for $store` where `$store` has a `pool: sqlx::Pool<$db>`.
-/// `$after_seed` holds backend-specific statements run once the seed is in.
-/// `$persistent = false` sends unnamed statements: sqlx names prepared statements even
-/// with its cache disabled, and named statements collide behind PgBouncer.
+/// The expanding module must also invoke `sql_support!` (statement helpers, seeding).
 macro_rules! impl_sql_store {
-    ($store:ty, $db:ty, $backend:literal, $after_seed:expr, $persistent:expr) => {
-        fn sql_query(sql: &str) -> sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments<'_>> {
-            sqlx::query(sql).persistent($persistent)
-        }
-
-        fn sql_query_as<'q, O>(sql: &'q str) -> sqlx::query::QueryAs<'q, $db, O, <$db as sqlx::Database>::Arguments<'q>>
-        where
-            O: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>,
-        {
-            sqlx::query_as(sql).persistent($persistent)
-        }
-
+    ($store:ty, $db:ty, $backend:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             fn backend(&self) -> &'static str {
@@ -295,45 +281,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn seed(&self, plan: &SeedPlan, hash: &str) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
-                let ids: Vec<i64> = (1..=plan.books).collect();
-                for chunk in ids.chunks(SEED_CHUNK) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO books (id, isbn, title, author, year, copies_total, copies_available) ",
-                    );
-                    qb.push_values(chunk.iter().map(|&id| seed::seed_book(id)), |mut row, b| {
-                        row.push_bind(b.id)
-                            .push_bind(b.isbn)
-                            .push_bind(b.title)
-                            .push_bind(b.author)
-                            .push_bind(b.year)
-                            .push_bind(b.copies_total)
-                            .push_bind(b.copies_available);
-                    });
-                    qb.push(" ON CONFLICT DO NOTHING");
-                    qb.build().persistent($persistent).execute(&mut *tx).await?;
-                }
-                let accounts: Vec<(i64, String, String, &str)> = (1..=plan.members)
-                    .map(|n| (n, seed::member_email(n), format!("Member {n}"), "member"))
-                    .chain((1..=seed::LIBRARIANS).map(|n| {
-                        (plan.librarian_id(n), seed::librarian_email(n), format!("Librarian {n}"), "librarian")
-                    }))
-                    .collect();
-                for chunk in accounts.chunks(SEED_CHUNK) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO members (id, email, name, password_hash, role) ",
-                    );
-                    qb.push_values(chunk, |mut row, (id, email, name, role)| {
-                        row.push_bind(*id).push_bind(email.clone()).push_bind(name.clone()).push_bind(hash.to_string()).push_bind(*role);
-                    });
-                    qb.push(" ON CONFLICT DO NOTHING");
-                    qb.build().persistent($persistent).execute(&mut *tx).await?;
-                }
-                for stmt in $after_seed {
-                    sql_query(stmt).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(())
+                self.seed_rows(plan, hash).await
             }
 
             async fn claim_outbox(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<OutboxEvent>> {
@@ -399,32 +347,6 @@ macro_rules! impl_sql_store {
             }
         }
 
-        /// Every statement runs in a transaction, even a lone read: behind PgBouncer in
-        /// transaction mode that pins one server connection across sqlx's separate
-        /// prepare and execute round trips.
-        async fn finish<T>(tx: sqlx::Transaction<'_, $db>, out: StoreResult<T>) -> StoreResult<T> {
-            match out {
-                Ok(v) => {
-                    tx.commit().await?;
-                    Ok(v)
-                }
-                Err(e) => {
-                    let _ = tx.rollback().await;
-                    Err(e)
-                }
-            }
-        }
-
-        async fn write_outbox(tx: &mut sqlx::Transaction<'_, $db>, event_type: &str, loan: &Loan) -> StoreResult<()> {
-            let payload = serde_json::json!({ "type": event_type, "loan": loan }).to_string();
-            sql_query("INSERT INTO outbox (event_type, payload, created_at) VALUES ($1, $2, $3)")
-                .bind(event_type)
-                .bind(payload)
-                .bind($crate::clock::now_rfc3339())
-                .execute(&mut **tx)
-                .await?;
-            Ok(())
-        }
     };
 }
 

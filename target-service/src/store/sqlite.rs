@@ -7,7 +7,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::sql::{impl_sql_store, BOOK_COLS, LOAN_COLS, SEED_CHUNK};
+use super::sql::{impl_sql_store, BOOK_COLS, LOAN_COLS};
+use super::sql_support::{sql_support, SEED_CHUNK};
 use super::{seed, SearchResult, SeedPlan, StoreError, StoreResult};
 use crate::model::{Book, BookInput, Credentials, Loan, Member, OutboxEvent, Role};
 
@@ -50,4 +51,5 @@ impl SqliteStore {
 
 const AFTER_SEED: [&str; 0] = [];
 
-impl_sql_store!(SqliteStore, sqlx::Sqlite, "sqlite", AFTER_SEED, true);
+sql_support!(SqliteStore, sqlx::Sqlite, AFTER_SEED, true);
+impl_sql_store!(SqliteStore, sqlx::Sqlite, "sqlite");
