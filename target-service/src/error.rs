@@ -115,5 +115,12 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
     ) || e
         .as_database_error()
         .and_then(|d| d.code())
-        .is_some_and(|c| c == "5" || c == "6" || c == "40001" || c == "40P01")
+        .is_some_and(|c| UNAVAILABLE_CODES.contains(&c.as_ref()))
 }
+
+/// SQLite busy/locked (and their extended forms); PostgreSQL serialization failure,
+/// deadlock, connection failures, shutdown, and a database that no longer exists.
+const UNAVAILABLE_CODES: [&str; 13] = [
+    "5", "6", "261", "517", "40001", "40P01", "08000", "08003", "08006", "57P01", "57P02", "57P03",
+    "3D000",
+];

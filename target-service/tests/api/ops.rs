@@ -116,6 +116,12 @@ async fn ready_is_503_when_the_database_is_gone() {
     let health = app.get("/health").await;
     assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
     let book = app.get("/books/1").await;
-    assert!(book.status.is_server_error(), "{:?}", book.status);
+    assert_eq!(
+        book.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        book.body
+    );
+    assert!(book.headers.contains_key("retry-after"));
     assert!(book.body["error"].is_string());
 }
