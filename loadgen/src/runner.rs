@@ -7,6 +7,7 @@ use crate::shape::Shape;
 use crate::stress::{BreakingPoint, StressDetector};
 use crate::threshold::{Rule, RuleResult};
 use crate::Error;
+use goose::client::GooseClientBuilder;
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
 use goose::GooseAttack;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,6 +114,13 @@ fn goose_attack(opts: &RunOptions, recorder: &Arc<Recorder>) -> Result<GooseAtta
     attack = *attack
         .set_default(GooseDefault::Quiet, 1usize)
         .map_err(config_err)?;
+    // One client shared by every user (goose's default builds one per user,
+    // ~100 KB each), so idle users cost little and connections are pooled.
+    let client = GooseClientBuilder::new()
+        .without_cookies()
+        .timeout(Duration::from_secs(opts.request_timeout_secs))
+        .user_agent(concat!("loadgen/", env!("CARGO_PKG_VERSION")));
+    attack = attack.set_client_builder_without_cookies(client).map_err(config_err)?;
     for def in &opts.scenarios {
         attack = attack.register_scenario(def.to_goose(recorder).map_err(Error::Usage)?);
     }
