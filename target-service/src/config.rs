@@ -84,6 +84,8 @@ pub struct Config {
     pub retry_base: Duration,
     /// How often the outbox relay polls (`OUTBOX_POLL_MS`).
     pub outbox_poll: Duration,
+    /// How long sent outbox rows are kept (`OUTBOX_RETENTION_SECS`).
+    pub outbox_retention: Duration,
     /// Deadline to drain in-flight requests on shutdown (`SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace: Duration,
     /// Enables real e-mail sending from the notification consumer (`SENDGRID_API_KEY`).
@@ -147,6 +149,7 @@ impl Config {
             retry_attempts: env.parse("RETRY_ATTEMPTS", 3u32)?,
             retry_base: env.millis("RETRY_BASE_MS", 20)?,
             outbox_poll: env.millis("OUTBOX_POLL_MS", 200)?,
+            outbox_retention: Duration::from_secs(env.parse("OUTBOX_RETENTION_SECS", 3600u64)?),
             shutdown_grace: Duration::from_secs(env.parse("SHUTDOWN_GRACE_SECS", 10u64)?),
             sendgrid_api_key: env.opt("SENDGRID_API_KEY"),
         })

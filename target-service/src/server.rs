@@ -77,6 +77,7 @@ fn spawn_background(state: &AppState, tasks: &TaskTracker, stop: &CancellationTo
         state.store.clone(),
         state.publisher.clone(),
         state.config.outbox_poll,
+        state.config.outbox_retention,
         stop.clone(),
     ));
     let publisher = state.publisher.clone();

@@ -3,13 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Publisher;
+use crate::clock::{rfc3339, unix_millis};
 use crate::store::Store;
 
 const BATCH: i64 = 100;
 const LEASE_MS: i64 = 30_000;
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// What one relay pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,13 +40,16 @@ pub async fn relay_once(
     Ok(outcome)
 }
 
-/// Relays until `shutdown`, polling every `every` (sooner while there is a backlog).
+/// Relays until `shutdown`, polling every `every` (sooner while there is a backlog),
+/// and deletes rows sent more than `retention` ago about once a minute.
 pub async fn run_relay(
     store: Arc<dyn Store>,
     publisher: Arc<dyn Publisher>,
     every: Duration,
+    retention: Duration,
     shutdown: CancellationToken,
 ) {
+    let mut last_prune = Instant::now();
     loop {
         let pause = match relay_once(store.as_ref(), publisher.as_ref()).await {
             Ok(o) if o.published as i64 >= BATCH => Duration::ZERO,
@@ -53,6 +59,15 @@ pub async fn run_relay(
                 every * 5
             }
         };
+        if last_prune.elapsed() >= PRUNE_EVERY {
+            last_prune = Instant::now();
+            let cutoff = rfc3339(unix_millis() - retention.as_millis() as i64);
+            match store.prune_outbox(&cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(rows = n, "pruned sent outbox rows"),
+                Err(e) => tracing::warn!(error = %e, "outbox prune failed"),
+            }
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(pause) => {}

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 use crate::state::AppState;
 
@@ -135,7 +136,9 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_string();
-    let response = next.run(req).await;
+    // Handlers' logs (including an error's detail) land inside this request's span.
+    let span = tracing::info_span!("request", %method, %route);
+    let response = next.run(req).instrument(span).await;
     state.metrics.observe(
         &method,
         &route,

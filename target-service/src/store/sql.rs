@@ -21,139 +21,146 @@ macro_rules! impl_sql_store {
             async fn ping(&self) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<()> = async {
-                sql_query("SELECT 1").execute(&mut *tx).await?;
-                Ok(())
-            }.await;
+                    sql_query("SELECT 1").execute(&mut *tx).await?;
+                    Ok(())
+                }
+                .await;
                 finish(tx, out).await
             }
 
             async fn search_books(&self, pattern: Option<&str>, limit: i64, offset: i64) -> StoreResult<SearchResult> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<SearchResult> = async {
-                const FILTER: &str = " WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(author) LIKE $1 ESCAPE '\\'";
-                let (items, total) = match pattern {
-                    Some(needle) => {
-                        let like = $crate::store::like_pattern(needle);
-                        let items = sql_query_as::<Book>(&format!(
-                            "SELECT {BOOK_COLS} FROM books{FILTER} ORDER BY id LIMIT $2 OFFSET $3"
-                        ))
-                        .bind(&like)
-                        .bind(limit)
-                        .bind(offset)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        let total: (i64,) = sql_query_as(&format!("SELECT COUNT(*) FROM books{FILTER}"))
+                    const FILTER: &str = " WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(author) LIKE $1 ESCAPE '\\'";
+                    let (items, total) = match pattern {
+                        Some(needle) => {
+                            let like = $crate::store::like_pattern(needle);
+                            let items = sql_query_as::<Book>(&format!(
+                                "SELECT {BOOK_COLS} FROM books{FILTER} ORDER BY id LIMIT $2 OFFSET $3"
+                            ))
                             .bind(&like)
-                            .fetch_one(&mut *tx)
+                            .bind(limit)
+                            .bind(offset)
+                            .fetch_all(&mut *tx)
                             .await?;
-                        (items, total.0)
-                    }
-                    None => {
-                        let items = sql_query_as::<Book>(&format!(
-                            "SELECT {BOOK_COLS} FROM books ORDER BY id LIMIT $1 OFFSET $2"
-                        ))
-                        .bind(limit)
-                        .bind(offset)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        let total: (i64,) = sql_query_as("SELECT COUNT(*) FROM books").fetch_one(&mut *tx).await?;
-                        (items, total.0)
-                    }
-                };
-                Ok(SearchResult { items, total })
-            }.await;
+                            let total: (i64,) = sql_query_as(&format!("SELECT COUNT(*) FROM books{FILTER}"))
+                                .bind(&like)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                            (items, total.0)
+                        }
+                        None => {
+                            let items = sql_query_as::<Book>(&format!(
+                                "SELECT {BOOK_COLS} FROM books ORDER BY id LIMIT $1 OFFSET $2"
+                            ))
+                            .bind(limit)
+                            .bind(offset)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                            let total: (i64,) = sql_query_as("SELECT COUNT(*) FROM books").fetch_one(&mut *tx).await?;
+                            (items, total.0)
+                        }
+                    };
+                    Ok(SearchResult { items, total })
+                }
+                .await;
                 finish(tx, out).await
             }
 
             async fn get_book(&self, id: i64) -> StoreResult<Book> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Book> = async {
-                sql_query_as::<Book>(&format!("SELECT {BOOK_COLS} FROM books WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)
-            }.await;
+                    sql_query_as::<Book>(&format!("SELECT {BOOK_COLS} FROM books WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)
+                }
+                .await;
                 finish(tx, out).await
             }
 
             async fn create_book(&self, b: &BookInput) -> StoreResult<Book> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Book> = async {
-                Ok(sql_query_as::<Book>(&format!(
-                    "INSERT INTO books (isbn, title, author, year, copies_total, copies_available) \
-                     VALUES ($1, $2, $3, $4, $5, $5) RETURNING {BOOK_COLS}"
-                ))
-                .bind(&b.isbn)
-                .bind(&b.title)
-                .bind(&b.author)
-                .bind(b.year)
-                .bind(b.copies)
-                .fetch_one(&mut *tx)
-                .await?)
-            }.await;
+                    Ok(sql_query_as::<Book>(&format!(
+                        "INSERT INTO books (isbn, title, author, year, copies_total, copies_available) \
+                         VALUES ($1, $2, $3, $4, $5, $5) RETURNING {BOOK_COLS}"
+                    ))
+                    .bind(&b.isbn)
+                    .bind(&b.title)
+                    .bind(&b.author)
+                    .bind(b.year)
+                    .bind(b.copies)
+                    .fetch_one(&mut *tx)
+                    .await?)
+                }
+                .await;
                 finish(tx, out).await
             }
 
             async fn update_book(&self, id: i64, b: &BookInput) -> StoreResult<Book> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Book> = async {
-                // SET expressions see the old row, so availability moves by the change in total.
-                let updated = sql_query_as::<Book>(&format!(
-                    "UPDATE books SET isbn = $2, title = $3, author = $4, year = $5, \
-                     copies_available = copies_available + ($6 - copies_total), copies_total = $6 \
-                     WHERE id = $1 AND copies_available + ($6 - copies_total) >= 0 RETURNING {BOOK_COLS}"
-                ))
-                .bind(id)
-                .bind(&b.isbn)
-                .bind(&b.title)
-                .bind(&b.author)
-                .bind(b.year)
-                .bind(b.copies)
-                .fetch_optional(&mut *tx)
-                .await?;
-                match updated {
-                    Some(book) => Ok(book),
-                    None => {
-                        self.get_book(id).await?;
-                        Err(StoreError::CopiesOnLoan)
+                    // SET expressions see the old row, so availability moves by the change in total.
+                    let updated = sql_query_as::<Book>(&format!(
+                        "UPDATE books SET isbn = $2, title = $3, author = $4, year = $5, \
+                         copies_available = copies_available + ($6 - copies_total), copies_total = $6 \
+                         WHERE id = $1 AND copies_available + ($6 - copies_total) >= 0 RETURNING {BOOK_COLS}"
+                    ))
+                    .bind(id)
+                    .bind(&b.isbn)
+                    .bind(&b.title)
+                    .bind(&b.author)
+                    .bind(b.year)
+                    .bind(b.copies)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match updated {
+                        Some(book) => Ok(book),
+                        None => {
+                            self.get_book(id).await?;
+                            Err(StoreError::CopiesOnLoan)
+                        }
                     }
                 }
-            }.await;
+                .await;
                 finish(tx, out).await
             }
 
             async fn create_member(&self, email: &str, name: &str, hash: &str, role: Role) -> StoreResult<Member> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Member> = async {
-                sql_query_as::<Member>(
-                    "INSERT INTO members (email, name, password_hash, role) VALUES ($1, $2, $3, $4) \
-                     RETURNING id, email, name",
-                )
-                .bind(email)
-                .bind(name)
-                .bind(hash)
-                .bind(role.as_str())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| match e.as_database_error() {
-                    Some(db) if db.is_unique_violation() => StoreError::Duplicate,
-                    _ => StoreError::Database(e),
-                })
-            }.await;
+                    sql_query_as::<Member>(
+                        "INSERT INTO members (email, name, password_hash, role) VALUES ($1, $2, $3, $4) \
+                         RETURNING id, email, name",
+                    )
+                    .bind(email)
+                    .bind(name)
+                    .bind(hash)
+                    .bind(role.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| match e.as_database_error() {
+                        Some(db) if db.is_unique_violation() => StoreError::Duplicate,
+                        _ => StoreError::Database(e),
+                    })
+                }
+                .await;
                 finish(tx, out).await
             }
 
             async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Option<Credentials>> = async {
-                Ok(sql_query_as::<Credentials>(
-                    "SELECT id, password_hash, role FROM members WHERE email = $1",
-                )
-                .bind(email)
-                .fetch_optional(&mut *tx)
-                .await?)
-            }.await;
+                    Ok(sql_query_as::<Credentials>(
+                        "SELECT id, password_hash, role FROM members WHERE email = $1",
+                    )
+                    .bind(email)
+                    .fetch_optional(&mut *tx)
+                    .await?)
+                }
+                .await;
                 finish(tx, out).await
             }
 
@@ -252,31 +259,33 @@ macro_rules! impl_sql_store {
             async fn member_loans(&self, member_id: i64) -> StoreResult<Vec<Loan>> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Vec<Loan>> = async {
-                Ok(sql_query_as::<Loan>(&format!(
-                    "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 \
-                     ORDER BY CASE WHEN status = 'active' THEN 0 ELSE 1 END, id DESC LIMIT 500"
-                ))
-                .bind(member_id)
-                .fetch_all(&mut *tx)
-                .await?)
-            }.await;
+                    Ok(sql_query_as::<Loan>(&format!(
+                        "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 \
+                         ORDER BY CASE WHEN status = 'active' THEN 0 ELSE 1 END, id DESC LIMIT 500"
+                    ))
+                    .bind(member_id)
+                    .fetch_all(&mut *tx)
+                    .await?)
+                }
+                .await;
                 finish(tx, out).await
             }
 
             async fn is_seeded(&self, plan: &SeedPlan) -> StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<bool> = async {
-                let books: (i64,) = sql_query_as("SELECT COUNT(*) FROM books WHERE id <= $1")
-                    .bind(plan.books)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let last = seed::librarian_email(seed::LIBRARIANS);
-                let librarian: Option<(i64,)> = sql_query_as("SELECT id FROM members WHERE email = $1")
-                    .bind(last)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                Ok(books.0 >= plan.books && librarian.is_some())
-            }.await;
+                    let books: (i64,) = sql_query_as("SELECT COUNT(*) FROM books WHERE id <= $1")
+                        .bind(plan.books)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let last = seed::librarian_email(seed::LIBRARIANS);
+                    let librarian: Option<(i64,)> = sql_query_as("SELECT id FROM members WHERE email = $1")
+                        .bind(last)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    Ok(books.0 >= plan.books && librarian.is_some())
+                }
+                .await;
                 finish(tx, out).await
             }
 
@@ -287,46 +296,62 @@ macro_rules! impl_sql_store {
             async fn claim_outbox(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<OutboxEvent>> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Vec<OutboxEvent>> = async {
-                let now = $crate::clock::unix_millis();
-                // The claim conditions repeat outside the subquery so a concurrent relay
-                // that loses the row lock re-checks them and skips the row.
-                Ok(sql_query_as::<OutboxEvent>(
-                    "UPDATE outbox SET claimed_until = $1 \
-                     WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) AND id IN ( \
-                       SELECT id FROM outbox WHERE sent_at IS NULL \
-                       AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) \
-                     RETURNING id, event_type, payload",
-                )
-                .bind(now + lease_ms)
-                .bind(now)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?)
-            }.await;
+                    let now = $crate::clock::unix_millis();
+                    // The claim conditions repeat outside the subquery so a concurrent relay
+                    // that loses the row lock re-checks them and skips the row.
+                    Ok(sql_query_as::<OutboxEvent>(
+                        "UPDATE outbox SET claimed_until = $1 \
+                         WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) AND id IN ( \
+                           SELECT id FROM outbox WHERE sent_at IS NULL \
+                           AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) \
+                         RETURNING id, event_type, payload",
+                    )
+                    .bind(now + lease_ms)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?)
+                }
+                .await;
                 finish(tx, out).await
             }
 
             async fn mark_sent(&self, id: i64) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<()> = async {
-                sql_query("UPDATE outbox SET sent_at = $1 WHERE id = $2")
-                    .bind($crate::clock::now_rfc3339())
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(())
-            }.await;
+                    sql_query("UPDATE outbox SET sent_at = $1 WHERE id = $2")
+                        .bind($crate::clock::now_rfc3339())
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(())
+                }
+                .await;
+                finish(tx, out).await
+            }
+
+            async fn prune_outbox(&self, sent_before: &str) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<u64> = async {
+                    let done = sql_query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
+                        .bind(sent_before)
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(done.rows_affected())
+                }
+                .await;
                 finish(tx, out).await
             }
 
             async fn outbox_pending(&self) -> StoreResult<i64> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<i64> = async {
-                let n: (i64,) = sql_query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
-                    .fetch_one(&mut *tx)
-                    .await?;
-                Ok(n.0)
-            }.await;
+                    let n: (i64,) = sql_query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    Ok(n.0)
+                }
+                .await;
                 finish(tx, out).await
             }
         }
@@ -335,14 +360,15 @@ macro_rules! impl_sql_store {
             async fn loan_by_key(&self, member_id: i64, key: &str) -> StoreResult<Option<Loan>> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Option<Loan>> = async {
-                Ok(sql_query_as::<Loan>(&format!(
-                    "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 AND idempotency_key = $2"
-                ))
-                .bind(member_id)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?)
-            }.await;
+                    Ok(sql_query_as::<Loan>(&format!(
+                        "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 AND idempotency_key = $2"
+                    ))
+                    .bind(member_id)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?)
+                }
+                .await;
                 finish(tx, out).await
             }
         }

@@ -203,5 +203,21 @@ async fn loans_emit_outbox_events(app: &TestApp) {
             .unwrap();
     assert_eq!(relayed.published, 2);
     assert_eq!(app.state.store.outbox_pending().await.unwrap(), 0);
+    let store = &app.state.store;
+    assert_eq!(
+        store
+            .prune_outbox("2000-01-01T00:00:00.000Z")
+            .await
+            .unwrap(),
+        0,
+        "recent rows stay"
+    );
+    assert_eq!(
+        store
+            .prune_outbox("9999-01-01T00:00:00.000Z")
+            .await
+            .unwrap(),
+        2
+    );
 }
 on_both!(loans_emit_outbox_events);
