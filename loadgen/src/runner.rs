@@ -61,6 +61,12 @@ pub fn install_interrupt_handler() {
     });
 }
 
+/// Stops the run as Ctrl-C does (for a dashboard that reads keys in raw mode).
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    goose::trigger_killswitch("interrupted");
+}
+
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
@@ -120,7 +126,9 @@ fn goose_attack(opts: &RunOptions, recorder: &Arc<Recorder>) -> Result<GooseAtta
         .without_cookies()
         .timeout(Duration::from_secs(opts.request_timeout_secs))
         .user_agent(concat!("loadgen/", env!("CARGO_PKG_VERSION")));
-    attack = attack.set_client_builder_without_cookies(client).map_err(config_err)?;
+    attack = attack
+        .set_client_builder_without_cookies(client)
+        .map_err(config_err)?;
     for def in &opts.scenarios {
         attack = attack.register_scenario(def.to_goose(recorder).map_err(Error::Usage)?);
     }

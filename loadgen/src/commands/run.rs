@@ -1,26 +1,26 @@
 //! `loadgen run SHAPE`: validate everything, start the bundled target if no
 //! host was given, run, judge, write the run folder, and pick the exit code.
 
+use super::{conclude, progress};
 use crate::cli::RunArgs;
-use crate::error::exit;
-use crate::runner::{self, RunOptions, Tick};
+use crate::runner::{self, RunOptions};
 use crate::scenario::{self, ScenarioDef};
 use crate::shape::Shape;
-use crate::summary::{RunConfig, Summary, Verdict};
+
 use crate::threshold::{self, Rule};
-use crate::{clock, console, App, Error};
+use crate::{clock, App, Error};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 /// Everything `run` needs, checked before anything starts.
-struct Plan {
-    shape: Shape,
-    scenarios: Vec<ScenarioDef>,
-    rules: Vec<Rule>,
-    out: PathBuf,
+pub(crate) struct Plan {
+    pub shape: Shape,
+    pub scenarios: Vec<ScenarioDef>,
+    pub rules: Vec<Rule>,
+    pub out: PathBuf,
 }
 
-fn plan(app: &App, args: &RunArgs) -> Result<Plan, Error> {
+pub(crate) fn plan(app: &App, args: &RunArgs) -> Result<Plan, Error> {
     let mut shape = Shape::named(&args.shape)
         .map_err(Error::Usage)?
         .scaled(args.scale.users, args.scale.duration);
@@ -156,14 +156,7 @@ async fn run_against(
         plan.scenarios.len(),
         plan.out.display()
     );
-    let every = args.status_every.max(1);
-    let (total_secs, shape_for_tick) = (shape.total_secs(), shape.clone());
-    let on_tick = move |tick: &Tick| {
-        if (tick.second + 1) % every == 0 {
-            let planned = shape_for_tick.users_at(tick.second as f64 + 1.0);
-            eprintln!("{}", console::status_line(tick, total_secs, planned));
-        }
-    };
+    let on_tick = progress::reporter(args, &shape);
     let opts = RunOptions {
         shape: shape.clone(),
         host: host.to_string(),
@@ -173,59 +166,5 @@ async fn run_against(
         request_timeout_secs: args.timeout,
     };
     let outcome = runner::run(opts, on_tick).await?;
-    let secs = outcome.elapsed_secs;
-    let (total, endpoints, errors) = Summary::endpoint_rows(&outcome.aggregator, secs);
-    let thresholds = threshold::evaluate_all(
-        &plan.rules,
-        &outcome.aggregator.total,
-        &outcome.aggregator.endpoints,
-        secs,
-    );
-    let failed = thresholds.iter().filter(|r| !r.passed).count();
-    let summary = Summary {
-        schema_version: crate::summary::SCHEMA_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        started_at,
-        duration_secs: secs,
-        interrupted: outcome.interrupted,
-        stopped_by: outcome.stopped_by,
-        config: RunConfig {
-            shape: args.shape.clone(),
-            host: host.to_string(),
-            bundled_target: bundled,
-            scenarios: plan.scenarios.iter().map(|s| s.name.clone()).collect(),
-            users: args.scale.users,
-            duration_secs: args.scale.duration,
-            profile: args.judge.profile.clone(),
-            rules: plan.rules.iter().map(|r| r.text.clone()).collect(),
-            abort_on_fail: args.abort_on_fail,
-        },
-        shape,
-        total,
-        endpoints,
-        errors,
-        series: outcome.aggregator.series.clone(),
-        thresholds,
-        verdict: Verdict {
-            passed: failed == 0,
-            failed_rules: failed,
-        },
-        breaking_point: outcome.breaking_point,
-    };
-    let path = summary.write(&plan.out)?;
-    println!("\n{}", console::final_report(&summary));
-    println!("Results: {}", path.display());
-    if summary.total.requests == 0 && !summary.interrupted {
-        return Err(Error::Run(format!(
-            "no request was made against {host} (see {})",
-            path.display()
-        )));
-    }
-    Ok(if summary.interrupted {
-        exit::INTERRUPTED
-    } else if failed > 0 {
-        exit::FAILED
-    } else {
-        exit::PASSED
-    })
+    conclude::conclude(args, plan, host, bundled, started_at, outcome)
 }
