@@ -24,6 +24,10 @@ pub enum Command {
     Shapes(ShapesArgs),
     /// Judge a finished run's summary.json again, with these thresholds.
     Check(CheckArgs),
+    /// Render a run folder's reports again from its summary.json.
+    Report(ReportArgs),
+    /// Compare a run with a baseline run; exit 1 on a regression beyond the limits.
+    Compare(CompareArgs),
 }
 
 fn secs(text: &str) -> Result<u64, String> {
@@ -95,6 +99,10 @@ pub struct RunArgs {
     /// Stress stop rule: error rate over the last 10 s above this stops the run (e.g. 1%).
     #[arg(long, value_name = "RATE")]
     pub stop_error_rate: Option<String>,
+    /// Compare with an earlier summary.json when the run ends (default limits of
+    /// `loadgen compare`); a regression fails a run whose thresholds passed.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -112,3 +120,25 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub judge: JudgeArgs,
 }
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// A run folder, or its summary.json. The reports are written next to it.
+    pub run: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// The earlier run's summary.json.
+    pub baseline: PathBuf,
+    /// The run to judge: its summary.json (or its folder).
+    pub current: PathBuf,
+    /// How far each metric may move the wrong way, over the defaults:
+    /// p95=10%, p99=15% (latency rise), error-rate=1pp (percentage points),
+    /// rps=5% (throughput drop); p50 is shown but not judged unless set.
+    /// `off` stops judging one. Endpoints with fewer than 100 requests in
+    /// either run are shown, not judged.
+    #[arg(long, value_name = "LIMITS", default_value = "")]
+    pub max_regression: String,
+}
+

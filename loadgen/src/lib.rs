@@ -7,6 +7,7 @@
 //! - [`runner`]: a shape on goose in this process, ticked every second.
 //! - [`threshold`] and [`stress`]: pass/fail rules and the breaking-point detector.
 //! - [`summary`] and [`console`]: what a run leaves and prints.
+//! - [`report`]: the run folder's HTML, CSV, JUnit, Markdown and hlog files; baselines.
 //! - [`App`]: hands a test crate's scenarios to the CLI (`run`, `shapes`, `check`).
 
 pub mod bundled;
@@ -17,6 +18,7 @@ pub mod console;
 pub mod duration;
 pub mod error;
 pub mod metrics;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod shape;
@@ -90,6 +92,8 @@ impl App {
         let result = match &cli.command {
             cli::Command::Shapes(args) => commands::shapes::shapes(args),
             cli::Command::Check(args) => commands::check::check(args),
+            cli::Command::Report(args) => commands::report::report(args),
+            cli::Command::Compare(args) => commands::compare::compare(args),
             cli::Command::Run(args) => match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

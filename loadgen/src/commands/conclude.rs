@@ -56,8 +56,20 @@ pub fn conclude(
         breaking_point: outcome.breaking_point,
     };
     let path = summary.write(&plan.out)?;
+    if let Err(e) = crate::report::write_all(&summary, &plan.out) {
+        eprintln!("loadgen: warning: the reports were not all written: {e}");
+    }
     println!("\n{}", console::final_report(&summary));
     println!("Results: {}", path.display());
+    let regressed = match &args.baseline {
+        None => false,
+        Some(file) => {
+            let baseline = Summary::read(file)?;
+            println!("\nAgainst the baseline {}:", file.display());
+            let limits = crate::report::compare::Limits::default();
+            super::compare::print_comparison(&baseline, &summary, &limits)
+        }
+    };
     if summary.total.requests == 0 && !summary.interrupted {
         return Err(Error::Run(format!(
             "no request was made against {host} (see {})",
@@ -66,7 +78,7 @@ pub fn conclude(
     }
     Ok(if summary.interrupted {
         exit::INTERRUPTED
-    } else if failed > 0 {
+    } else if failed > 0 || regressed {
         exit::FAILED
     } else {
         exit::PASSED

@@ -1,7 +1,9 @@
 //! One module per CLI command.
 
 pub mod check;
+pub mod compare;
 pub mod conclude;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod shapes;

@@ -38,6 +38,9 @@ pub(crate) fn plan(app: &App, args: &RunArgs) -> Result<Plan, Error> {
     }
     let rules =
         threshold::rules(&args.judge.profile, &args.judge.thresholds).map_err(Error::Usage)?;
+    if let Some(baseline) = &args.baseline {
+        crate::summary::Summary::read(baseline)?;
+    }
     let scenarios = select_scenarios(app, args)?;
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!(
@@ -156,7 +159,14 @@ async fn run_against(
         plan.scenarios.len(),
         plan.out.display()
     );
-    let on_tick = progress::reporter(args, &shape);
+    let hlog = crate::report::HlogWriter::create(&plan.out, SystemTime::now())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let feed = hlog.feed();
+    let mut progress = progress::reporter(args, &shape);
+    let on_tick = move |tick: &runner::Tick| {
+        feed.tick(tick);
+        progress(tick);
+    };
     let opts = RunOptions {
         shape: shape.clone(),
         host: host.to_string(),
@@ -166,5 +176,8 @@ async fn run_against(
         request_timeout_secs: args.timeout,
     };
     let outcome = runner::run(opts, on_tick).await?;
+    if let Err(e) = hlog.finish() {
+        eprintln!("loadgen: warning: {e}");
+    }
     conclude::conclude(args, plan, host, bundled, started_at, outcome)
 }

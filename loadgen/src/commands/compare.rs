@@ -1,0 +1,38 @@
+//! `loadgen compare BASELINE CURRENT`: the delta table, and exit 1 on a regression.
+
+use crate::cli::CompareArgs;
+use crate::error::exit;
+use crate::report::compare::{compare as diff, Limits};
+use crate::summary::Summary;
+use crate::Error;
+use std::path::{Path, PathBuf};
+
+/// A run folder stands for its summary.json.
+fn summary_path(p: &Path) -> PathBuf {
+    if p.is_dir() {
+        p.join("summary.json")
+    } else {
+        p.to_path_buf()
+    }
+}
+
+pub fn compare(args: &CompareArgs) -> Result<u8, Error> {
+    let limits = Limits::parse(&args.max_regression)
+        .map_err(|e| Error::Usage(format!("--max-regression: {e}")))?;
+    let baseline = Summary::read(&summary_path(&args.baseline))?;
+    let current = Summary::read(&summary_path(&args.current))?;
+    Ok(if print_comparison(&baseline, &current, &limits) {
+        exit::FAILED
+    } else {
+        exit::PASSED
+    })
+}
+
+/// Prints the table; true when something regressed beyond its limit.
+pub(crate) fn print_comparison(baseline: &Summary, current: &Summary, limits: &Limits) -> bool {
+    let comparison = diff(baseline, current, limits);
+    let mut out = Vec::new();
+    let _ = comparison.write_table(&mut out);
+    print!("{}", String::from_utf8_lossy(&out));
+    comparison.regressions() > 0
+}

@@ -1,0 +1,280 @@
+//! A run against a baseline: P50/P95/P99, error rate and RPS, in total and per
+//! endpoint present in both, each judged against a regression limit.
+
+use super::fmt_ms;
+use crate::summary::{EndpointRow, Summary};
+use std::io::{self, Write};
+
+/// Endpoints with fewer requests than this in either run are shown, not judged:
+/// their percentiles move too much by chance.
+pub const MIN_JUDGED_REQUESTS: u64 = 100;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    P50,
+    P95,
+    P99,
+    ErrorRate,
+    Rps,
+}
+
+impl Metric {
+    const ALL: [Metric; 5] = [
+        Metric::P50,
+        Metric::P95,
+        Metric::P99,
+        Metric::ErrorRate,
+        Metric::Rps,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Metric::P50 => "p50",
+            Metric::P95 => "p95",
+            Metric::P99 => "p99",
+            Metric::ErrorRate => "error-rate",
+            Metric::Rps => "rps",
+        }
+    }
+
+    fn value(self, r: &EndpointRow) -> f64 {
+        match self {
+            Metric::P50 => r.p50_us as f64,
+            Metric::P95 => r.p95_us as f64,
+            Metric::P99 => r.p99_us as f64,
+            Metric::ErrorRate if r.requests == 0 => 0.0,
+            Metric::ErrorRate => r.failures as f64 * 100.0 / r.requests as f64,
+            Metric::Rps => r.rps,
+        }
+    }
+
+    fn show(self, v: f64) -> String {
+        match self {
+            Metric::ErrorRate => format!("{v:.2}%"),
+            Metric::Rps => format!("{v:.1}/s"),
+            _ => format!("{} ms", fmt_ms(v as u64)),
+        }
+    }
+}
+
+/// How far each metric may move the wrong way: latency and RPS as a fraction
+/// (0.10 = 10%), error rate in percentage points. `None`: shown, not judged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub error_rate_pp: Option<f64>,
+    pub rps_drop: Option<f64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            p50: None,
+            p95: Some(0.10),
+            p99: Some(0.15),
+            error_rate_pp: Some(1.0),
+            rps_drop: Some(0.05),
+        }
+    }
+}
+
+impl Limits {
+    fn get(&self, m: Metric) -> Option<f64> {
+        match m {
+            Metric::P50 => self.p50,
+            Metric::P95 => self.p95,
+            Metric::P99 => self.p99,
+            Metric::ErrorRate => self.error_rate_pp,
+            Metric::Rps => self.rps_drop,
+        }
+    }
+
+    /// The defaults overridden by `p95=10%,p99=off,error-rate=0.5pp,rps=5%`.
+    pub fn parse(text: &str) -> Result<Limits, String> {
+        let mut limits = Limits::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("'{part}': expected METRIC=LIMIT, as in p95=10%"))?;
+            let value = value.trim();
+            let parsed = if value == "off" || value == "none" {
+                None
+            } else {
+                let number = value.trim_end_matches("pp").trim_end_matches('%').trim();
+                let n: f64 = number
+                    .parse()
+                    .ok()
+                    .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+                    .ok_or_else(|| {
+                        format!("'{part}': the limit must be a number like 10% (or off)")
+                    })?;
+                Some(n)
+            };
+            let fraction = parsed.map(|n| n / 100.0);
+            match key.trim() {
+                "p50" => limits.p50 = fraction,
+                "p95" => limits.p95 = fraction,
+                "p99" => limits.p99 = fraction,
+                "rps" => limits.rps_drop = fraction,
+                "error-rate" | "errors" => limits.error_rate_pp = parsed,
+                other => {
+                    return Err(format!(
+                        "unknown metric '{other}': use p50, p95, p99, error-rate or rps"
+                    ))
+                }
+            }
+        }
+        Ok(limits)
+    }
+}
+
+/// One metric of one scope (the total or an endpoint) in both runs.
+#[derive(Clone, Debug)]
+pub struct Delta {
+    pub scope: String,
+    pub metric: Metric,
+    pub baseline: f64,
+    pub current: f64,
+    pub limit: Option<f64>,
+    pub regressed: bool,
+}
+
+impl Delta {
+    /// Relative change for latency and RPS, percentage points for the error rate.
+    fn change_text(&self) -> String {
+        if self.metric == Metric::ErrorRate {
+            return format!("{:+.2}pp", self.current - self.baseline);
+        }
+        if self.baseline == 0.0 {
+            return "n/a".into();
+        }
+        format!("{:+.1}%", (self.current / self.baseline - 1.0) * 100.0)
+    }
+
+    fn limit_text(&self) -> String {
+        match (self.metric, self.limit) {
+            (_, None) => "-".into(),
+            (Metric::ErrorRate, Some(l)) => format!("+{l}pp"),
+            (Metric::Rps, Some(l)) => format!("-{}%", l * 100.0),
+            (_, Some(l)) => format!("+{}%", l * 100.0),
+        }
+    }
+}
+
+fn judge(metric: Metric, base: f64, cur: f64, limit: f64) -> bool {
+    match metric {
+        Metric::ErrorRate => cur - base > limit + 1e-9,
+        Metric::Rps => base > 0.0 && cur < base * (1.0 - limit),
+        _ => base > 0.0 && cur > base * (1.0 + limit),
+    }
+}
+
+pub struct Comparison {
+    pub deltas: Vec<Delta>,
+    pub notes: Vec<String>,
+}
+
+pub fn compare(baseline: &Summary, current: &Summary, limits: &Limits) -> Comparison {
+    let mut notes = Vec::new();
+    let (b, c) = (&baseline.config, &current.config);
+    if (&b.shape, b.users, b.duration_secs) != (&c.shape, c.users, c.duration_secs) {
+        notes.push(format!(
+            "the runs differ: baseline {} ({:?} users, {:?} s), current {} ({:?} users, {:?} s)",
+            b.shape, b.users, b.duration_secs, c.shape, c.users, c.duration_secs
+        ));
+    }
+    let mut scopes = vec![("Total".to_string(), &baseline.total, &current.total, true)];
+    for cur in &current.endpoints {
+        if let Some(base) = baseline
+            .endpoints
+            .iter()
+            .find(|r| r.method == cur.method && r.name == cur.name)
+        {
+            let judged =
+                base.requests >= MIN_JUDGED_REQUESTS && cur.requests >= MIN_JUDGED_REQUESTS;
+            scopes.push((format!("{} {}", cur.method, cur.name), base, cur, judged));
+        }
+    }
+    let mut deltas = Vec::new();
+    for (scope, base, cur, judged) in scopes {
+        for metric in Metric::ALL {
+            let (bv, cv) = (metric.value(base), metric.value(cur));
+            let limit = if judged { limits.get(metric) } else { None };
+            deltas.push(Delta {
+                scope: scope.clone(),
+                metric,
+                baseline: bv,
+                current: cv,
+                limit,
+                regressed: limit.is_some_and(|l| judge(metric, bv, cv, l)),
+            });
+        }
+    }
+    Comparison { deltas, notes }
+}
+
+impl Comparison {
+    pub fn regressions(&self) -> usize {
+        self.deltas.iter().filter(|d| d.regressed).count()
+    }
+
+    pub fn write_table(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "{:<36} {:<10} {:>12} {:>12} {:>9} {:>8}",
+            "Scope", "Metric", "Baseline", "Current", "Change", "Limit"
+        )?;
+        for d in &self.deltas {
+            let mut scope = d.scope.clone();
+            if scope.chars().count() > 36 {
+                scope = scope.chars().take(35).collect::<String>() + "~";
+            }
+            writeln!(
+                out,
+                "{scope:<36} {:<10} {:>12} {:>12} {:>9} {:>8}{}",
+                d.metric.name(),
+                d.metric.show(d.baseline),
+                d.metric.show(d.current),
+                d.change_text(),
+                d.limit_text(),
+                if d.regressed { "  REGRESSION" } else { "" }
+            )?;
+        }
+        for n in &self.notes {
+            writeln!(out, "note: {n}")?;
+        }
+        match self.regressions() {
+            0 => writeln!(out, "No regression beyond the limits."),
+            n => writeln!(out, "{n} regression(s) beyond the limits."),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_parse_over_the_defaults() {
+        let l = Limits::parse("p95=20%, rps=off,error-rate=0.5pp").unwrap();
+        assert_eq!(l.p95, Some(0.20));
+        assert_eq!(l.rps_drop, None);
+        assert_eq!(l.error_rate_pp, Some(0.5));
+        assert_eq!(l.p99, Some(0.15));
+        assert!(Limits::parse("p97=1%").is_err());
+        assert!(Limits::parse("p95").is_err());
+        assert!(Limits::parse("p95=fast").is_err());
+    }
+
+    #[test]
+    fn judged_in_the_bad_direction_only() {
+        assert!(judge(Metric::P95, 100.0, 111.0, 0.10));
+        assert!(!judge(Metric::P95, 100.0, 50.0, 0.10));
+        assert!(judge(Metric::Rps, 100.0, 94.0, 0.05));
+        assert!(!judge(Metric::Rps, 100.0, 200.0, 0.05));
+        assert!(judge(Metric::ErrorRate, 0.5, 1.6, 1.0));
+        assert!(!judge(Metric::ErrorRate, 0.5, 1.4, 1.0));
+    }
+}

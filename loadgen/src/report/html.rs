@@ -1,0 +1,327 @@
+//! `report.html`: one self-contained page (inline CSS, SVG and a few lines of
+//! script, nothing fetched): charts over time, latency curves, tables, verdict.
+
+use super::model::{pct, Model};
+use super::svg::{line_chart, Chart, Line};
+use super::{escape, fmt_ms};
+use crate::summary::EndpointRow;
+use hdrhistogram::Histogram;
+use std::io::{self, Write};
+
+const PALETTE: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+];
+
+const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:960px}\
+table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;\
+text-align:right}td:first-child,td:nth-child(2),th{text-align:left}.pass{color:#1a7f37}\
+.fail{color:#cf222e}.banner{font-size:20px;font-weight:600}.chart svg{width:100%;height:auto}\
+.grid{stroke:#eee}.tick,.legend{font-size:11px;fill:#555}.axis{font-size:12px;fill:#333}\
+.title{font-size:14px;font-weight:600}#errors:empty{display:none}#errors{color:#cf222e}";
+
+/// Records script errors in the page itself, so a headless browser's DOM shows them.
+const HEAD_SCRIPT: &str = "window.onerror=function(m,s,l){var e=document.getElementById('errors');\
+if(e){var li=document.createElement('li');li.textContent=m+' (line '+l+')';e.appendChild(li);}};";
+
+/// Marks every chart that holds a drawn series, for people (a count) and tests.
+const TAIL_SCRIPT: &str = "(function(){var n=0;document.querySelectorAll('.chart').forEach(\
+function(c){if(c.querySelector('svg polyline')){c.setAttribute('data-rendered','true');n++;}});\
+document.body.setAttribute('data-charts',String(n));})();";
+
+pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
+    let s = m.summary;
+    let title = format!("loadgen: {} against {}", s.config.shape, s.config.host);
+    write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <style>{STYLE}</style><script>{HEAD_SCRIPT}</script></head><body>\n<ul id=\"errors\"></ul>\n<h1>{}</h1>\n",
+        escape(&title),
+        escape(&title)
+    )?;
+    let (class, word) = if s.verdict.passed {
+        ("pass", "PASSED")
+    } else {
+        ("fail", "FAILED")
+    };
+    writeln!(
+        out,
+        "<p class=\"banner {class}\" id=\"verdict\">{word}: {} of {} thresholds failed</p>",
+        s.verdict.failed_rules,
+        s.thresholds.len()
+    )?;
+    writeln!(
+        out,
+        "<p>Started {} &middot; ran {:.1} s{}{}</p>",
+        escape(&s.started_at),
+        s.duration_secs,
+        if s.interrupted {
+            " &middot; <b>interrupted</b>"
+        } else {
+            ""
+        },
+        s.stopped_by
+            .as_ref()
+            .map(|r| format!(" &middot; stopped: {}", escape(r)))
+            .unwrap_or_default()
+    )?;
+    writeln!(out, "<h2>Over time</h2>")?;
+    for chart in time_charts(m) {
+        out.write_all(line_chart(&chart).as_bytes())?;
+    }
+    writeln!(out, "<h2>Latency by percentile</h2>")?;
+    out.write_all(line_chart(&percentile_chart(m)).as_bytes())?;
+    endpoints_table(m, out)?;
+    thresholds_table(m, out)?;
+    breaking_point(m, out)?;
+    errors_table(m, out)?;
+    configuration(m, out)?;
+    writeln!(out, "<script>{TAIL_SCRIPT}</script>\n</body></html>")
+}
+
+fn line(name: &str, color: &'static str, points: Vec<(f64, f64)>, dashed: bool) -> Line {
+    Line {
+        name: name.into(),
+        color,
+        points,
+        dashed,
+    }
+}
+
+fn chart(id: &str, title: &str, y_label: &str, lines: Vec<Line>) -> Chart {
+    Chart {
+        id: id.into(),
+        title: title.into(),
+        x_label: "seconds since start".into(),
+        y_label: y_label.into(),
+        lines,
+        x_ticks: None,
+    }
+}
+
+fn time_charts(m: &Model) -> Vec<Chart> {
+    let series = &m.summary.series;
+    // A point at the end of each second, where the aggregator measured it.
+    let at = |f: &dyn Fn(&crate::metrics::SecondPoint) -> f64| -> Vec<(f64, f64)> {
+        series
+            .iter()
+            .map(|p| (p.second as f64 + 1.0, f(p)))
+            .collect()
+    };
+    let shape = &m.summary.shape;
+    let plan_end = shape.total_secs().max(series.len() as u64);
+    let plan: Vec<(f64, f64)> = (0..=plan_end)
+        .map(|t| (t as f64, shape.users_at(t as f64)))
+        .collect();
+    let ms = |us: u64| us as f64 / 1000.0;
+    vec![
+        chart(
+            "chart-users",
+            "Users: planned and run",
+            "users",
+            vec![
+                line("planned", PALETTE[7], plan, true),
+                line("run", PALETTE[0], at(&|p| p.users as f64), false),
+            ],
+        ),
+        chart(
+            "chart-throughput",
+            "Requests and failures per second",
+            "per second",
+            vec![
+                line("requests/s", PALETTE[0], at(&|p| p.requests as f64), false),
+                line("failures/s", PALETTE[1], at(&|p| p.failures as f64), false),
+            ],
+        ),
+        chart(
+            "chart-latency",
+            "Latency each second (ms)",
+            "ms",
+            vec![
+                line("P50", PALETTE[2], at(&|p| ms(p.p50_us)), false),
+                line("P95", PALETTE[3], at(&|p| ms(p.p95_us)), false),
+                line("P99", PALETTE[1], at(&|p| ms(p.p99_us)), false),
+            ],
+        ),
+    ]
+}
+
+/// Latency against percentile on HdrHistogram's usual axis: x = log10(1/(1-p)).
+fn curve(hist: &Histogram<u64>) -> Vec<(f64, f64)> {
+    (0..=100)
+        .map(|i| {
+            let x = f64::from(i) * 0.05;
+            let p = 100.0 * (1.0 - 10f64.powf(-x));
+            (x, pct(hist, p) as f64 / 1000.0)
+        })
+        .collect()
+}
+
+fn percentile_chart(m: &Model) -> Chart {
+    let mut lines = vec![line("all", "#222", curve(&m.total.hist), true)];
+    for (i, (row, stats)) in m.endpoints.iter().enumerate().take(12) {
+        let name = format!("{} {}", row.method, row.name);
+        lines.push(line(
+            &name,
+            PALETTE[i % PALETTE.len()],
+            curve(&stats.hist),
+            false,
+        ));
+    }
+    let ticks = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as f64, t.to_string()))
+        .collect();
+    Chart {
+        id: "chart-percentiles".into(),
+        title: "Latency percentile curve per endpoint (ms)".into(),
+        x_label: "percentile".into(),
+        y_label: "ms".into(),
+        lines,
+        x_ticks: Some(ticks),
+    }
+}
+
+fn endpoint_row(out: &mut dyn Write, r: &EndpointRow) -> io::Result<()> {
+    writeln!(
+        out,
+        "<tr data-name=\"{n}\"><td>{}</td><td>{n}</td><td>{}</td><td>{}</td><td class=\"p50\">{}</td>\
+         <td class=\"p90\">{}</td><td class=\"p95\">{}</td><td class=\"p99\">{}</td><td class=\"p999\">{}</td>\
+         <td>{}</td><td>{:.2}</td><td>{:.1}</td><td>{:.2}</td></tr>",
+        escape(&r.method),
+        r.requests,
+        r.failures,
+        fmt_ms(r.p50_us),
+        fmt_ms(r.p90_us),
+        fmt_ms(r.p95_us),
+        fmt_ms(r.p99_us),
+        fmt_ms(r.p999_us),
+        fmt_ms(r.max_us),
+        r.mean_us / 1000.0,
+        r.rps,
+        r.failures_per_sec,
+        n = escape(&r.name),
+    )
+}
+
+fn endpoints_table(m: &Model, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "<h2>Endpoints</h2><table id=\"endpoints\"><tr><th>Type</th><th>Name</th><th>Requests</th>\
+         <th>Failures</th><th>P50 ms</th><th>P90 ms</th><th>P95 ms</th><th>P99 ms</th><th>P99.9 ms</th>\
+         <th>Max ms</th><th>Avg ms</th><th>RPS</th><th>Failures/s</th></tr>"
+    )?;
+    for (row, _) in &m.endpoints {
+        endpoint_row(out, row)?;
+    }
+    endpoint_row(out, &m.summary.total)?;
+    writeln!(out, "</table>")
+}
+
+fn thresholds_table(m: &Model, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "<h2>Thresholds</h2>")?;
+    if m.summary.thresholds.is_empty() {
+        return writeln!(out, "<p>No thresholds: nothing judged.</p>");
+    }
+    writeln!(out, "<table id=\"thresholds\"><tr><th>Rule</th><th>Observed</th><th>Limit</th><th>Result</th></tr>")?;
+    for r in &m.summary.thresholds {
+        let (class, word) = if r.passed {
+            ("pass", "pass")
+        } else {
+            ("fail", "FAIL")
+        };
+        writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{word}</td></tr>",
+            escape(&r.rule),
+            escape(&r.observed_text),
+            escape(&r.limit_text)
+        )?;
+    }
+    writeln!(out, "</table>")
+}
+
+fn breaking_point(m: &Model, out: &mut dyn Write) -> io::Result<()> {
+    let Some(bp) = &m.summary.breaking_point else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "<h2>Breaking point</h2><p id=\"breaking-point\">{} (at second {})</p><table>\
+         <tr><th>Step</th><th>Users</th><th>RPS</th><th>P99 ms</th><th>Errors</th></tr>",
+        escape(&bp.reason),
+        bp.second
+    )?;
+    for (label, step) in [
+        ("last good", bp.last_good.as_ref()),
+        ("failing", Some(&bp.failing)),
+    ] {
+        if let Some(s) = step {
+            writeln!(
+                out,
+                "<tr><td>{label}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{:.2}%</td></tr>",
+                s.users,
+                s.rps,
+                fmt_ms(s.p99_us),
+                s.error_rate * 100.0
+            )?;
+        }
+    }
+    writeln!(out, "</table>")
+}
+
+fn errors_table(m: &Model, out: &mut dyn Write) -> io::Result<()> {
+    if m.summary.errors.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "<h2>Errors</h2><table><tr><th>Type</th><th>Name</th><th>Kind</th><th>Message</th><th>Count</th></tr>")?;
+    for e in m.summary.errors.iter().take(50) {
+        writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td></tr>",
+            escape(&e.method),
+            escape(&e.name),
+            e.kind,
+            escape(&e.message),
+            e.count
+        )?;
+    }
+    writeln!(out, "</table>")
+}
+
+fn configuration(m: &Model, out: &mut dyn Write) -> io::Result<()> {
+    let c = &m.summary.config;
+    let opt = |v: Option<u64>| v.map_or_else(|| "shape default".to_string(), |v| v.to_string());
+    let rows = [
+        ("Shape", c.shape.clone()),
+        ("Host", c.host.clone()),
+        ("Bundled target", c.bundled_target.to_string()),
+        ("Scenarios", c.scenarios.join(", ")),
+        ("Users", opt(c.users)),
+        ("Duration (s)", opt(c.duration_secs)),
+        ("Profile", c.profile.clone()),
+        ("Rules", c.rules.join(", ")),
+        ("Abort on fail", c.abort_on_fail.to_string()),
+        ("Workers", "this process".to_string()),
+        ("loadgen", m.summary.tool_version.clone()),
+    ];
+    writeln!(out, "<h2>Configuration</h2><table id=\"config\">")?;
+    for (k, v) in rows {
+        writeln!(out, "<tr><th>{k}</th><td>{}</td></tr>", escape(&v))?;
+    }
+    writeln!(
+        out,
+        "</table><h3>Plan: {}</h3><table><tr><th>Stage</th><th>Users</th><th>Seconds</th></tr>",
+        escape(&m.summary.shape.name)
+    )?;
+    for (i, st) in m.summary.shape.stages.iter().enumerate() {
+        writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            i + 1,
+            st.users,
+            st.secs
+        )?;
+    }
+    writeln!(out, "</table>")
+}

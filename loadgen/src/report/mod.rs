@@ -1,0 +1,125 @@
+//! The run folder's reports: HTML, Locust CSVs, JUnit, Markdown and the HDR
+//! interval log, all computed from the same histograms so their figures agree.
+//!
+//! - [`model`]: the summary with its histograms decoded (and the hlog's, if any).
+//! - [`csv`]: `stats.csv`, `stats_history.csv`, `failures.csv` in Locust's layout.
+//! - [`html`] and [`svg`]: the self-contained `report.html` and its charts.
+//! - [`junit`] and [`markdown`]: for CI test reports and step summaries.
+//! - [`hlog`]: `latency.hlog`, written during the run, read back here.
+//! - [`compare`]: a run against a baseline, and the regression limits.
+
+pub mod compare;
+pub mod csv;
+pub mod hlog;
+pub mod html;
+pub mod junit;
+pub mod markdown;
+pub mod model;
+pub mod svg;
+
+pub use hlog::HlogWriter;
+pub use model::Model;
+
+use crate::summary::Summary;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("the summary's histograms are unreadable: {0}")]
+    Summary(String),
+    #[error("{path} is not a readable HdrHistogram interval log: {reason}")]
+    Hlog { path: PathBuf, reason: String },
+}
+
+type Render = fn(&Model, &mut dyn Write) -> io::Result<()>;
+
+/// Every report `write_all` renders, by file name. The hlog is not here: it is
+/// written while the run goes, from histograms the summary does not keep.
+pub const FORMATS: [(&str, Render); 6] = [
+    ("report.html", html::write),
+    ("stats.csv", csv::write_stats),
+    ("stats_history.csv", csv::write_history),
+    ("failures.csv", csv::write_failures),
+    ("junit.xml", junit::write),
+    ("summary.md", markdown::write),
+];
+
+/// Renders every report of `summary` into `dir`; returns the files written.
+pub fn write_all(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let model = Model::new(summary, dir)?;
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    for (name, render) in FORMATS {
+        let path = dir.join(name);
+        write_file(&path, |w| render(&model, w))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Writes a file whole or not at all: a temporary file, then a rename.
+pub fn write_file(
+    path: &Path,
+    render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Error> {
+    let io_err = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let file = std::fs::File::create(&tmp).map_err(io_err)?;
+    let mut out = io::BufWriter::new(file);
+    render(&mut out).map_err(io_err)?;
+    out.flush().map_err(io_err)?;
+    drop(out);
+    std::fs::rename(&tmp, path).map_err(io_err)
+}
+
+/// Locust's percentile columns: (percentile, header).
+pub const PERCENTILES: [(f64, &str); 11] = [
+    (50.0, "50%"),
+    (66.0, "66%"),
+    (75.0, "75%"),
+    (80.0, "80%"),
+    (90.0, "90%"),
+    (95.0, "95%"),
+    (98.0, "98%"),
+    (99.0, "99%"),
+    (99.9, "99.9%"),
+    (99.99, "99.99%"),
+    (100.0, "100%"),
+];
+
+/// Microseconds as milliseconds with two decimals: the one format HTML and
+/// Markdown share, so their figures agree to the digit.
+pub fn fmt_ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
+
+/// Escapes text for HTML and XML.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
+}
