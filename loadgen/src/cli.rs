@@ -84,9 +84,12 @@ pub struct RunArgs {
     /// The run's folder (default: reports/<YYYYmmdd-HHMMSS>-<shape>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Plain progress lines instead of a dashboard (the only mode so far).
-    #[arg(long)]
+    /// Plain progress lines instead of the live dashboard.
+    #[arg(long, conflicts_with = "tui")]
     pub headless: bool,
+    /// The live dashboard even when stdout is not a terminal (default: only when it is).
+    #[arg(long)]
+    pub tui: bool,
     /// Seconds between progress lines.
     #[arg(long, default_value_t = 5)]
     pub status_every: u64,
@@ -141,4 +144,3 @@ pub struct CompareArgs {
     #[arg(long, value_name = "LIMITS", default_value = "")]
     pub max_regression: String,
 }
-

@@ -162,7 +162,7 @@ async fn run_against(
     let hlog = crate::report::HlogWriter::create(&plan.out, SystemTime::now())
         .map_err(|e| Error::Usage(e.to_string()))?;
     let feed = hlog.feed();
-    let mut progress = progress::reporter(args, &shape);
+    let (mut progress, display) = progress::start(args, &shape, &plan.rules);
     let on_tick = move |tick: &runner::Tick| {
         feed.tick(tick);
         progress(tick);
@@ -175,7 +175,10 @@ async fn run_against(
         abort_on_fail: args.abort_on_fail,
         request_timeout_secs: args.timeout,
     };
-    let outcome = runner::run(opts, on_tick).await?;
+    let outcome = runner::run(opts, on_tick).await;
+    // Back to the normal screen before the final table prints.
+    display.close();
+    let outcome = outcome?;
     if let Err(e) = hlog.finish() {
         eprintln!("loadgen: warning: {e}");
     }

@@ -1,0 +1,159 @@
+//! Builds a [`Snapshot`] from the aggregator: the only dashboard code that runs
+//! on the aggregator's task, so it copies a few numbers and nothing more.
+
+use super::model::{EndpointLine, ErrorLine, Point, RuleLine, Snapshot, WorkerRow};
+use crate::metrics::{Aggregator, EndpointStats, FinalSecond};
+use crate::threshold::Rule;
+
+/// Distinct errors sent per snapshot; the screen shows fewer.
+const MAX_ERRORS: usize = 100;
+
+/// The state of a run at one tick, local or distributed.
+pub struct TickView<'a> {
+    pub elapsed_secs: f64,
+    pub aggregator: &'a Aggregator,
+    /// Seconds closed at this tick.
+    pub finalized: &'a [FinalSecond],
+    pub rules: &'a [Rule],
+    pub workers: Vec<WorkerRow>,
+    pub stopping: Option<String>,
+}
+
+pub fn capture(v: TickView<'_>) -> Snapshot {
+    let agg = v.aggregator;
+    let secs = v.elapsed_secs.max(1e-9);
+    let points = v
+        .finalized
+        .iter()
+        .map(|f| Point {
+            second: f.point.second,
+            users: f.point.users,
+            requests: f.point.requests,
+            failures: f.point.failures,
+            p50_us: f.point.p50_us,
+            p95_us: f.point.p95_us,
+            p99_us: f.point.p99_us,
+        })
+        .collect();
+    let endpoints = agg
+        .endpoints
+        .iter()
+        .map(|(k, s)| line(&k.method, &k.name, s, secs))
+        .collect();
+    let mut errors: Vec<ErrorLine> = agg
+        .endpoints
+        .iter()
+        .flat_map(|(k, s)| {
+            s.errors
+                .iter()
+                .map(move |((kind, message), count)| ErrorLine {
+                    endpoint: k.to_string(),
+                    kind: format!("{kind:?}").to_lowercase(),
+                    message: message.clone(),
+                    count: *count,
+                })
+        })
+        .collect();
+    errors.sort_by_key(|e| std::cmp::Reverse(e.count));
+    errors.truncate(MAX_ERRORS);
+    let rules = v
+        .rules
+        .iter()
+        .map(|r| {
+            let res = r.evaluate(&agg.total, &agg.endpoints, secs);
+            RuleLine {
+                rule: res.rule,
+                observed: res.observed_text,
+                limit: res.limit_text,
+                passed: res.observed.map(|_| res.passed),
+            }
+        })
+        .collect();
+    Snapshot {
+        elapsed_secs: v.elapsed_secs,
+        points,
+        total: line("", "Aggregated", &agg.total, secs),
+        endpoints,
+        errors,
+        rules,
+        workers: v.workers,
+        stopping: v.stopping,
+    }
+}
+
+fn line(method: &str, name: &str, s: &EndpointStats, secs: f64) -> EndpointLine {
+    let empty = s.hist.is_empty();
+    EndpointLine {
+        method: method.into(),
+        name: name.into(),
+        requests: s.requests,
+        failures: s.failures,
+        p50_us: s.percentile(50.0),
+        p95_us: s.percentile(95.0),
+        p99_us: s.percentile(99.0),
+        mean_us: s.mean_us(),
+        min_us: if empty { 0 } else { s.hist.min() },
+        max_us: if empty { 0 } else { s.hist.max() },
+        avg_bytes: if s.requests > 0 {
+            s.bytes as f64 / s.requests as f64
+        } else {
+            0.0
+        },
+        rps: s.requests as f64 / secs,
+        failures_per_sec: s.failures as f64 / secs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{EndpointKey, FailureKind, IntervalSnapshot};
+
+    #[test]
+    fn a_tick_becomes_plain_numbers_with_rules_judged() {
+        let mut snap = IntervalSnapshot {
+            second: 0,
+            users: 4,
+            ..Default::default()
+        };
+        let stats = snap
+            .endpoints
+            .entry(EndpointKey {
+                method: "GET".into(),
+                name: "/books".into(),
+            })
+            .or_default();
+        stats.record(2_000, 100, None);
+        stats.record(
+            4_000,
+            300,
+            Some((FailureKind::Status, "503 Service Unavailable")),
+        );
+        let mut agg = Aggregator::new(10);
+        agg.ingest(&snap);
+        let finalized = agg.finalize_through(0);
+        let rules = [
+            Rule::parse("error-rate<1%").unwrap(),
+            Rule::parse("p99<1s").unwrap(),
+        ];
+        let s = capture(TickView {
+            elapsed_secs: 2.0,
+            aggregator: &agg,
+            finalized: &finalized,
+            rules: &rules,
+            workers: vec![],
+            stopping: None,
+        });
+        assert_eq!(s.points.len(), 1);
+        assert_eq!((s.points[0].users, s.points[0].requests), (4, 2));
+        assert_eq!(s.total.requests, 2);
+        assert_eq!(s.endpoints[0].name, "/books");
+        assert_eq!(s.endpoints[0].rps, 1.0);
+        assert_eq!(s.endpoints[0].avg_bytes, 200.0);
+        assert_eq!(s.errors[0].endpoint, "GET /books");
+        assert_eq!(s.errors[0].kind, "status");
+        assert_eq!(s.rules[0].passed, Some(false));
+        assert_eq!(s.rules[0].observed, "50.00%");
+        assert_eq!(s.rules[1].passed, Some(true));
+    }
+}

@@ -1,0 +1,168 @@
+//! Draws the model: a pure function of (model, view) onto a ratatui frame.
+
+mod overview;
+mod tables;
+#[cfg(test)]
+mod tests;
+
+use super::model::Model;
+use super::view::{Screen, ViewState};
+use crate::duration::fmt_secs;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+pub fn render(model: &Model, view: &ViewState, frame: &mut Frame) {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Min(4),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    render_header(model, view, frame, header);
+    match view.screen {
+        Screen::Overview => overview::render(model, frame, body),
+        Screen::Endpoints => tables::endpoints(model, view.sort, frame, body),
+        Screen::Errors => tables::errors(model, frame, body),
+        Screen::Workers => tables::workers(model, frame, body),
+    }
+    frame.render_widget(Paragraph::new(footer_line(view)), footer);
+    if view.help {
+        render_help(frame, body);
+    }
+}
+
+fn tabs(view: &ViewState) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    for (i, s) in Screen::ALL.iter().enumerate() {
+        let text = format!("{} {}", i + 1, s.title());
+        spans.push(if *s == view.screen {
+            Span::styled(
+                text,
+                Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            )
+        } else {
+            Span::raw(text)
+        });
+        spans.push(Span::raw("  "));
+    }
+    Line::from(spans)
+}
+
+fn render_header(model: &Model, view: &ViewState, frame: &mut Frame, area: Rect) {
+    let elapsed = model.elapsed_secs();
+    let left = model.total_secs.saturating_sub(elapsed);
+    let stage = model.stage().map_or_else(String::new, |(n, s)| {
+        format!("stage {n}/{}: {}", model.stages.len(), s.text)
+    });
+    let workers = match model.latest.workers.len() {
+        0 => "local run".to_string(),
+        n => {
+            let lost = model
+                .latest
+                .workers
+                .iter()
+                .filter(|w| w.state.is_lost())
+                .count();
+            if lost > 0 {
+                format!("{n} workers ({lost} lost)")
+            } else {
+                format!("{n} workers")
+            }
+        }
+    };
+    let (rps, fails) = model.current_rates();
+    let t = &model.latest.total;
+    let line1 = Line::from(vec![
+        Span::styled(format!("{} ", model.shape_name), Style::new().bold()),
+        Span::raw(format!(
+            "| {stage} | {} / {} ({} left)",
+            fmt_secs(elapsed),
+            fmt_secs(model.total_secs),
+            fmt_secs(left)
+        )),
+    ]);
+    let status = if let Some(why) = &model.latest.stopping {
+        Span::styled(
+            format!(" | stopping: {why}"),
+            Style::new().fg(Color::Yellow),
+        )
+    } else if view.quitting {
+        Span::styled(
+            " | stopping: writing results...",
+            Style::new().fg(Color::Yellow),
+        )
+    } else {
+        Span::raw("")
+    };
+    let line2 = Line::from(vec![
+        Span::raw(format!(
+            "users {}/{} | {workers} | {rps} rps | {fails} fails/s | {} reqs, {} fails",
+            model.current_users(),
+            model.target_users(),
+            t.requests,
+            t.failures
+        )),
+        status,
+    ]);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(tabs(view))
+        .title(Line::from(" loadgen ").right_aligned());
+    frame.render_widget(Paragraph::new(vec![line1, line2]).block(block), area);
+}
+
+fn footer_line(view: &ViewState) -> Line<'static> {
+    let key = |k: &'static str| Span::styled(k, Style::new().fg(Color::Cyan).bold());
+    let mut spans = vec![
+        key(" q"),
+        Span::raw("/"),
+        key("Ctrl-C"),
+        Span::raw(" stop  "),
+        key("Tab"),
+        Span::raw("/"),
+        key("1-4"),
+        Span::raw(" screens  "),
+        key("s"),
+        Span::raw(" sort  "),
+        key("?"),
+        Span::raw(" help"),
+    ];
+    if view.screen == Screen::Endpoints {
+        spans.push(Span::raw(format!("   sorted by {}", view.sort.label())));
+    }
+    Line::from(spans)
+}
+
+fn render_help(frame: &mut Frame, body: Rect) {
+    let lines = vec![
+        Line::from("q, Ctrl-C   stop the run gracefully: users stop,"),
+        Line::from("            results and reports are still written"),
+        Line::from("Tab, 1-4    switch screens (Shift-Tab goes back)"),
+        Line::from("s           sort the endpoints table"),
+        Line::from("?           show or hide this help"),
+    ];
+    let w = 56.min(body.width);
+    let h = (lines.len() as u16 + 2).min(body.height);
+    let area = Rect {
+        x: body.x + (body.width - w) / 2,
+        y: body.y + (body.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    frame.render_widget(Clear, area);
+    let block = Block::default().borders(Borders::ALL).title(" Help ");
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Microseconds as milliseconds, Locust style: more digits when small.
+pub(crate) fn ms(us: f64) -> String {
+    let ms = us / 1_000.0;
+    if ms < 10.0 {
+        format!("{ms:.2}")
+    } else {
+        format!("{ms:.0}")
+    }
+}

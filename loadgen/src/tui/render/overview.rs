@@ -1,0 +1,178 @@
+//! The overview screen: throughput, latency and users over time, and the thresholds.
+
+use super::super::model::Model;
+use crate::duration::{fmt_secs, fmt_us};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style, Stylize};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Row, Table};
+use ratatui::Frame;
+
+pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    let [rps, latency] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
+    let [users, rules] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+    let x_end = (model.elapsed_secs().max(10)) as f64;
+    let series = |f: &dyn Fn(&super::super::model::Point) -> f64| -> Vec<(f64, f64)> {
+        model
+            .history
+            .iter()
+            .map(|p| (p.second as f64, f(p)))
+            .collect()
+    };
+
+    let req = series(&|p| p.requests as f64);
+    let fail = series(&|p| p.failures as f64);
+    chart(
+        frame,
+        rps,
+        "Requests/s",
+        (0.0, x_end),
+        &[("RPS", Color::Green, &req), ("fail/s", Color::Red, &fail)],
+        |v| format!("{v:.0}"),
+    );
+
+    let p50 = series(&|p| p.p50_us as f64);
+    let p95 = series(&|p| p.p95_us as f64);
+    let p99 = series(&|p| p.p99_us as f64);
+    chart(
+        frame,
+        latency,
+        "Latency",
+        (0.0, x_end),
+        &[
+            ("P50", Color::Green, &p50),
+            ("P95", Color::Yellow, &p95),
+            ("P99", Color::Red, &p99),
+        ],
+        |v| fmt_us(v as u64),
+    );
+
+    let active = series(&|p| p.users as f64);
+    chart(
+        frame,
+        users,
+        "Users",
+        (0.0, model.total_secs.max(1) as f64),
+        &[
+            ("plan", Color::DarkGray, &model.plan),
+            ("active", Color::Cyan, &active),
+        ],
+        |v| format!("{v:.0}"),
+    );
+
+    thresholds(model, frame, rules);
+}
+
+type Series<'a> = (&'a str, Color, &'a [(f64, f64)]);
+
+fn chart(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    x: (f64, f64),
+    sets: &[Series<'_>],
+    y_label: impl Fn(f64) -> String,
+) {
+    let y_max = sets
+        .iter()
+        .flat_map(|(_, _, d)| d.iter().map(|p| p.1))
+        .fold(0.0_f64, f64::max)
+        .max(1.0)
+        * 1.1;
+    let datasets = sets
+        .iter()
+        .map(|(_, color, data)| {
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::new().fg(*color))
+                .data(data)
+        })
+        .collect();
+    let chart = Chart::new(datasets)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(legend(title, sets)),
+        )
+        .x_axis(
+            Axis::default()
+                .bounds([x.0, x.1])
+                .labels([fmt_secs(x.0 as u64), fmt_secs(x.1 as u64)]),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, y_max])
+                .labels(["0".to_string(), y_label(y_max)]),
+        );
+    frame.render_widget(chart, area);
+}
+
+/// The title names each line in its colour (a legend that never hides the data).
+fn legend(title: &str, sets: &[Series<'_>]) -> Line<'static> {
+    let mut spans = vec![Span::raw(format!(" {title}: "))];
+    for (i, (name, color, _)) in sets.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" "));
+        }
+        spans.push(Span::styled(
+            name.to_string(),
+            Style::new().fg(*color).bold(),
+        ));
+    }
+    spans.push(Span::raw(" "));
+    Line::from(spans)
+}
+
+fn thresholds(model: &Model, frame: &mut Frame, area: Rect) {
+    let failed = model.failed_rules();
+    let title = match (model.latest.rules.len(), failed) {
+        (0, _) => " Thresholds: none ".to_string(),
+        (n, 0) => format!(" Thresholds: {n} rules, none failing "),
+        (n, f) => format!(" Thresholds: {f} of {n} FAILING "),
+    };
+    let rows = model.latest.rules.iter().map(|r| {
+        let (result, style) = match r.passed {
+            Some(true) => ("pass", Style::new().fg(Color::Green)),
+            Some(false) => ("FAIL", Style::new().fg(Color::Red).bold()),
+            None => ("wait", Style::new().fg(Color::DarkGray)),
+        };
+        Row::new(vec![
+            Cell::from(r.rule.clone()),
+            Cell::from(if r.passed.is_some() {
+                r.observed.as_str()
+            } else {
+                "-"
+            }),
+            Cell::from(r.limit.clone()),
+            Cell::from(Span::styled(result, style)),
+        ])
+    });
+    let block_style = if failed > 0 {
+        Style::new().fg(Color::Red)
+    } else {
+        Style::new()
+    };
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Fill(1),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Length(4),
+        ],
+    )
+    .header(Row::new(["Rule", "Observed", "Limit", ""]).bold())
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(block_style)
+            .title(title),
+    );
+    frame.render_widget(table, area);
+}
