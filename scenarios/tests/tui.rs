@@ -1,0 +1,156 @@
+//! The live dashboard end to end: the real binary in a tmux pane (a real
+//! pseudo-terminal), stopped with `q`, leaving the final table on the normal screen.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::Served;
+
+/// A tmux server of this test's own (its own socket), killed even when the test fails.
+struct Tmux {
+    socket: PathBuf,
+}
+
+impl Tmux {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.arg("-S").arg(&self.socket);
+        c
+    }
+
+    fn pane(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", "dash"])
+            .output()
+            .expect("tmux capture-pane runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        let ok = self
+            .cmd()
+            .args(["send-keys", "-t", "dash", keys])
+            .status()
+            .expect("tmux send-keys runs");
+        assert!(ok.success());
+    }
+
+    /// Polls the pane until `done` holds; panics with the pane after `secs`.
+    fn wait_for(&self, what: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let pane = self.pane();
+            if done(&pane) {
+                return pane;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the pane shows:\n{pane}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").status();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// The request count in the dashboard's header (`... | 1234 reqs, 0 fails`).
+fn live_requests(pane: &str) -> Option<u64> {
+    let at = pane.find(" reqs,")?;
+    pane[..at].rsplit(' ').next()?.parse().ok()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[test]
+fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        println!("skipped: tmux not installed");
+        return;
+    }
+    let url = support::serve(support::overloadable_app(Served::default(), u64::MAX));
+    let out = support::out_dir("tui-q");
+    let run = [
+        env!("CARGO_BIN_EXE_loadgen"),
+        "run",
+        "plan:5,1s;5,60s",
+        "--host",
+        &url,
+        "--scenario",
+        "http-get",
+        "--path",
+        "/",
+        "--profile",
+        "none",
+        "--threshold",
+        "p99<1us",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .map(shell_quote)
+    .join(" ");
+    // The pane stays after loadgen exits, so the normal screen can be read.
+    let script = format!("{run}; echo \"EXIT=$?\"; sleep 120");
+    let tmux = Tmux {
+        socket: Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("tmux-tui-{}.sock", std::process::id())),
+    };
+    let started = tmux
+        .cmd()
+        .args(["new-session", "-d", "-s", "dash", "-x", "120", "-y", "40"])
+        .arg(&script)
+        .env_remove("LOADGEN_HOST")
+        .status()
+        .expect("tmux starts");
+    assert!(started.success());
+
+    // goose prints a line when its users are launched; the dashboard repaints
+    // in full every 5 s, so wait for a whole, clean frame.
+    let pane = tmux.wait_for("live numbers", 60, |p| {
+        live_requests(p).is_some_and(|n| n > 0) && p.contains("1 Overview") && p.contains("FAILING")
+    });
+    for want in [
+        "1 Overview",
+        "plan |",
+        "Requests/s",
+        "Latency",
+        "p99<1us",
+        "FAIL",
+    ] {
+        assert!(pane.contains(want), "missing {want:?} in\n{pane}");
+    }
+    tmux.keys("2");
+    tmux.wait_for("the endpoints screen", 10, |p| {
+        p.contains("# Requests") && p.contains("Aggregated")
+    });
+
+    tmux.keys("q");
+    let pane = tmux.wait_for("loadgen to exit", 60, |p| p.contains("EXIT="));
+    assert!(pane.contains("EXIT=130"), "q is an interruption:\n{pane}");
+    // The final table and verdict are on the normal screen, the dashboard gone.
+    for want in [
+        "# Requests",
+        "INTERRUPTED run",
+        "Verdict: FAILED",
+        "Results:",
+    ] {
+        assert!(pane.contains(want), "missing {want:?} in\n{pane}");
+    }
+    assert!(
+        !pane.contains("1 Overview"),
+        "dashboard left on screen:\n{pane}"
+    );
+    let summary = support::summary(&out);
+    assert_eq!(summary["interrupted"], true);
+    assert!(summary["total"]["requests"].as_u64().unwrap() > 0);
+}
