@@ -179,7 +179,7 @@ async fn run_against(
     // Back to the normal screen before the final table prints.
     display.close();
     let outcome = outcome?;
-    if let Err(e) = hlog.finish() {
+    if let Err(e) = hlog.finish(&outcome.aggregator) {
         eprintln!("loadgen: warning: {e}");
     }
     conclude::conclude(args, plan, host, bundled, started_at, outcome)

@@ -3,13 +3,14 @@
 //! goes, on a thread of its own, because the summary keeps no per-second histograms.
 
 use super::Error;
-use crate::metrics::hdr;
+use crate::metrics::{hdr, Aggregator, FinalSecond};
 use crate::runner::Tick;
 use hdrhistogram::serialization::interval_log::{
     IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
 };
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -27,7 +28,9 @@ struct Second {
 
 enum Msg {
     Second(Box<Second>),
-    Finish,
+    /// The run's cumulative histograms: what they hold beyond the seconds sent
+    /// (the last, partial second, closed after the final tick) is written as one more.
+    Finish(Option<Box<Second>>),
 }
 
 /// Owns the writing thread; `finish` (or drop) flushes the log and waits for it.
@@ -83,14 +86,24 @@ impl HlogWriter {
         }
     }
 
-    /// Writes what was fed, closes the log and returns its path.
-    pub fn finish(mut self) -> Result<PathBuf, Error> {
-        self.join()?;
+    /// Writes what was fed and the rest of `aggregator` (the seconds closed after
+    /// the last tick), closes the log and returns its path.
+    pub fn finish(mut self, aggregator: &Aggregator) -> Result<PathBuf, Error> {
+        let last = Second {
+            second: aggregator.series.last().map_or(0, |p| p.second),
+            endpoints: aggregator
+                .endpoints
+                .iter()
+                .map(|(k, s)| (tag_for(&k.method, &k.name), s.hist.clone()))
+                .collect(),
+            total: aggregator.total.hist.clone(),
+        };
+        self.join(Some(Box::new(last)))?;
         Ok(self.path.clone())
     }
 
-    fn join(&mut self) -> Result<(), Error> {
-        let _ = self.tx.send(Msg::Finish);
+    fn join(&mut self, last: Option<Box<Second>>) -> Result<(), Error> {
+        let _ = self.tx.send(Msg::Finish(last));
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(Err(source))) => Err(Error::Io {
                 path: self.path.clone(),
@@ -107,7 +120,7 @@ impl HlogWriter {
 
 impl Drop for HlogWriter {
     fn drop(&mut self) {
-        let _ = self.join();
+        let _ = self.join(None);
     }
 }
 
@@ -115,20 +128,25 @@ impl HlogFeed {
     /// Sends each finalized second's histograms to the writing thread.
     pub fn tick(&self, tick: &Tick) {
         for fin in tick.finalized {
-            let endpoints = fin
-                .per_endpoint
-                .iter()
-                .filter(|(_, s)| s.requests > 0)
-                .map(|(k, s)| (tag_for(&k.method, &k.name), s.hist.clone()))
-                .collect();
-            let second = Second {
-                second: fin.point.second,
-                endpoints,
-                total: fin.total.hist.clone(),
-            };
-            // A closed log (finished early) is not the run's problem.
-            let _ = self.tx.send(Msg::Second(Box::new(second)));
+            self.second(fin);
         }
+    }
+
+    /// Sends one finalized second.
+    pub fn second(&self, fin: &FinalSecond) {
+        let endpoints = fin
+            .per_endpoint
+            .iter()
+            .filter(|(_, s)| s.requests > 0)
+            .map(|(k, s)| (tag_for(&k.method, &k.name), s.hist.clone()))
+            .collect();
+        let second = Second {
+            second: fin.point.second,
+            endpoints,
+            total: fin.total.hist.clone(),
+        };
+        // A closed log (finished early) is not the run's problem.
+        let _ = self.tx.send(Msg::Second(Box::new(second)));
     }
 }
 
@@ -146,14 +164,40 @@ fn write_loop(
         .with_max_value_divisor(1000.0)
         .begin_log_with(&mut out, &mut serializer)?;
     let one = Duration::from_secs(1);
-    while let Ok(Msg::Second(s)) = rx.recv() {
+    let mut written: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    let mut total = hdr::new_histogram();
+    let mut next_second = 0;
+    loop {
+        let (s, is_last) = match rx.recv() {
+            Ok(Msg::Second(s)) => (s, false),
+            Ok(Msg::Finish(Some(mut rest))) if rest.second >= next_second => {
+                for (tag, hist) in &mut rest.endpoints {
+                    if let Some(sent) = written.get(tag) {
+                        let _ = hist.subtract(sent);
+                    }
+                }
+                rest.endpoints.retain(|(_, h)| !h.is_empty());
+                let _ = rest.total.subtract(&total);
+                (rest, true)
+            }
+            Ok(Msg::Finish(_)) | Err(_) => break,
+        };
         let at = Duration::from_secs(s.second);
         for (tag, hist) in &s.endpoints {
             log.write_histogram(hist, at, one, Tag::new(tag))
                 .map_err(|e| io::Error::other(e.to_string()))?;
+            let sent = written
+                .entry(tag.clone())
+                .or_insert_with(hdr::new_histogram);
+            let _ = sent.add(hist);
         }
         log.write_histogram(&s.total, at, one, None)
             .map_err(|e| io::Error::other(e.to_string()))?;
+        let _ = total.add(&s.total);
+        next_second = s.second + 1;
+        if is_last {
+            break;
+        }
     }
     drop(log);
     out.flush()
