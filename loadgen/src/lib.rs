@@ -7,7 +7,6 @@
 //! - [`runner`]: a shape on goose in this process, ticked every second.
 //! - [`threshold`] and [`stress`]: pass/fail rules and the breaking-point detector.
 //! - [`summary`] and [`console`]: what a run leaves and prints.
-//! - [`report`]: the run folder's HTML, CSV, JUnit, Markdown and hlog files; baselines.
 //! - [`tui`]: the live dashboard (model, pure render, terminal guard).
 //! - [`report`]: the run folder's HTML, CSV, JUnit, Markdown and hlog files; baselines.
 //! - [`App`]: hands a test crate's scenarios to the CLI (`run`, `shapes`, `check`).
