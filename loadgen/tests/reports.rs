@@ -345,3 +345,31 @@ fn report_html_renders_in_a_headless_browser() {
     );
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
 }
+
+#[test]
+fn a_stress_runs_breaking_point_and_plan_are_in_the_page() {
+    let mut s = Summary::read(&baseline_path()).unwrap();
+    s.breaking_point = Some(loadgen::stress::BreakingPoint {
+        reason: "P99 1.2s over the last 10 s is above 1s".into(),
+        second: 21,
+        last_good: Some(loadgen::stress::StepResult {
+            users: 40,
+            rps: 20.5,
+            p99_us: 25_000,
+            error_rate: 0.0,
+        }),
+        failing: loadgen::stress::StepResult {
+            users: 50,
+            rps: 21.0,
+            p99_us: 1_200_000,
+            error_rate: 0.02,
+        },
+    });
+    let dir = tmp("reports-stress");
+    loadgen::report::write_all(&s, &dir).unwrap();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("id=\"breaking-point\"") && html.contains("1200.00"));
+    assert!(html.contains("<title>planned</title>") && html.contains("<title>run</title>"));
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("**Breaking point**"));
+}
