@@ -141,6 +141,6 @@ pub struct CompareArgs {
     /// rps=5% (throughput drop); p50 is shown but not judged unless set.
     /// `off` stops judging one. Endpoints with fewer than 100 requests in
     /// either run are shown, not judged.
-    #[arg(long, value_name = "LIMITS", default_value = "")]
-    pub max_regression: String,
+    #[arg(long, value_name = "LIMITS")]
+    pub max_regression: Option<String>,
 }

@@ -17,7 +17,7 @@ fn summary_path(p: &Path) -> PathBuf {
 }
 
 pub fn compare(args: &CompareArgs) -> Result<u8, Error> {
-    let limits = Limits::parse(&args.max_regression)
+    let limits = Limits::parse(args.max_regression.as_deref().unwrap_or(""))
         .map_err(|e| Error::Usage(format!("--max-regression: {e}")))?;
     let baseline = Summary::read(&summary_path(&args.baseline))?;
     let current = Summary::read(&summary_path(&args.current))?;
