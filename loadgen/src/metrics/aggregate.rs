@@ -75,18 +75,19 @@ impl Aggregator {
         }
     }
 
+    /// Adds a snapshot to its pending second. The cumulative figures take it
+    /// when that second is finalized, so each endpoint is merged into them once
+    /// per second rather than once per worker: this is the manager's hot path.
     pub fn ingest(&mut self, snap: &IntervalSnapshot) {
         let pending = self.pending.entry(snap.second).or_default();
         pending.users += snap.users;
         for (key, stats) in &snap.endpoints {
-            self.endpoints.entry(key.clone()).or_default().merge(stats);
-            self.total.merge(stats);
-            pending.total.merge(stats);
-            pending
-                .per_endpoint
-                .entry(key.clone())
-                .or_default()
-                .merge(stats);
+            match pending.per_endpoint.get_mut(key) {
+                Some(p) => p.merge(stats),
+                None => {
+                    pending.per_endpoint.insert(key.clone(), stats.clone());
+                }
+            }
         }
     }
 
@@ -95,7 +96,12 @@ impl Aggregator {
         let later = self.pending.split_off(&(second + 1));
         let done = std::mem::replace(&mut self.pending, later);
         let mut out = Vec::with_capacity(done.len());
-        for (second, p) in done {
+        for (second, mut p) in done {
+            for (key, stats) in &p.per_endpoint {
+                p.total.merge(stats);
+                self.endpoints.entry(key.clone()).or_default().merge(stats);
+            }
+            self.total.merge(&p.total);
             let point = SecondPoint::from_stats(second, p.users, &p.total);
             self.series.push(point.clone());
             self.window.push_back(p.total.clone());
@@ -156,10 +162,12 @@ mod tests {
         agg.ingest(&snap(0, 7, &[300]));
         agg.ingest(&snap(1, 12, &[400]));
         let done = agg.finalize_through(0);
+        assert_eq!(agg.total.requests, 3, "totals count once a second closes");
+        assert_eq!(agg.endpoints.values().map(|s| s.requests).sum::<u64>(), 3);
         assert_eq!(done.len(), 1);
         assert_eq!((done[0].point.users, done[0].point.requests), (12, 3));
-        assert_eq!(agg.total.requests, 4);
         agg.finalize_through(5);
+        assert_eq!(agg.total.requests, 4);
         assert_eq!(
             agg.series.iter().map(|p| p.requests).sum::<u64>(),
             agg.total.requests

@@ -37,6 +37,10 @@ pub fn from_v2_bytes(bytes: &[u8]) -> Result<Histogram<u64>, String> {
     let read: Histogram<u64> = Deserializer::new()
         .deserialize(&mut std::io::Cursor::new(bytes))
         .map_err(|e| format!("bad HDR histogram bytes: {e:?}"))?;
+    if read.low() == 1 && read.high() == MAX_US && read.sigfig() == SIGFIG {
+        // Already our layout (it came from us): no copy needed.
+        return Ok(read);
+    }
     let mut hist = new_histogram();
     hist.add(&read)
         .map_err(|e| format!("HDR histogram out of range: {e:?}"))?;
