@@ -20,6 +20,10 @@ pub struct Cli {
 pub enum Command {
     /// Run a load shape against a target and judge it.
     Run(RunArgs),
+    /// Run a shape across worker processes: split users by capacity, merge results.
+    Manager(ManagerArgs),
+    /// Generate load for a manager (stops by itself if the manager is gone).
+    Worker(WorkerArgs),
     /// Print a shape's plan: a table of stages and a users-over-time plot.
     Shapes(ShapesArgs),
     /// Judge a finished run's summary.json again, with these thresholds.
@@ -143,4 +147,42 @@ pub struct CompareArgs {
     /// either run are shown, not judged.
     #[arg(long, value_name = "LIMITS")]
     pub max_regression: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ManagerArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Start once this many workers have joined.
+    #[arg(long, value_name = "N")]
+    pub expect_workers: u32,
+    /// Where workers connect. Loopback by default; any other address is
+    /// reachable from the network and needs --token.
+    #[arg(long, default_value = "127.0.0.1:5557", value_name = "ADDR:PORT")]
+    pub bind: String,
+    /// Shared secret workers must present.
+    #[arg(long, env = "LOADGEN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Give up (exit 3) when the workers have not all joined within this time.
+    #[arg(long, default_value = "60s", value_parser = secs)]
+    pub join_timeout: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct WorkerArgs {
+    /// The manager's address.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub manager: String,
+    /// Relative share of users this worker takes (users split in proportion).
+    #[arg(long, default_value_t = 1000)]
+    pub capacity: u64,
+    /// Shared secret the manager expects.
+    #[arg(long, env = "LOADGEN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A name for this worker in reports (default: host name and process id).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Keep trying to reach the manager this long before giving up (exit 3).
+    #[arg(long, default_value = "60s", value_parser = secs)]
+    pub connect_timeout: u64,
 }

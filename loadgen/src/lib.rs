@@ -16,8 +16,10 @@ pub mod cli;
 pub mod clock;
 mod commands;
 pub mod console;
+pub mod distributed;
 pub mod duration;
 pub mod error;
+pub mod live;
 pub mod metrics;
 pub mod report;
 pub mod runner;
@@ -93,16 +95,12 @@ impl App {
         };
         let result = match &cli.command {
             cli::Command::Shapes(args) => commands::shapes::shapes(args),
+            cli::Command::Manager(args) => block_on(commands::manager::manager(&self, args)),
+            cli::Command::Worker(args) => block_on(commands::worker::worker(&self, args)),
             cli::Command::Check(args) => commands::check::check(args),
             cli::Command::Report(args) => commands::report::report(args),
             cli::Command::Compare(args) => commands::compare::compare(args),
-            cli::Command::Run(args) => match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt.block_on(commands::run::run(&self, args)),
-                Err(e) => Err(Error::Run(format!("cannot start the async runtime: {e}"))),
-            },
+            cli::Command::Run(args) => block_on(commands::run::run(&self, args)),
         };
         match result {
             Ok(code) => code,
@@ -111,5 +109,16 @@ impl App {
                 e.exit_code()
             }
         }
+    }
+}
+
+/// Runs a command's future on a fresh multi-threaded runtime.
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => Err(Error::Run(format!("cannot start the async runtime: {e}"))),
     }
 }

@@ -1,11 +1,13 @@
 //! Runs a shape on goose in this process: builds the test plan, ticks the
 //! aggregator every second, applies stop rules, and stops goose when told to.
 
+use crate::distributed::WorkerSummary;
+use crate::live::LiveRun;
 use crate::metrics::{Aggregator, FinalSecond, Recorder};
 use crate::scenario::ScenarioDef;
 use crate::shape::Shape;
-use crate::stress::{BreakingPoint, StressDetector};
-use crate::threshold::{Rule, RuleResult};
+use crate::stress::BreakingPoint;
+use crate::threshold::Rule;
 use crate::Error;
 use goose::client::GooseClientBuilder;
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
@@ -32,6 +34,8 @@ pub struct RunOutcome {
     /// Why the run stopped before its plan ended, if it did.
     pub stopped_by: Option<String>,
     pub breaking_point: Option<BreakingPoint>,
+    /// Per worker figures of a distributed run (empty for a local run).
+    pub workers: Vec<WorkerSummary>,
 }
 
 /// What observers see once a second.
@@ -95,7 +99,10 @@ pub async fn preflight(host: &str) -> Result<(), Error> {
     }
 }
 
-fn goose_attack(opts: &RunOptions, recorder: &Arc<Recorder>) -> Result<GooseAttack, Error> {
+pub(crate) fn goose_attack(
+    opts: &RunOptions,
+    recorder: &Arc<Recorder>,
+) -> Result<GooseAttack, Error> {
     let config_err =
         |e: goose::GooseError| Error::Usage(format!("goose refused the configuration: {e:?}"));
     let config = GooseConfiguration::parse_args_default::<&str>(&[]).map_err(config_err)?;
@@ -144,56 +151,31 @@ pub async fn run(
     install_interrupt_handler();
     let recorder = Arc::new(Recorder::new());
     let attack = goose_attack(&opts, &recorder)?;
-    let window = opts.shape.stop.map_or(10, |s| s.window_secs) as usize;
-    let state = Arc::new(Mutex::new(TickState {
-        aggregator: Aggregator::new(window.max(10)),
-        stress: opts
-            .shape
-            .stop
-            .map(|rules| StressDetector::new(rules, opts.shape.steps())),
-        stopped_by: None,
-    }));
-    let live_rules: Vec<Rule> = if opts.abort_on_fail {
-        opts.rules
-            .iter()
-            .filter(|r| !r.is_throughput())
-            .cloned()
-            .collect()
-    } else {
-        vec![]
-    };
-    let ramp_up = opts.shape.ramp_up_secs();
-
+    let live = Arc::new(Mutex::new(LiveRun::new(
+        &opts.shape,
+        &opts.rules,
+        opts.abort_on_fail,
+    )));
     let started = Instant::now();
     let ticker = {
-        let (state, recorder) = (state.clone(), recorder.clone());
+        let (live, recorder) = (live.clone(), recorder.clone());
         tokio::spawn(async move {
             let mut second = 0u64;
             loop {
                 tokio::time::sleep_until((started + Duration::from_secs(second + 1)).into()).await;
-                let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-                let finalized = st.close_second(&recorder, second);
+                let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
+                live.ingest(&recorder.drain(second));
+                let finalized = live.close_through(second, started.elapsed().as_secs_f64());
+                if let Some(reason) = &live.stopped_by {
+                    goose::trigger_killswitch(reason);
+                }
                 if interrupted() {
                     goose::trigger_killswitch("interrupted");
-                }
-                if second + 1 >= ramp_up && st.stopped_by.is_none() {
-                    let agg = &st.aggregator;
-                    let secs = started.elapsed().as_secs_f64();
-                    let failed: Option<RuleResult> = live_rules
-                        .iter()
-                        .map(|r| r.evaluate(&agg.total, &agg.endpoints, secs))
-                        .find(|r| !r.passed && r.observed.is_some());
-                    if let Some(f) = failed {
-                        st.stop(format!(
-                            "threshold '{}' failed: {} (limit {})",
-                            f.rule, f.observed_text, f.limit_text
-                        ));
-                    }
                 }
                 on_tick(&Tick {
                     second,
                     elapsed_secs: started.elapsed().as_secs_f64(),
-                    aggregator: &st.aggregator,
+                    aggregator: &live.aggregator,
                     finalized: &finalized,
                 });
                 second += 1;
@@ -205,55 +187,24 @@ pub async fn run(
     ticker.abort();
     let _ = ticker.await;
     let elapsed_secs = started.elapsed().as_secs_f64();
+    goose::reset_killswitch();
     if let Err(e) = result {
         return Err(Error::Run(format!("goose failed: {e:?}")));
     }
-    let mut st = Arc::try_unwrap(state)
+    let mut live = Arc::try_unwrap(live)
         .map_err(|_| Error::Run("ticker still running".into()))?
         .into_inner()
         .unwrap_or_else(|p| p.into_inner());
     // The last, partial second: whatever was recorded after the final tick.
-    let last = st.aggregator.series.last().map_or(0, |p| p.second + 1);
-    st.close_second(&recorder, last);
-    goose::reset_killswitch();
+    let last = live.aggregator.series.last().map_or(0, |p| p.second + 1);
+    live.ingest(&recorder.drain(last));
+    live.close_through(last, elapsed_secs);
     Ok(RunOutcome {
-        aggregator: st.aggregator,
+        breaking_point: live.breaking_point(),
+        stopped_by: live.stopped_by,
+        aggregator: live.aggregator,
         elapsed_secs,
         interrupted: interrupted(),
-        stopped_by: st.stopped_by,
-        breaking_point: st.stress.and_then(|s| s.breaking_point),
+        workers: vec![],
     })
-}
-
-struct TickState {
-    aggregator: Aggregator,
-    stress: Option<StressDetector>,
-    stopped_by: Option<String>,
-}
-
-impl TickState {
-    /// Drains the recorder as `second`, aggregates it, and judges stop rules.
-    fn close_second(&mut self, recorder: &Recorder, second: u64) -> Vec<FinalSecond> {
-        let snap = recorder.drain(second);
-        self.aggregator.ingest(&snap);
-        let finalized = self.aggregator.finalize_through(second);
-        for f in &finalized {
-            let Some(stress) = self.stress.as_mut() else {
-                break;
-            };
-            let window = self.aggregator.window(stress.window_secs() as usize);
-            if let Some(bp) = stress.observe(&f.point, &f.total, &window) {
-                let reason = format!("breaking point: {}", bp.reason);
-                self.stop(reason);
-            }
-        }
-        finalized
-    }
-
-    fn stop(&mut self, reason: String) {
-        if self.stopped_by.is_none() {
-            goose::trigger_killswitch(&reason);
-            self.stopped_by = Some(reason);
-        }
-    }
 }

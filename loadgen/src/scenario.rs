@@ -89,6 +89,14 @@ impl ScenarioDef {
         self
     }
 
+    /// The names of its tasks, in order (for the distributed fingerprint).
+    pub fn task_names(&self) -> Vec<String> {
+        self.tasks
+            .iter()
+            .map(|t| format!("{}:{}:{}", t.name, t.weight, t.on_start))
+            .collect()
+    }
+
     /// The goose scenario: our tasks wrapped so every request is recorded, plus
     /// the user gauge (counted up on start, down on stop).
     pub(crate) fn to_goose(&self, recorder: &Arc<Recorder>) -> Result<Scenario, String> {

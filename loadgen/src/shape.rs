@@ -266,6 +266,36 @@ impl Shape {
         steps
     }
 
+    /// What is left of the plan `secs` into it, for a worker that takes over
+    /// users mid-run: a 1 s ramp to the users planned at that moment, then the
+    /// rest of the timeline.
+    pub fn tail_from(&self, secs: u64) -> Shape {
+        let mut stages = vec![Stage {
+            users: self.users_at(secs as f64).round() as u64,
+            secs: 1,
+        }];
+        let mut t = 0;
+        let mut skip = 1;
+        for stage in &self.stages {
+            let end = t + stage.secs;
+            if end > secs {
+                let left = end - secs.max(t);
+                let take = left.min(skip);
+                skip -= take;
+                stages.push(Stage {
+                    users: stage.users,
+                    secs: left - take,
+                });
+            }
+            t = end;
+        }
+        stages.retain(|s| s.secs > 0 || s.users == 0);
+        Shape {
+            stages,
+            ..self.clone()
+        }
+    }
+
     /// The same shape with its peak at `users` and its timeline stretched to `secs`.
     pub fn scaled(&self, users: Option<u64>, secs: Option<u64>) -> Shape {
         let mut shape = self.clone();
@@ -453,6 +483,28 @@ mod tests {
         assert_eq!(shape.total_secs(), 90);
         assert_eq!(shape.stages[0].users, 60);
         assert_eq!(shape.goose_plan().split(';').last(), Some("0,0s"));
+    }
+
+    #[test]
+    fn tail_resumes_where_the_plan_is() {
+        let shape = Shape::parse_plan("100,10s;100,20s").unwrap();
+        let tail = shape.tail_from(5);
+        assert_eq!(tail.stages[0], Stage { users: 50, secs: 1 });
+        assert_eq!(tail.total_secs(), 25);
+        assert_eq!(tail.peak_users(), 100);
+        assert_eq!(
+            shape.tail_from(15).stages,
+            vec![
+                Stage {
+                    users: 100,
+                    secs: 1
+                },
+                Stage {
+                    users: 100,
+                    secs: 14
+                }
+            ]
+        );
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct Summary {
     pub thresholds: Vec<RuleResult>,
     pub verdict: Verdict,
     pub breaking_point: Option<BreakingPoint>,
+    /// Per worker figures of a distributed run; empty for a local run.
+    #[serde(default)]
+    pub workers: Vec<crate::distributed::WorkerSummary>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

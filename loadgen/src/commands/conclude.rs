@@ -54,6 +54,7 @@ pub fn conclude(
             failed_rules: failed,
         },
         breaking_point: outcome.breaking_point,
+        workers: outcome.workers,
     };
     let path = summary.write(&plan.out)?;
     if let Err(e) = crate::report::write_all(&summary, &plan.out) {

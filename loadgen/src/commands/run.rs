@@ -7,6 +7,7 @@ use crate::runner::{self, RunOptions};
 use crate::scenario::{self, ScenarioDef};
 use crate::shape::Shape;
 
+use crate::bundled::Running;
 use crate::threshold::{self, Rule};
 use crate::{clock, App, Error};
 use std::path::PathBuf;
@@ -57,15 +58,20 @@ pub(crate) fn plan(app: &App, args: &RunArgs) -> Result<Plan, Error> {
     })
 }
 
-fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error> {
-    let think = match &args.think {
+/// The http-get scenario's pause between requests (--think).
+pub(crate) fn think(args: &RunArgs) -> Result<Option<Duration>, Error> {
+    Ok(match &args.think {
         None => None,
         Some(t) => {
             let us =
                 threshold::parse_time_us(t).map_err(|e| Error::Usage(format!("--think: {e}")))?;
             Some(Duration::from_micros(us as u64))
         }
-    };
+    })
+}
+
+fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error> {
+    let think = think(args)?;
     let wants_http_get = args.scenarios.iter().any(|s| s == "http-get");
     if wants_http_get && args.paths.is_empty() {
         return Err(Error::Usage(
@@ -116,6 +122,16 @@ fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error
 pub async fn run(app: &App, args: &RunArgs) -> Result<u8, Error> {
     let plan = plan(app, args)?;
     let started_at = clock::rfc3339(SystemTime::now());
+    let (host, bundled) = target(app, args).await?;
+    let result = run_against(args, &plan, &host, bundled.is_some(), started_at).await;
+    if let Some(b) = bundled {
+        b.stop().await;
+    }
+    result
+}
+
+/// The host to load: --host, or the bundled target started now (stop it after).
+pub(crate) async fn target(app: &App, args: &RunArgs) -> Result<(String, Option<Running>), Error> {
     let bundled = match (&args.host, &app.target) {
         (Some(_), _) => None,
         (None, Some(target)) => {
@@ -135,11 +151,7 @@ pub async fn run(app: &App, args: &RunArgs) -> Result<u8, Error> {
         .host
         .clone()
         .unwrap_or_else(|| bundled.as_ref().map(|b| b.url.clone()).unwrap_or_default());
-    let result = run_against(args, &plan, &host, bundled.is_some(), started_at).await;
-    if let Some(b) = bundled {
-        b.stop().await;
-    }
-    result
+    Ok((host, bundled))
 }
 
 async fn run_against(

@@ -73,6 +73,19 @@ pub fn known_latency_app(served: Served) -> Router {
         .with_state(served)
 }
 
+/// A server that answers at once and counts what it served (latency 0).
+pub fn known_latency_app_fast(served: Served) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|State(s): State<Served>| async move {
+                s.latencies_us.lock().unwrap().push(0);
+                "ok"
+            }),
+        )
+        .with_state(served)
+}
+
 /// A server that answers in 5 ms but fails with 503 once more than `limit` requests are in flight.
 pub fn overloadable_app(served: Served, limit: u64) -> Router {
     Router::new()

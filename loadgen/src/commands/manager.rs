@@ -1,0 +1,62 @@
+//! `loadgen manager SHAPE --expect-workers N`: run a shape across workers.
+
+use super::{conclude, progress, run};
+use crate::cli::ManagerArgs;
+use crate::distributed::manager::{self, ManagerPlan};
+use crate::{clock, runner, App, Error};
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+pub async fn manager(app: &App, args: &ManagerArgs) -> Result<u8, Error> {
+    let plan = run::plan(app, &args.run)?;
+    if args.expect_workers == 0 {
+        return Err(Error::Usage("--expect-workers must be at least 1".into()));
+    }
+    let addr: SocketAddr = args
+        .bind
+        .parse()
+        .map_err(|e| Error::Usage(format!("--bind '{}' is not ADDR:PORT: {e}", args.bind)))?;
+    let token = args.token.clone().unwrap_or_default();
+    if !addr.ip().is_loopback() {
+        if token.is_empty() {
+            return Err(Error::Usage(format!(
+                "--bind {addr} is reachable from the network: set --token or LOADGEN_TOKEN"
+            )));
+        }
+        eprintln!("{0}\nWARNING: the manager listens on {addr}, reachable from the network.\nAnyone with the token can join and receive the target's address.\n{0}", "=".repeat(72));
+    } else if token.is_empty() {
+        eprintln!(
+            "manager: no token set: any local process may join (set LOADGEN_TOKEN to require one)"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Usage(format!("cannot listen on {addr}: {e}")))?;
+    let started_at = clock::rfc3339(SystemTime::now());
+    let (host, bundled) = run::target(app, &args.run).await?;
+    let result = async {
+        runner::preflight(&host).await?;
+        eprintln!("manager: listening on {addr}; waiting for {} worker(s) (`loadgen worker --manager {addr}`)", args.expect_workers);
+        let mplan = ManagerPlan {
+            shape: plan.shape.clone(),
+            host: host.clone(),
+            scenarios: plan.scenarios.iter().map(|s| s.name.clone()).collect(),
+            paths: args.run.paths.clone(),
+            think_ms: run::think(&args.run)?.map(|d| d.as_millis() as u64),
+            rules: plan.rules.clone(),
+            abort_on_fail: args.run.abort_on_fail,
+            request_timeout_secs: args.run.timeout,
+            expect_workers: args.expect_workers,
+            join_timeout: Duration::from_secs(args.join_timeout),
+            token,
+        };
+        let on_tick = progress::reporter(&args.run, &plan.shape);
+        let outcome = manager::run(mplan, listener, &app.scenarios, on_tick).await?;
+        conclude::conclude(&args.run, &plan, &host, bundled.is_some(), started_at, outcome)
+    }
+    .await;
+    if let Some(b) = bundled {
+        b.stop().await;
+    }
+    result
+}

@@ -1,0 +1,106 @@
+//! The manager/worker protocol: versioned messages, the shared-token check, and
+//! the scenario fingerprint both sides compare at join.
+
+use crate::metrics::IntervalSnapshot;
+use crate::scenario::ScenarioDef;
+use crate::shape::Shape;
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change of `Message`.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest frame either side accepts (a snapshot of many endpoints fits easily).
+pub const MAX_FRAME: usize = 16 * 1024 * 1024;
+/// Workers send at least this often; the manager marks a worker lost after 3 missed.
+pub const HEARTBEAT_SECS: u64 = 1;
+pub const MISSED_HEARTBEATS: u64 = 3;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Message {
+    /// Worker -> manager, first frame.
+    Join {
+        protocol: u32,
+        token: String,
+        scenarios: String,
+        capacity: u64,
+        name: String,
+    },
+    /// Manager -> worker: accepted.
+    Welcome { worker_id: u32 },
+    /// Manager -> worker: not accepted, and why; the connection closes.
+    Refused { reason: String },
+    /// Manager -> worker: your share. Start `start_in_ms` after receiving this
+    /// (the manager's clock); on a rebalance, `from_secs` says where in the plan
+    /// to resume.
+    Assign {
+        shape: Shape,
+        host: String,
+        scenarios: Vec<String>,
+        /// For the built-in http-get scenario.
+        paths: Vec<String>,
+        think_ms: Option<u64>,
+        request_timeout_secs: u64,
+        start_in_ms: u64,
+        from_secs: u64,
+    },
+    /// Worker -> manager: one second of measurements.
+    Snapshot { snapshot: IntervalSnapshot },
+    /// Worker -> manager: alive (sent when there is no snapshot to send).
+    Heartbeat,
+    /// Worker -> manager: its plan is over and every snapshot has been sent.
+    Done,
+    /// Manager -> worker: stop generating load now, send what you have, then Done.
+    Stop { reason: String },
+}
+
+/// Compares secrets in time independent of where they differ.
+pub fn same_token(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut diff = (a.len() ^ b.len()) as u8 | u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+    }
+    diff == 0
+}
+
+/// A stable fingerprint (FNV-1a) of the registered scenarios: names, weights
+/// and tasks, so manager and workers run the same load test.
+pub fn scenario_fingerprint(scenarios: &[ScenarioDef]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |s: &str| {
+        for b in s.bytes().chain([0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for s in scenarios {
+        eat(&s.name);
+        eat(&s.weight.to_string());
+        for task in s.task_names() {
+            eat(&task);
+        }
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_comparison() {
+        assert!(same_token("s3cret", "s3cret"));
+        assert!(!same_token("s3cret", "s3cres"));
+        assert!(!same_token("s3cret", "s3cret!"));
+        assert!(!same_token("", "x"));
+        assert!(same_token("", ""));
+    }
+
+    #[test]
+    fn fingerprint_tells_scenarios_apart() {
+        let a = vec![ScenarioDef::new("reader").weight(3)];
+        let b = vec![ScenarioDef::new("reader").weight(2)];
+        assert_eq!(scenario_fingerprint(&a), scenario_fingerprint(&a.clone()));
+        assert_ne!(scenario_fingerprint(&a), scenario_fingerprint(&b));
+    }
+}

@@ -1,0 +1,248 @@
+//! Manager/worker mode with real processes on loopback: counts add up, a killed
+//! worker is rebalanced, workers stop without their manager, bad peers are refused.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+/// Kills the process on drop, so a failed assertion leaves nothing running.
+struct Proc(Option<Child>);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Proc {
+    fn wait_output(mut self) -> std::process::Output {
+        self.0
+            .take()
+            .expect("not yet waited")
+            .wait_with_output()
+            .unwrap()
+    }
+
+    fn kill(&mut self) {
+        self.0.as_mut().expect("running").kill().unwrap();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn manager(
+    port: u16,
+    plan: &str,
+    workers: u32,
+    host: &str,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> Proc {
+    let mut cmd = loadgen();
+    cmd.args([
+        "manager",
+        plan,
+        "--expect-workers",
+        &workers.to_string(),
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .args([
+        "--host",
+        host,
+        "--path",
+        "/",
+        "--think",
+        "20ms",
+        "--profile",
+        "none",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .args(extra)
+    .env("LOADGEN_TOKEN", "t0ken")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    Proc(Some(cmd.spawn().unwrap()))
+}
+
+fn worker(port: u16, token: &str, capacity: u64) -> Proc {
+    let mut cmd = loadgen();
+    cmd.args([
+        "worker",
+        "--manager",
+        &format!("127.0.0.1:{port}"),
+        "--capacity",
+        &capacity.to_string(),
+    ])
+    .env("LOADGEN_TOKEN", token)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    // Give the manager time to listen.
+    std::thread::sleep(Duration::from_millis(300));
+    Proc(Some(cmd.spawn().unwrap()))
+}
+
+fn start_ms(stderr: &str) -> u128 {
+    let at = stderr
+        .split("unix_ms=")
+        .nth(1)
+        .expect("worker says when it started");
+    at.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn manager_counts_exactly_what_three_workers_measured() {
+    let served = Served::default();
+    let host = serve(known_latency_app_fast(served.clone()));
+    let (port, out) = (free_port(), out_dir("dist-three"));
+    let m = manager(port, "plan:30,2s;30,6s", 3, &host, &out, &[]);
+    let ws: Vec<Proc> = [1, 1, 2]
+        .iter()
+        .map(|&c| worker(port, "t0ken", c))
+        .collect();
+    let o = m.wait_output();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let outs: Vec<_> = ws.into_iter().map(|w| w.wait_output()).collect();
+    for w in &outs {
+        assert_eq!(w.status.code(), Some(0), "{}", stderr(w));
+    }
+    let s = summary(&out);
+    let workers = s["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 3);
+    let sum: u64 = workers
+        .iter()
+        .map(|w| w["requests"].as_u64().unwrap())
+        .sum();
+    let total = s["total"]["requests"].as_u64().unwrap();
+    assert_eq!(total, sum);
+    assert_eq!(
+        total,
+        served.latencies_us.lock().unwrap().len() as u64,
+        "the server saw every request counted"
+    );
+    assert!(total > 100);
+    // Users split by capacity 1:1:2 of 30.
+    let mut peaks: Vec<u64> = workers
+        .iter()
+        .map(|w| w["peak_users"].as_u64().unwrap())
+        .collect();
+    peaks.sort();
+    assert_eq!(peaks, vec![7, 8, 15]);
+    let starts: Vec<u128> = outs.iter().map(|w| start_ms(&stderr(w))).collect();
+    let spread = starts.iter().max().unwrap() - starts.iter().min().unwrap();
+    assert!(spread < 100, "workers started {spread} ms apart");
+}
+
+#[test]
+fn a_killed_worker_is_marked_lost_and_its_users_move() {
+    let host = serve(known_latency_app_fast(Served::default()));
+    let (port, out) = (free_port(), out_dir("dist-kill"));
+    let m = manager(port, "plan:20,1s;20,11s", 2, &host, &out, &[]);
+    let w1 = worker(port, "t0ken", 1);
+    let mut w2 = worker(port, "t0ken", 1);
+    std::thread::sleep(Duration::from_secs(5));
+    w2.kill(); // SIGKILL
+    let o = m.wait_output();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("lost"), "{}", stderr(&o));
+    let w1 = w1.wait_output();
+    assert!(stderr(&w1).contains("rebalanced"), "{}", stderr(&w1));
+    let s = summary(&out);
+    let workers = s["workers"].as_array().unwrap();
+    let lost: Vec<_> = workers.iter().filter(|w| w["state"] == "lost").collect();
+    assert_eq!(lost.len(), 1, "{workers:?}");
+    assert_eq!(lost[0]["users_moved"].as_u64(), Some(10));
+    assert!(lost[0]["lost_at_secs"].as_f64().unwrap() > 3.0);
+    let survivor = workers
+        .iter()
+        .find(|w| w["state"] == "done")
+        .expect("the other worker finished");
+    assert_eq!(
+        survivor["peak_users"].as_u64(),
+        Some(20),
+        "it took over every user"
+    );
+    // The run went on to its end, with load after the loss.
+    assert!(s["duration_secs"].as_f64().unwrap() > 10.0);
+    let late: u64 = s["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["second"].as_u64().unwrap() >= 8)
+        .map(|p| p["requests"].as_u64().unwrap())
+        .sum();
+    assert!(late > 0);
+}
+
+#[test]
+fn workers_stop_soon_after_their_manager_dies() {
+    let host = serve(known_latency_app_fast(Served::default()));
+    let (port, out) = (free_port(), out_dir("dist-manager-dies"));
+    let mut m = manager(port, "plan:10,1s;10,60s", 2, &host, &out, &[]);
+    let (w1, w2) = (worker(port, "t0ken", 1), worker(port, "t0ken", 1));
+    std::thread::sleep(Duration::from_secs(4));
+    m.kill();
+    let killed = Instant::now();
+    for w in [w1, w2] {
+        let o = w.wait_output();
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "a worker ran on unattended"
+        );
+        assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+        assert!(stderr(&o).contains("lost the manager"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn wrong_token_and_garbage_are_refused_and_the_run_goes_on() {
+    let host = serve(known_latency_app_fast(Served::default()));
+    let (port, out) = (free_port(), out_dir("dist-refuse"));
+    let m = manager(port, "plan:5,1s;5,4s", 1, &host, &out, &[]);
+    std::thread::sleep(Duration::from_millis(400));
+    // Random bytes, an oversized frame, and a wrong token.
+    for bytes in [
+        vec![0xde, 0xad, 0xbe, 0xef, 1, 2, 3],
+        vec![0xff; 8],
+        b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+    ] {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let _ = s.write_all(&bytes);
+    }
+    let bad = worker(port, "wrong", 1).wait_output();
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(stderr(&bad).contains("wrong token"), "{}", stderr(&bad));
+    let good = worker(port, "t0ken", 1);
+    let o = m.wait_output();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(good.wait_output().status.code(), Some(0));
+    let s = summary(&out);
+    assert_eq!(s["workers"].as_array().unwrap().len(), 1);
+    assert!(s["total"]["requests"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn workers_that_never_join_are_exit_3() {
+    let (port, out) = (free_port(), out_dir("dist-nobody"));
+    let host = serve(known_latency_app_fast(Served::default()));
+    let o = manager(port, "stages", 2, &host, &out, &["--join-timeout", "2s"]).wait_output();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("only 0 of 2 workers joined"),
+        "{}",
+        stderr(&o)
+    );
+}
