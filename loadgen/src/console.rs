@@ -10,7 +10,7 @@ use std::fmt::Write;
 pub fn status_line(tick: &Tick, total_secs: u64, planned_users: f64) -> String {
     let agg = tick.aggregator;
     let recent = agg.window(5);
-    let secs = agg.series.len().min(5).max(1) as f64;
+    let secs = agg.series.len().clamp(1, 5) as f64;
     format!(
         "[{:>6}/{}] users {}/{:.0} | {:.1} rps | fails {:.2}% | p50 {} p95 {} p99 {} (last 5s) | {} reqs",
         fmt_secs(tick.second + 1),

@@ -482,7 +482,7 @@ mod tests {
         assert_eq!(shape.peak_users(), 300);
         assert_eq!(shape.total_secs(), 90);
         assert_eq!(shape.stages[0].users, 60);
-        assert_eq!(shape.goose_plan().split(';').last(), Some("0,0s"));
+        assert_eq!(shape.goose_plan().split(';').next_back(), Some("0,0s"));
     }
 
     #[test]

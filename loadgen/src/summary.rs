@@ -170,7 +170,7 @@ impl Summary {
                     })
             })
             .collect();
-        errors.sort_by(|a, b| b.count.cmp(&a.count));
+        errors.sort_by_key(|e| std::cmp::Reverse(e.count));
         (total, rows, errors)
     }
 

@@ -193,7 +193,7 @@ impl Req<'_, '_> {
         }
         let name = name.unwrap_or_else(|| path.clone());
         let request = GooseRequest::builder()
-            .method(method.clone())
+            .method(method)
             .path(path.as_str())
             .name(name.as_str())
             .set_request_builder(builder)

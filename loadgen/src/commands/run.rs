@@ -78,7 +78,7 @@ fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error
             "the http-get scenario needs at least one --path, as in --path /books/1".into(),
         ));
     }
-    if !args.paths.is_empty() && !(wants_http_get || args.scenarios.is_empty()) {
+    if !(args.paths.is_empty() || wants_http_get || args.scenarios.is_empty()) {
         return Err(Error::Usage(
             "--path is for the http-get scenario: add --scenario http-get".into(),
         ));
