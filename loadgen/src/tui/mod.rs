@@ -20,17 +20,24 @@ pub use model::{Model, Snapshot, WorkerRow, WorkerState};
 use crate::shape::Shape;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// A running dashboard. Closing it (or dropping it) joins its thread, which
 /// leaves the alternate screen: do so before printing the final table.
 pub struct Dashboard {
     tx: Sender<Snapshot>,
     stop: Arc<AtomicBool>,
+    /// Hangs up when the thread ends, however it ends.
+    ended: Receiver<()>,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
+
+/// How long closing waits for the thread. crossterm can spin forever reading
+/// a terminal that hung up (tmux killed, ssh dropped); the run must still end.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// The run's side: hands snapshots over without ever waiting.
 #[derive(Clone)]
@@ -64,6 +71,7 @@ impl Dashboard {
     pub fn start(shape: &Shape, on_quit: impl Fn() + Send + 'static) -> io::Result<Dashboard> {
         let guard = term::TerminalGuard::enter()?;
         let (tx, rx) = mpsc::channel();
+        let (ended_tx, ended) = mpsc::channel::<()>();
         let stop = Arc::new(AtomicBool::new(false));
         let ui = app::Loop {
             guard,
@@ -74,10 +82,14 @@ impl Dashboard {
         };
         let thread = std::thread::Builder::new()
             .name("loadgen-tui".into())
-            .spawn(move || ui.run())?;
+            .spawn(move || {
+                let _ended = ended_tx;
+                ui.run()
+            })?;
         Ok(Dashboard {
             tx,
             stop,
+            ended,
             thread: Some(thread),
         })
     }
@@ -93,6 +105,14 @@ impl Dashboard {
 
     fn join(&mut self) -> io::Result<()> {
         self.stop.store(true, Ordering::SeqCst);
+        if let Err(RecvTimeoutError::Timeout) = self.ended.recv_timeout(CLOSE_WAIT) {
+            // Leave the thread behind (it ends with the process); restore here.
+            self.thread = None;
+            term::restore();
+            return Err(io::Error::other(
+                "the dashboard did not stop (terminal gone?)",
+            ));
+        }
         match self.thread.take().map(|t| t.join()) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(io::Error::other("the dashboard thread panicked")),

@@ -47,7 +47,7 @@ impl Drop for TerminalGuard {
 }
 
 /// Leaves raw mode and the alternate screen, once, whoever asks first.
-fn restore() {
+pub(crate) fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = disable_raw_mode();
         let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
