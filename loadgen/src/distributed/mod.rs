@@ -1,10 +1,12 @@
 //! Manager/worker mode: one test split across load generator processes.
 //!
 //! - [`protocol`]: the messages, their version, the token check.
+//! - `admission`: checks each joining worker; relays its messages as events.
 //! - [`connection`]: the framing; the only code that reads or writes bytes.
 //! - [`manager`]: accepts workers, splits the shape, merges their snapshots.
 //! - [`worker`]: runs its share on goose and streams per-second snapshots.
 
+mod admission;
 pub mod connection;
 pub mod manager;
 pub mod protocol;
