@@ -166,6 +166,12 @@ fn a_killed_worker_is_marked_lost_and_its_users_move() {
     assert_eq!(lost.len(), 1, "{workers:?}");
     assert_eq!(lost[0]["users_moved"].as_u64(), Some(10));
     assert!(lost[0]["lost_at_secs"].as_f64().unwrap() > 3.0);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("id=\"workers\"") && html.contains("users moved"),
+        "the page names the lost worker"
+    );
+    assert!(out.join("latency.hlog").exists());
     let survivor = workers
         .iter()
         .find(|w| w["state"] == "done")

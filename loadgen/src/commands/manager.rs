@@ -3,9 +3,28 @@
 use super::{conclude, progress, run};
 use crate::cli::ManagerArgs;
 use crate::distributed::manager::{self, ManagerPlan};
+use crate::distributed::WorkerSummary;
+use crate::tui::{WorkerRow, WorkerState};
 use crate::{clock, runner, App, Error};
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
+
+/// A worker as the dashboard's workers screen shows it.
+fn worker_row((w, users): &(WorkerSummary, u64)) -> WorkerRow {
+    let state = match w.state.as_str() {
+        "lost" => WorkerState::Lost,
+        "done" => WorkerState::Done,
+        "joined" => WorkerState::Joining,
+        _ => WorkerState::Running,
+    };
+    WorkerRow {
+        name: format!("{} ({})", w.name, w.address),
+        state,
+        users: *users,
+        rps: w.rps,
+        errors: w.failures,
+    }
+}
 
 pub async fn manager(app: &App, args: &ManagerArgs) -> Result<u8, Error> {
     let plan = run::plan(app, &args.run)?;
@@ -50,8 +69,22 @@ pub async fn manager(app: &App, args: &ManagerArgs) -> Result<u8, Error> {
             join_timeout: Duration::from_secs(args.join_timeout),
             token,
         };
-        let on_tick = progress::reporter(&args.run, &plan.shape);
-        let outcome = manager::run(mplan, listener, &app.scenarios, on_tick).await?;
+        let hlog = crate::report::HlogWriter::create(&plan.out, SystemTime::now())
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        let feed = hlog.feed();
+        let (mut progress, display) = progress::start(&args.run, &plan.shape, &plan.rules);
+        let on_tick = move |tick: &runner::Tick| {
+            feed.tick(tick);
+            progress(tick);
+        };
+        let board = display.workers();
+        let on_workers = move |roster: &[(WorkerSummary, u64)]| board.set(roster.iter().map(worker_row).collect());
+        let outcome = manager::run(mplan, listener, &app.scenarios, on_tick, on_workers).await;
+        display.close();
+        let outcome = outcome?;
+        if let Err(e) = hlog.finish(&outcome.aggregator) {
+            eprintln!("loadgen: warning: {e}");
+        }
         conclude::conclude(&args.run, &plan, &host, bundled.is_some(), started_at, outcome)
     }
     .await;

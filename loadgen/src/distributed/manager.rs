@@ -48,6 +48,7 @@ pub async fn run(
     listener: TcpListener,
     registered: &[ScenarioDef],
     mut on_tick: impl FnMut(&Tick),
+    mut on_workers: impl FnMut(&[(WorkerSummary, u64)]),
 ) -> Result<RunOutcome, Error> {
     runner::install_interrupt_handler();
     let (events_tx, mut events) = mpsc::unbounded_channel();
@@ -170,6 +171,7 @@ pub async fn run(
                 let closable = reported.max(second.saturating_sub(5)).min(second);
                 let finalized = live.close_through(closable, started.elapsed().as_secs_f64());
                 on_tick(&Tick { second, elapsed_secs: started.elapsed().as_secs_f64(), aggregator: &live.aggregator, finalized: &finalized });
+                on_workers(&roster(&workers, started));
                 if live.stopped_by.is_none() && workers.values().all(|w| !w.active) {
                     break;
                 }
@@ -217,6 +219,21 @@ pub async fn run(
         interrupted: runner::interrupted(),
         workers,
     })
+}
+
+/// Each worker's figures so far, and the users its share runs now.
+fn roster(workers: &BTreeMap<u32, Worker>, started: Instant) -> Vec<(WorkerSummary, u64)> {
+    let at = started.elapsed().as_secs_f64();
+    workers
+        .values()
+        .map(|w| {
+            let mut s = w.summary.clone();
+            s.peak_users = w.share.peak_users();
+            s.rps = s.requests as f64 / at.max(1.0);
+            let users = if w.active { w.share.users_at(at).round() as u64 } else { 0 };
+            (s, users)
+        })
+        .collect()
 }
 
 /// Splits the shape across the active workers by capacity and sends each its share.

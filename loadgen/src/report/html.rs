@@ -74,6 +74,7 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     thresholds_table(m, out)?;
     breaking_point(m, out)?;
     errors_table(m, out)?;
+    super::workers_html::workers_table(m.summary, out)?;
     configuration(m, out)?;
     writeln!(out, "<script>{TAIL_SCRIPT}</script>\n</body></html>")
 }
@@ -302,7 +303,13 @@ fn configuration(m: &Model, out: &mut dyn Write) -> io::Result<()> {
         ("Profile", c.profile.clone()),
         ("Rules", c.rules.join(", ")),
         ("Abort on fail", c.abort_on_fail.to_string()),
-        ("Workers", "this process".to_string()),
+        (
+            "Workers",
+            match m.summary.workers.len() {
+                0 => "this process".to_string(),
+                n => format!("{n} (see Workers)"),
+            },
+        ),
         ("loadgen", m.summary.tool_version.clone()),
     ];
     writeln!(out, "<h2>Configuration</h2><table id=\"config\">")?;

@@ -16,6 +16,7 @@ pub mod junit;
 pub mod markdown;
 pub mod model;
 pub mod svg;
+mod workers_html;
 
 pub use hlog::HlogWriter;
 pub use model::Model;
