@@ -21,7 +21,6 @@ pub struct Display {
 
 impl Display {
     /// Where `loadgen manager` posts its workers' state for the workers screen.
-    #[allow(dead_code)] // until the manager posts its workers
     pub fn workers(&self) -> WorkerBoard {
         self.workers.clone()
     }
