@@ -230,7 +230,11 @@ fn roster(workers: &BTreeMap<u32, Worker>, started: Instant) -> Vec<(WorkerSumma
             let mut s = w.summary.clone();
             s.peak_users = w.share.peak_users();
             s.rps = s.requests as f64 / at.max(1.0);
-            let users = if w.active { w.share.users_at(at).round() as u64 } else { 0 };
+            let users = if w.active {
+                w.share.users_at(at).round() as u64
+            } else {
+                0
+            };
             (s, users)
         })
         .collect()
