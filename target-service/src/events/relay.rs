@@ -21,17 +21,22 @@ pub struct RelayOutcome {
     pub failed: usize,
 }
 
-/// One pass: stops at the first failure so events leave in order; the lease expires
-/// and a later pass retries. Delivery is at least once (consumers dedupe by message id).
+/// One pass: stops at the first failure so events leave in order, and gives back
+/// the lease of what it could not send, so the next pass retries at once (a
+/// relay that dies mid-pass leaves leases that expire instead). Delivery is at
+/// least once (consumers dedupe by message id).
 pub async fn relay_once(
     store: &dyn Store,
     publisher: &dyn Publisher,
 ) -> anyhow::Result<RelayOutcome> {
     let mut outcome = RelayOutcome::default();
-    for event in store.claim_outbox(BATCH, LEASE_MS).await? {
+    let claimed = store.claim_outbox(BATCH, LEASE_MS).await?;
+    let last = claimed.iter().map(|e| e.id).max().unwrap_or(0);
+    for event in claimed {
         if let Err(e) = publisher.publish(&event).await {
             tracing::warn!(error = %e, event = event.id, "outbox publish failed; will retry");
             outcome.failed += 1;
+            store.release_outbox(event.id, last).await?;
             break;
         }
         store.mark_sent(event.id).await?;

@@ -87,6 +87,9 @@ pub trait Store: Send + Sync + 'static {
     /// Leases up to `limit` unsent outbox rows for `lease_ms` so other relays skip them.
     async fn claim_outbox(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<OutboxEvent>>;
     async fn mark_sent(&self, id: i64) -> StoreResult<()>;
+    /// Gives up the lease of the unsent rows with ids in `from..=to` (a pass that
+    /// claimed them failed to publish), so the next pass retries them at once.
+    async fn release_outbox(&self, from: i64, to: i64) -> StoreResult<()>;
     /// Deletes events sent before `sent_before` (RFC 3339; such strings sort by time).
     async fn prune_outbox(&self, sent_before: &str) -> StoreResult<u64>;
     async fn outbox_pending(&self) -> StoreResult<i64>;

@@ -316,6 +316,20 @@ macro_rules! impl_sql_store {
                 finish(tx, out).await
             }
 
+            async fn release_outbox(&self, from: i64, to: i64) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let out: StoreResult<()> = async {
+                    sql_query("UPDATE outbox SET claimed_until = NULL WHERE id >= $1 AND id <= $2 AND sent_at IS NULL")
+                        .bind(from)
+                        .bind(to)
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(())
+                }
+                .await;
+                finish(tx, out).await
+            }
+
             async fn mark_sent(&self, id: i64) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<()> = async {
