@@ -79,7 +79,7 @@ fn compose_wires_the_stack() {
 
     let manager = &services["loadgen-manager"];
     assert!(manager.contains("profiles: [\"loadtest\"]"));
-    let expected = r#"["manager", "stages", "--expect-workers", "2", "--bind", "0.0.0.0:5557", "--host", "http://nginx"]"#;
+    let expected = r#"["manager", "stages", "--expect-workers", "${LOADGEN_WORKERS:-2}", "--bind", "0.0.0.0:5557", "--host", "http://nginx"]"#;
     assert!(manager.contains(expected), "{manager}");
     let worker = &services["loadgen-worker"];
     assert!(worker.contains("profiles: [\"loadtest\"]"));
@@ -87,11 +87,30 @@ fn compose_wires_the_stack() {
         worker.contains(r#"["worker", "--manager", "loadgen-manager:5557"]"#),
         "{worker}"
     );
+    assert!(
+        worker.contains("replicas: ${LOADGEN_WORKERS:-2}"),
+        "the manager expects as many workers as compose starts: {worker}"
+    );
     for block in [manager, worker] {
         assert!(
             block.contains("LOADGEN_TOKEN"),
             "manager and worker share a token"
         );
+    }
+}
+
+#[test]
+fn kubernetes_manager_expects_the_workers_it_gets() {
+    let manager = repo_file("deploy/k8s/manager.yaml");
+    let worker = repo_file("deploy/k8s/worker.yaml");
+    let job = repo_file("deploy/k8s/job.yaml");
+    assert!(manager.contains("kind: Service") && manager.contains("name: loadgen-manager"));
+    assert!(manager.contains(r#""--expect-workers", "4""#));
+    assert!(job.contains(r#""--expect-workers", "4""#) && job.contains("kind: Job"));
+    assert!(worker.contains("replicas: 4"));
+    assert!(worker.contains(r#""--manager", "loadgen-manager:5557""#));
+    for file in [&manager, &worker, &job] {
+        assert!(file.contains("name: LOADGEN_TOKEN") && file.contains("runAsNonRoot: true"));
     }
 }
 
