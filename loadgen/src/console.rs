@@ -170,6 +170,8 @@ pub fn verdict_table(s: &Summary) -> String {
         "Verdict: {}",
         if s.verdict.passed {
             "PASSED".to_string()
+        } else if s.verdict.failed_rules == 0 {
+            "FAILED (breaking point below the goal)".to_string()
         } else {
             format!(
                 "FAILED ({} of {} thresholds)",
@@ -178,6 +180,9 @@ pub fn verdict_table(s: &Summary) -> String {
             )
         }
     );
+    if let Some(why) = &s.verdict.breaking_point_below_goal {
+        let _ = writeln!(out, "Breaking point below the goal: {why}");
+    }
     if let Some(why) = &s.stopped_by {
         let _ = writeln!(out, "Stopped early: {why}");
     }

@@ -43,6 +43,23 @@ impl StepAcc {
     }
 }
 
+/// Why a breaking point falls short of the run's throughput goal (its `rps`
+/// rules over all requests), judged on the last good step; `None` when it
+/// meets them or there is no such rule.
+pub fn below_goal(bp: &BreakingPoint, rules: &[crate::threshold::Rule]) -> Option<String> {
+    let rps = bp.last_good.as_ref().map_or(0.0, |g| g.rps);
+    rules
+        .iter()
+        .filter(|r| r.is_throughput() && r.name.is_none())
+        .find(|r| !r.holds(rps))
+        .map(|r| {
+            format!(
+                "the last good step did {rps:.1} rps, short of the goal '{}'",
+                r.text
+            )
+        })
+}
+
 pub struct StressDetector {
     rules: StopRules,
     steps: Vec<Step>,
@@ -208,6 +225,32 @@ mod tests {
 
     fn plan() -> Shape {
         Shape::parse_plan("10,2s;10,8s;20,2s;20,8s;30,2s;30,8s;40,2s;40,8s;50,2s;50,8s").unwrap()
+    }
+
+    #[test]
+    fn a_breaking_point_below_the_rps_goal_is_named() {
+        let step = |rps| StepResult {
+            users: 10,
+            rps,
+            p99_us: 1,
+            error_rate: 0.0,
+        };
+        let bp = BreakingPoint {
+            reason: "x".into(),
+            second: 5,
+            last_good: Some(step(800.0)),
+            failing: step(900.0),
+        };
+        let rules = crate::threshold::rules("reference-10k", &[]).unwrap();
+        assert!(below_goal(&bp, &rules).unwrap().contains("800.0 rps"));
+        let easy = crate::threshold::rules("none", &["rps>=500".into()]).unwrap();
+        assert_eq!(below_goal(&bp, &easy), None);
+        assert_eq!(below_goal(&bp, &[]), None);
+        let none_good = BreakingPoint {
+            last_good: None,
+            ..bp
+        };
+        assert!(below_goal(&none_good, &easy).is_some());
     }
 
     #[test]

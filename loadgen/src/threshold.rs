@@ -121,6 +121,11 @@ impl Rule {
         })
     }
 
+    /// Whether an observed value passes this rule.
+    pub fn holds(&self, observed: f64) -> bool {
+        self.op.holds(observed, self.limit)
+    }
+
     /// Whether this rule judges a rate over the whole run (not meaningful mid ramp-up).
     pub fn is_throughput(&self) -> bool {
         self.metric == Metric::Rps

@@ -13,13 +13,9 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
         .stats()
         .map_err(|e| Error::Usage(format!("{}: {e}", args.summary.display())))?;
     summary.thresholds = threshold::evaluate_all(&rules, &total, &endpoints, summary.duration_secs);
-    let failed = summary.thresholds.iter().filter(|r| !r.passed).count();
-    summary.verdict = Verdict {
-        passed: failed == 0,
-        failed_rules: failed,
-    };
+    summary.verdict = Verdict::judge(&summary.thresholds, summary.breaking_point.as_ref(), &rules);
     print!("{}", console::verdict_table(&summary));
-    Ok(if failed == 0 {
+    Ok(if summary.verdict.passed {
         exit::PASSED
     } else {
         exit::FAILED

@@ -24,7 +24,7 @@ pub fn conclude(
         &outcome.aggregator.endpoints,
         secs,
     );
-    let failed = thresholds.iter().filter(|r| !r.passed).count();
+    let verdict = Verdict::judge(&thresholds, outcome.breaking_point.as_ref(), &plan.rules);
     let summary = Summary {
         schema_version: crate::summary::SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -49,10 +49,7 @@ pub fn conclude(
         errors,
         series: outcome.aggregator.series.clone(),
         thresholds,
-        verdict: Verdict {
-            passed: failed == 0,
-            failed_rules: failed,
-        },
+        verdict,
         breaking_point: outcome.breaking_point,
         workers: outcome.workers,
     };
@@ -79,7 +76,7 @@ pub fn conclude(
     }
     Ok(if summary.interrupted {
         exit::INTERRUPTED
-    } else if failed > 0 || regressed {
+    } else if !summary.verdict.passed || regressed {
         exit::FAILED
     } else {
         exit::PASSED
