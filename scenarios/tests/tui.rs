@@ -116,17 +116,15 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
 
     // goose prints a line when its users are launched; the dashboard repaints
     // in full every 5 s, so wait for a whole, clean frame.
+    // A frame caught while goose's line garbles it is retried: wait (up to
+    // 60 s, across several full repaints) for one with everything in place.
+    let wanted = ["1 Overview", "plan |", "Requests/s", "Latency", "p99<1us", "FAIL"];
     let pane = tmux.wait_for("live numbers", 60, |p| {
-        live_requests(p).is_some_and(|n| n > 0) && p.contains("1 Overview") && p.contains("FAILING")
+        live_requests(p).is_some_and(|n| n > 0)
+            && p.contains("FAILING")
+            && wanted.iter().all(|w| p.contains(w))
     });
-    for want in [
-        "1 Overview",
-        "plan |",
-        "Requests/s",
-        "Latency",
-        "p99<1us",
-        "FAIL",
-    ] {
+    for want in wanted {
         assert!(pane.contains(want), "missing {want:?} in\n{pane}");
     }
     tmux.keys("2");
