@@ -118,7 +118,14 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
     // in full every 5 s, so wait for a whole, clean frame.
     // A frame caught while goose's line garbles it is retried: wait (up to
     // 60 s, across several full repaints) for one with everything in place.
-    let wanted = ["1 Overview", "plan |", "Requests/s", "Latency", "p99<1us", "FAIL"];
+    let wanted = [
+        "1 Overview",
+        "plan |",
+        "Requests/s",
+        "Latency",
+        "p99<1us",
+        "FAIL",
+    ];
     let pane = tmux.wait_for("live numbers", 60, |p| {
         live_requests(p).is_some_and(|n| n > 0)
             && p.contains("FAILING")
