@@ -184,7 +184,7 @@ impl Req<'_, '_> {
             expect,
             checks,
         } = self;
-        let mut builder = vu.user.get_request_builder(&method, &path)?;
+        let mut builder = request_builder(vu.user, &method, &path)?;
         for (k, v) in &headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
@@ -241,6 +241,38 @@ impl Req<'_, '_> {
         reply.failure = failure.map(|(_, m)| format!("{} {name}: {m}", method_label(&method)));
         Ok(reply)
     }
+}
+
+/// The request builder for `path` on the user's base URL, as goose's
+/// `get_request_builder` makes it, but with the URL parsed once: goose joins it
+/// into a `String` and reqwest parses that again (host and IDNA included), which
+/// was ~8% of the generator's CPU at 50k req/s.
+fn request_builder(
+    user: &GooseUser,
+    method: &GooseMethod,
+    path: &str,
+) -> Result<reqwest::RequestBuilder, Box<TransactionError>> {
+    let url = if path.starts_with('/') {
+        user.base_url.join(path)
+    } else {
+        // Perhaps absolute ("http://host/x"): what goose's `build_url` accepts.
+        match reqwest::Url::parse(path) {
+            Ok(url) if url.host().is_some() => Ok(url),
+            _ => user.base_url.join(path),
+        }
+    }
+    .map_err(|e| Box::new(TransactionError::from(e)))?;
+    let method = match method {
+        GooseMethod::Get => reqwest::Method::GET,
+        GooseMethod::Post => reqwest::Method::POST,
+        GooseMethod::Put => reqwest::Method::PUT,
+        GooseMethod::Patch => reqwest::Method::PATCH,
+        GooseMethod::Delete => reqwest::Method::DELETE,
+        GooseMethod::Head => reqwest::Method::HEAD,
+        // Goose has no builder for a custom method either.
+        GooseMethod::Custom => return user.get_request_builder(method, path),
+    };
+    Ok(user.client.request(method, url))
 }
 
 fn classify(e: reqwest::Error) -> (FailureKind, String) {

@@ -6,7 +6,7 @@
 # generator's user+sys time, children included (scripts/bench/cputime.py).
 # Usage: scripts/bench/tools.sh [USERS] [SECONDS]
 # Installs what is missing: wrk (apt), oha (cargo install, skipped when SKIP_OHA=1),
-# locust (pip).
+# locust (pip). LOADGEN_BEFORE=path/to/loadgen adds a row for another build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 USERS=${1:-50}
@@ -42,6 +42,10 @@ echo "| generator  |  requests | CPU s    | req/CPU-s  | req/s    |"
 echo "|------------|-----------|----------|------------|----------|"
 measure loadgen "$BIN/loadgen" run "plan:$USERS,0s;$USERS,${SECS}s" --host "$URL" \
   --scenario http-get --path / --profile none --headless --out "$tmp/run"
+if [ -n "${LOADGEN_BEFORE:-}" ]; then # another loadgen binary, for a before/after row
+  measure before "$LOADGEN_BEFORE" run "plan:$USERS,0s;$USERS,${SECS}s" --host "$URL" \
+    --scenario http-get --path / --profile none --headless --out "$tmp/run-before"
+fi
 measure goose "$BIN/bare-goose" --host "$URL" --users "$USERS" --increase-rate 1000 \
   --run-time "${SECS}s" --quiet --no-telnet
 measure wrk wrk -t2 -c "$USERS" -d "${SECS}s" "$URL/"
@@ -51,7 +55,7 @@ fi
 measure locust locust -f scripts/bench/locustfile.py --headless -u "$USERS" -r "$USERS" \
   -t "${SECS}s" -H "$URL" --only-summary --loglevel ERROR
 echo
-for other in wrk goose oha locust; do
+for other in before wrk goose oha locust; do
   if [ -n "${RATE[$other]:-}" ]; then
     printf "loadgen vs %-6s %.2fx\n" "$other" "$(echo "${RATE[loadgen]} / ${RATE[$other]}" | bc -l)"
   fi
