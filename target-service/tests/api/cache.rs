@@ -75,12 +75,27 @@ async fn reads_are_cached_and_loans_invalidate() {
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert_eq!(app.get("/books?q=king").await.body, search.body);
 
-    // A catalogue change moves searches to a new version.
+    // A new book joins cached searches when they expire; an edit moves searches
+    // to a new catalogue version at once.
     let librarian = app.librarian().await;
     let book =
         json!({"isbn": "1", "title": "King of Tests", "author": "A", "year": 2000, "copies": 1});
-    app.request(Method::POST, "/books", Some(&librarian), Some(book))
+    let created = app
+        .request(Method::POST, "/books", Some(&librarian), Some(book.clone()))
         .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let cached = app.get("/books?q=king").await;
+    assert_eq!(cached.body, search.body, "still the cached page");
+    let id = created.body["id"].as_i64().unwrap();
+    let edited = app
+        .request(
+            Method::PUT,
+            &format!("/books/{id}"),
+            Some(&librarian),
+            Some(book),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK);
     let fresh = app.get("/books?q=king").await;
     assert_eq!(
         fresh.body["total"].as_i64(),
