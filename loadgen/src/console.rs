@@ -1,7 +1,7 @@
 //! Headless output: a status line while running; the Locust-style table, the
 //! verdict and the breaking point at the end. Every figure comes from HDR.
 
-use crate::duration::{fmt_secs, fmt_us};
+use crate::duration::{fmt_ms as ms, fmt_secs, fmt_us};
 use crate::runner::Tick;
 use crate::summary::{EndpointRow, Summary};
 use std::fmt::Write;
@@ -24,16 +24,6 @@ pub fn status_line(tick: &Tick, total_secs: u64, planned_users: f64) -> String {
         fmt_us(recent.percentile(99.0)),
         agg.total.requests,
     )
-}
-
-/// Milliseconds as Locust prints them, with more digits when small.
-fn ms(us: f64) -> String {
-    let ms = us / 1_000.0;
-    if ms < 10.0 {
-        format!("{ms:.2}")
-    } else {
-        format!("{ms:.0}")
-    }
 }
 
 fn row(out: &mut String, kind: &str, r: &EndpointRow) {

@@ -68,6 +68,17 @@ pub fn fmt_secs(secs: u64) -> String {
     out
 }
 
+/// Microseconds as milliseconds, as Locust's tables print them: two decimals
+/// under 10 ms (`3.21`), whole milliseconds above (`38`).
+pub fn fmt_ms(us: f64) -> String {
+    let ms = us / 1_000.0;
+    if ms < 10.0 {
+        format!("{ms:.2}")
+    } else {
+        format!("{ms:.0}")
+    }
+}
+
 /// Formats microseconds for people: `850us`, `12.3ms`, `1.52s`.
 pub fn fmt_us(us: u64) -> String {
     if us < 1_000 {

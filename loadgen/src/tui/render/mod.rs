@@ -158,11 +158,4 @@ fn render_help(frame: &mut Frame, body: Rect) {
 }
 
 /// Microseconds as milliseconds, Locust style: more digits when small.
-pub(crate) fn ms(us: f64) -> String {
-    let ms = us / 1_000.0;
-    if ms < 10.0 {
-        format!("{ms:.2}")
-    } else {
-        format!("{ms:.0}")
-    }
-}
+pub(crate) use crate::duration::fmt_ms as ms;
