@@ -76,8 +76,9 @@ pub struct RunArgs {
     /// A path for the http-get scenario (repeatable).
     #[arg(long = "path", value_name = "PATH")]
     pub paths: Vec<String>,
-    /// Pause of each http-get user between requests (e.g. 10s, 250ms; default none).
-    #[arg(long, value_name = "TIME")]
+    /// Every user's pause between tasks: fixed (10s, 250ms) or random in a range
+    /// (3s..7s). Replaces each scenario's own think time; http-get has none without it.
+    #[arg(long, value_name = "TIME|MIN..MAX")]
     pub think: Option<String>,
     #[command(flatten)]
     pub scale: ScaleArgs,

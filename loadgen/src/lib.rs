@@ -28,6 +28,7 @@ pub mod shape;
 pub mod shape_print;
 pub mod stress;
 pub mod summary;
+pub mod think;
 pub mod threshold;
 pub mod tui;
 pub mod vu;
@@ -44,7 +45,7 @@ pub mod prelude {
     pub use crate::scenario::{task_fn, ScenarioDef, TaskFn};
     pub use crate::shape::{Shape, Stage};
     pub use crate::task;
-    pub use crate::vu::{Reply, TaskResult, Vu};
+    pub use crate::vu::{Reply, TaskError, TaskResult, Vu};
     pub use crate::{App, BundledTarget};
     pub use std::time::Duration;
 }

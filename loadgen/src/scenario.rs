@@ -145,12 +145,9 @@ impl ScenarioDef {
     }
 }
 
-/// The built-in scenario: GETs each path in turn, pausing `think` between requests.
-pub fn http_get(paths: &[String], think: Option<Duration>) -> ScenarioDef {
+/// The built-in scenario: GETs each path in turn, with no pause unless `--think`.
+pub fn http_get(paths: &[String]) -> ScenarioDef {
     let mut def = ScenarioDef::new("http-get");
-    if let Some(t) = think {
-        def = def.think(t, t);
-    }
     for path in paths {
         let owned = path.clone();
         let f = task_fn(move |mut vu| {

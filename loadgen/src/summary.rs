@@ -47,6 +47,9 @@ pub struct RunConfig {
     pub profile: String,
     pub rules: Vec<String>,
     pub abort_on_fail: bool,
+    /// `--think` as given: every user's pause between tasks, overriding the scenarios'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -125,6 +125,34 @@ fn unreachable_host_is_exit_3_within_seconds() {
 }
 
 #[test]
+fn think_paces_every_user() {
+    let served = Served::default();
+    let host = serve(known_latency_app_fast(served.clone()));
+    let out = out_dir("think");
+    let o = run(&[
+        "run",
+        "plan:4,0s;4,3s",
+        "--host",
+        &host,
+        "--scenario",
+        "http-get",
+        "--path",
+        "/",
+        "--think",
+        "400ms..600ms",
+        "--profile",
+        "none",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // 4 users for 3 s, each pausing 400-600 ms after every request: about 24
+    // requests (without the pause a fast server answers thousands).
+    let n = served.latencies_us.lock().unwrap().len();
+    assert!((12..=40).contains(&n), "{n} requests");
+}
+
+#[test]
 fn bad_input_is_exit_2_naming_the_problem() {
     for (args, needle) in [
         (
@@ -146,6 +174,10 @@ fn bad_input_is_exit_2_naming_the_problem() {
             "needs at least one --path",
         ),
         (vec!["run", "stages", "--duration", "soon"], "soon"),
+        (
+            vec!["run", "stages", "--think", "7s..3s"],
+            "--think: '7s..3s'",
+        ),
         (vec!["check", "/nonexistent/summary.json"], "cannot read"),
     ] {
         let o = run(&args);

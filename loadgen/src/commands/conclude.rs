@@ -42,6 +42,7 @@ pub fn conclude(
             profile: args.judge.profile.clone(),
             rules: plan.rules.iter().map(|r| r.text.clone()).collect(),
             abort_on_fail: args.abort_on_fail,
+            think: args.think.clone(),
         },
         shape: plan.shape.clone(),
         total,

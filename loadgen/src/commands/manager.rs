@@ -61,7 +61,7 @@ pub async fn manager(app: &App, args: &ManagerArgs) -> Result<u8, Error> {
             host: host.clone(),
             scenarios: plan.scenarios.iter().map(|s| s.name.clone()).collect(),
             paths: args.run.paths.clone(),
-            think_ms: run::think(&args.run)?.map(|d| d.as_millis() as u64),
+            think: run::think(&args.run)?,
             rules: plan.rules.clone(),
             abort_on_fail: args.run.abort_on_fail,
             request_timeout_secs: args.run.timeout,

@@ -8,10 +8,11 @@ use crate::scenario::{self, ScenarioDef};
 use crate::shape::Shape;
 
 use crate::bundled::Running;
+use crate::think::Think;
 use crate::threshold::{self, Rule};
 use crate::{clock, App, Error};
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// Everything `run` needs, checked before anything starts.
 pub(crate) struct Plan {
@@ -58,20 +59,27 @@ pub(crate) fn plan(app: &App, args: &RunArgs) -> Result<Plan, Error> {
     })
 }
 
-/// The http-get scenario's pause between requests (--think).
-pub(crate) fn think(args: &RunArgs) -> Result<Option<Duration>, Error> {
-    Ok(match &args.think {
-        None => None,
-        Some(t) => {
-            let us =
-                threshold::parse_time_us(t).map_err(|e| Error::Usage(format!("--think: {e}")))?;
-            Some(Duration::from_micros(us as u64))
-        }
-    })
+/// Every user's pause between tasks (--think), replacing the scenarios' own.
+pub(crate) fn think(args: &RunArgs) -> Result<Option<Think>, Error> {
+    args.think
+        .as_deref()
+        .map(Think::parse)
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--think: {e}")))
 }
 
 fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error> {
-    let think = think(args)?;
+    let chosen = chosen_scenarios(app, args)?;
+    Ok(match think(args)? {
+        Some(t) => chosen
+            .into_iter()
+            .map(|s| s.think(t.min(), t.max()))
+            .collect(),
+        None => chosen,
+    })
+}
+
+fn chosen_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error> {
     let wants_http_get = args.scenarios.iter().any(|s| s == "http-get");
     if wants_http_get && args.paths.is_empty() {
         return Err(Error::Usage(
@@ -85,7 +93,7 @@ fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error
     }
     if args.scenarios.is_empty() {
         if !args.paths.is_empty() {
-            return Ok(vec![scenario::http_get(&args.paths, think)]);
+            return Ok(vec![scenario::http_get(&args.paths)]);
         }
         if app.scenarios.is_empty() {
             return Err(Error::Usage(
@@ -97,7 +105,7 @@ fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error
     let mut chosen = Vec::new();
     for name in &args.scenarios {
         if name == "http-get" {
-            chosen.push(scenario::http_get(&args.paths, think));
+            chosen.push(scenario::http_get(&args.paths));
             continue;
         }
         match app.scenarios.iter().find(|s| &s.name == name) {

@@ -9,6 +9,7 @@ use crate::live::LiveRun;
 use crate::runner::{self, RunOutcome, Tick};
 use crate::scenario::ScenarioDef;
 use crate::shape::Shape;
+use crate::think::Think;
 use crate::threshold::Rule;
 use crate::Error;
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ pub struct ManagerPlan {
     pub host: String,
     pub scenarios: Vec<String>,
     pub paths: Vec<String>,
-    pub think_ms: Option<u64>,
+    pub think: Option<Think>,
     pub rules: Vec<Rule>,
     pub abort_on_fail: bool,
     pub request_timeout_secs: u64,
@@ -265,7 +266,7 @@ fn assign(
             host: plan.host.clone(),
             scenarios: plan.scenarios.clone(),
             paths: plan.paths.clone(),
-            think_ms: plan.think_ms,
+            think: plan.think,
             request_timeout_secs: plan.request_timeout_secs,
             start_in_ms: start_in.as_millis() as u64,
             from_secs,

@@ -4,6 +4,7 @@
 use crate::metrics::IntervalSnapshot;
 use crate::scenario::ScenarioDef;
 use crate::shape::Shape;
+use crate::think::Think;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change of `Message`.
@@ -38,7 +39,8 @@ pub enum Message {
         scenarios: Vec<String>,
         /// For the built-in http-get scenario.
         paths: Vec<String>,
-        think_ms: Option<u64>,
+        /// `--think`: every scenario's pause between tasks, when given.
+        think: Option<Think>,
         request_timeout_secs: u64,
         start_in_ms: u64,
         from_secs: u64,

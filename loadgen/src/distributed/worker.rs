@@ -190,7 +190,7 @@ fn options(
         host,
         scenarios,
         paths,
-        think_ms,
+        think,
         request_timeout_secs,
         from_secs,
         ..
@@ -201,16 +201,19 @@ fn options(
     let mut chosen = Vec::new();
     for name in scenarios {
         if name == "http-get" {
-            chosen.push(scenario::http_get(
-                paths,
-                think_ms.map(Duration::from_millis),
-            ));
+            chosen.push(scenario::http_get(paths));
         } else {
             let def = registered.iter().find(|s| &s.name == name);
             chosen.push(def.cloned().ok_or_else(|| {
                 Error::Run(format!("the manager asked for unknown scenario '{name}'"))
             })?);
         }
+    }
+    if let Some(t) = think {
+        chosen = chosen
+            .into_iter()
+            .map(|s| s.think(t.min(), t.max()))
+            .collect();
     }
     let elapsed = start.elapsed().as_secs().max(*from_secs);
     let shape = if *from_secs == 0 && elapsed < 1 {

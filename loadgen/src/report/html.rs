@@ -298,6 +298,12 @@ fn configuration(m: &Model, out: &mut dyn Write) -> io::Result<()> {
         ("Host", c.host.clone()),
         ("Bundled target", c.bundled_target.to_string()),
         ("Scenarios", c.scenarios.join(", ")),
+        (
+            "Think time",
+            c.think
+                .clone()
+                .unwrap_or_else(|| "each scenario's own".into()),
+        ),
         ("Users", opt(c.users)),
         ("Duration (s)", opt(c.duration_secs)),
         ("Profile", c.profile.clone()),
