@@ -6,8 +6,10 @@ use goose::goose::{GooseMethod, GooseRequest, GooseUser, TransactionError};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// What a task returns: goose's transaction result.
-pub type TaskResult = Result<(), Box<TransactionError>>;
+/// Why a task stopped early (a failed check or a transport error, already recorded).
+pub type TaskError = Box<TransactionError>;
+/// What a task returns.
+pub type TaskResult = Result<(), TaskError>;
 
 /// One virtual user, as a task sees it. Requests go through goose's client.
 pub struct Vu<'a> {
