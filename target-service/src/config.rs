@@ -35,6 +35,8 @@ pub struct Config {
     pub cache_ttl: Duration,
     /// TTL of cached search pages (`SEARCH_CACHE_TTL_SECS`).
     pub search_cache_ttl: Duration,
+    /// TTL of cached search totals, the COUNT over the table (`SEARCH_COUNT_TTL_SECS`).
+    pub search_count_ttl: Duration,
     /// Active loans a member may hold (`LOAN_LIMIT`).
     pub loan_limit: i64,
     /// Shared secret signing bearer tokens (`TOKEN_SECRET`); random per process if unset.
@@ -119,6 +121,7 @@ impl Config {
             cache_prefix: env.string("CACHE_PREFIX", "library:"),
             cache_ttl: Duration::from_secs(env.parse("CACHE_TTL_SECS", 300u64)?),
             search_cache_ttl: Duration::from_secs(env.parse("SEARCH_CACHE_TTL_SECS", 5u64)?),
+            search_count_ttl: Duration::from_secs(env.parse("SEARCH_COUNT_TTL_SECS", 60u64)?),
             loan_limit: env.parse("LOAN_LIMIT", 5i64)?,
             token_secret: env.opt("TOKEN_SECRET").unwrap_or_else(random_secret),
             token_ttl: Duration::from_secs(env.parse("TOKEN_TTL_SECS", 86_400u64)?),

@@ -74,6 +74,7 @@ impl AppState {
                 &config.cache_prefix,
                 config.cache_ttl,
                 config.search_cache_ttl,
+                config.search_count_ttl,
             ),
             tokens: TokenSigner::new(&config.token_secret, config.token_ttl),
             passwords: Passwords::new(

@@ -1,7 +1,9 @@
-//! Cache-aside for book reads and searches; a cache failure is a miss, never an error.
+//! Cache-aside for book reads, searches and members' loan lists; a cache failure is
+//! a miss, never an error.
 
 mod memory;
 mod redis;
+mod single_flight;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use serde::Serialize;
 
 pub use self::redis::RedisCache;
 pub use memory::MemoryCache;
+pub use single_flight::{SingleFlight, Turn};
 
 /// A key/value cache with TTLs. Implementations swallow their own errors.
 #[async_trait]
@@ -26,17 +29,29 @@ pub trait Cache: Send + Sync + 'static {
     async fn healthy(&self) -> bool;
 }
 
+/// Where one search's page and the query's total are cached.
+pub struct SearchKeys {
+    pub page: String,
+    pub total: String,
+}
+
 /// The service's view of the cache: typed values under the configured key prefix.
 ///
 /// Book reads are keyed by id and deleted whenever copies or details change. Searches
 /// are keyed by the catalog version (bumped when a book is created or edited) and live
-/// for the short search TTL, so a search may show `copies_available` up to that stale.
+/// for the short search TTL, so a search may show `copies_available` up to that stale;
+/// a query's total (a COUNT over the table, the costly part) lives for the longer
+/// count TTL, so it may lag new books by up to that.
+/// A member's loan list is keyed by member id and deleted when that member borrows or
+/// returns (the same TTL as books bounds any race between a read and a write).
 #[derive(Clone)]
 pub struct BookCache {
     cache: Arc<dyn Cache>,
     prefix: String,
     ttl: Duration,
     search_ttl: Duration,
+    count_ttl: Duration,
+    fills: Arc<SingleFlight>,
 }
 
 impl BookCache {
@@ -45,13 +60,22 @@ impl BookCache {
         prefix: &str,
         ttl: Duration,
         search_ttl: Duration,
+        count_ttl: Duration,
     ) -> BookCache {
         BookCache {
             cache,
             prefix: prefix.to_string(),
             ttl,
             search_ttl,
+            count_ttl,
+            fills: Arc::default(),
         }
+    }
+
+    /// The turn to fill a missed `key` (one filler per key in this instance); check
+    /// the cache again once it is yours, someone may have filled it meanwhile.
+    pub async fn fill_turn(&self, key: &str) -> Turn<'_> {
+        self.fills.turn(key).await
     }
 
     pub fn backend(&self) -> &'static str {
@@ -85,8 +109,33 @@ impl BookCache {
         self.cache.delete(&self.book_key(id)).await;
     }
 
-    /// The search key for this query under the current catalog version.
-    pub async fn search_key(&self, q: Option<&str>, page: i64, per_page: i64) -> Option<String> {
+    fn loans_key(&self, member_id: i64) -> String {
+        format!("{}loans:{member_id}", self.prefix)
+    }
+
+    pub async fn loans<T: DeserializeOwned>(&self, member_id: i64) -> Option<T> {
+        serde_json::from_str(&self.cache.get(&self.loans_key(member_id)).await?).ok()
+    }
+
+    pub async fn put_loans<T: Serialize>(&self, member_id: i64, value: &T) {
+        if let Ok(raw) = serde_json::to_string(value) {
+            self.cache
+                .set(&self.loans_key(member_id), &raw, self.ttl)
+                .await;
+        }
+    }
+
+    pub async fn forget_loans(&self, member_id: i64) {
+        self.cache.delete(&self.loans_key(member_id)).await;
+    }
+
+    /// The keys of this query's page and of its total under the current catalog version.
+    pub async fn search_key(
+        &self,
+        q: Option<&str>,
+        page: i64,
+        per_page: i64,
+    ) -> Option<SearchKeys> {
         let version = self
             .cache
             .get(&self.version_key())
@@ -94,11 +143,22 @@ impl BookCache {
             .unwrap_or_else(|| "0".into());
         // Length-prefixed so no query text can collide with another's key.
         let q = q.unwrap_or("");
-        Some(format!(
-            "{}search:v{version}:{page}:{per_page}:{}:{q}",
-            self.prefix,
-            q.len()
-        ))
+        let (prefix, len) = (&self.prefix, q.len());
+        Some(SearchKeys {
+            page: format!("{prefix}search:v{version}:{page}:{per_page}:{len}:{q}"),
+            total: format!("{prefix}count:v{version}:{len}:{q}"),
+        })
+    }
+
+    /// The cached number of matches of a query (all its pages share it).
+    pub async fn search_total(&self, keys: &SearchKeys) -> Option<i64> {
+        self.cache.get(&keys.total).await?.parse().ok()
+    }
+
+    pub async fn put_search_total(&self, keys: &SearchKeys, total: i64) {
+        self.cache
+            .set(&keys.total, &total.to_string(), self.count_ttl)
+            .await;
     }
 
     pub async fn search<T: DeserializeOwned>(&self, key: &str) -> Option<T> {

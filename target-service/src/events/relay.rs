@@ -1,4 +1,5 @@
-//! The outbox relay: leases unsent rows, publishes each, marks it sent after the confirm.
+//! The outbox relay: leases unsent rows, publishes each (waiting for the broker's
+//! confirm), then marks what was confirmed sent in one statement.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,15 +33,23 @@ pub async fn relay_once(
     let mut outcome = RelayOutcome::default();
     let claimed = store.claim_outbox(BATCH, LEASE_MS).await?;
     let last = claimed.iter().map(|e| e.id).max().unwrap_or(0);
+    let mut sent = Vec::with_capacity(claimed.len());
+    let mut unsent = None;
     for event in claimed {
         if let Err(e) = publisher.publish(&event).await {
             tracing::warn!(error = %e, event = event.id, "outbox publish failed; will retry");
             outcome.failed += 1;
-            store.release_outbox(event.id, last).await?;
+            unsent = Some(event.id);
             break;
         }
-        store.mark_sent(event.id).await?;
-        outcome.published += 1;
+        sent.push(event.id);
+    }
+    // One statement for the whole pass instead of one transaction per event: if the
+    // relay dies before it, the lease expires and the events go out again (at least once).
+    store.mark_sent(&sent).await?;
+    outcome.published = sent.len();
+    if let Some(first) = unsent {
+        store.release_outbox(first, last).await?;
     }
     Ok(outcome)
 }

@@ -59,6 +59,7 @@ async fn borrow(
     .await?;
     if created {
         state.cache.forget_book(loan.book_id).await;
+        state.cache.forget_loans(caller.member_id).await;
     }
     let status = if created {
         StatusCode::CREATED
@@ -76,6 +77,7 @@ async fn give_back(
     let id = parse_id(&raw)?;
     let loan = db_write(&state, state.store.return_loan(caller.member_id, id)).await?;
     state.cache.forget_book(loan.book_id).await;
+    state.cache.forget_loans(caller.member_id).await;
     Ok(Json(loan))
 }
 
@@ -83,7 +85,10 @@ async fn my_loans(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Loan>>, ApiError> {
-    Ok(Json(
-        db_read(&state, || state.store.member_loans(caller.member_id)).await?,
-    ))
+    if let Some(hit) = state.cache.loans::<Vec<Loan>>(caller.member_id).await {
+        return Ok(Json(hit));
+    }
+    let loans = db_read(&state, || state.store.member_loans(caller.member_id)).await?;
+    state.cache.put_loans(caller.member_id, &loans).await;
+    Ok(Json(loans))
 }

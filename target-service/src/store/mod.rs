@@ -52,12 +52,14 @@ pub trait Store: Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
-    /// `pattern` is a lower-case substring (not yet a LIKE pattern).
+    /// `pattern` is a lower-case substring (not yet a LIKE pattern). With
+    /// `known_total` (cached by the caller) the COUNT over the table is skipped.
     async fn search_books(
         &self,
         pattern: Option<&str>,
         limit: i64,
         offset: i64,
+        known_total: Option<i64>,
     ) -> StoreResult<SearchResult>;
     async fn get_book(&self, id: i64) -> StoreResult<Book>;
     async fn create_book(&self, input: &BookInput) -> StoreResult<Book>;
@@ -86,7 +88,8 @@ pub trait Store: Send + Sync + 'static {
     async fn seed(&self, plan: &SeedPlan, password_hash: &str) -> StoreResult<()>;
     /// Leases up to `limit` unsent outbox rows for `lease_ms` so other relays skip them.
     async fn claim_outbox(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<OutboxEvent>>;
-    async fn mark_sent(&self, id: i64) -> StoreResult<()>;
+    /// Marks these published events sent, in one statement (no-op when empty).
+    async fn mark_sent(&self, ids: &[i64]) -> StoreResult<()>;
     /// Gives up the lease of the unsent rows with ids in `from..=to` (a pass that
     /// claimed them failed to publish), so the next pass retries them at once.
     async fn release_outbox(&self, from: i64, to: i64) -> StoreResult<()>;

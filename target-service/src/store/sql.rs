@@ -28,7 +28,7 @@ macro_rules! impl_sql_store {
                 finish(tx, out).await
             }
 
-            async fn search_books(&self, pattern: Option<&str>, limit: i64, offset: i64) -> StoreResult<SearchResult> {
+            async fn search_books(&self, pattern: Option<&str>, limit: i64, offset: i64, known_total: Option<i64>) -> StoreResult<SearchResult> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<SearchResult> = async {
                     const FILTER: &str = " WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(author) LIKE $1 ESCAPE '\\'";
@@ -43,11 +43,17 @@ macro_rules! impl_sql_store {
                             .bind(offset)
                             .fetch_all(&mut *tx)
                             .await?;
-                            let total: (i64,) = sql_query_as(&format!("SELECT COUNT(*) FROM books{FILTER}"))
-                                .bind(&like)
-                                .fetch_one(&mut *tx)
-                                .await?;
-                            (items, total.0)
+                            let total = match known_total {
+                                Some(n) => n,
+                                None => {
+                                    let n: (i64,) = sql_query_as(&format!("SELECT COUNT(*) FROM books{FILTER}"))
+                                        .bind(&like)
+                                        .fetch_one(&mut *tx)
+                                        .await?;
+                                    n.0
+                                }
+                            };
+                            (items, total)
                         }
                         None => {
                             let items = sql_query_as::<Book>(&format!(
@@ -57,8 +63,14 @@ macro_rules! impl_sql_store {
                             .bind(offset)
                             .fetch_all(&mut *tx)
                             .await?;
-                            let total: (i64,) = sql_query_as("SELECT COUNT(*) FROM books").fetch_one(&mut *tx).await?;
-                            (items, total.0)
+                            let total = match known_total {
+                                Some(n) => n,
+                                None => {
+                                    let n: (i64,) = sql_query_as("SELECT COUNT(*) FROM books").fetch_one(&mut *tx).await?;
+                                    n.0
+                                }
+                            };
+                            (items, total)
                         }
                     };
                     Ok(SearchResult { items, total })
@@ -330,14 +342,19 @@ macro_rules! impl_sql_store {
                 finish(tx, out).await
             }
 
-            async fn mark_sent(&self, id: i64) -> StoreResult<()> {
+            async fn mark_sent(&self, ids: &[i64]) -> StoreResult<()> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+                let statement = format!("UPDATE outbox SET sent_at = $1 WHERE id IN ({})", list.join(", "));
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<()> = async {
-                    sql_query("UPDATE outbox SET sent_at = $1 WHERE id = $2")
-                        .bind($crate::clock::now_rfc3339())
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                    let mut query = sql_query(&statement).bind($crate::clock::now_rfc3339());
+                    for id in ids {
+                        query = query.bind(*id);
+                    }
+                    query.execute(&mut *tx).await?;
                     Ok(())
                 }
                 .await;

@@ -73,6 +73,11 @@ async fn reads_are_cached_and_loans_invalidate() {
     assert_eq!(search.status, StatusCode::OK);
     let keys: Vec<String> = conn.keys(format!("{prefix}search:*")).await.unwrap();
     assert_eq!(keys.len(), 1, "{keys:?}");
+    // The query's total is cached apart from its pages, and a second page reuses it.
+    let totals: Vec<String> = conn.keys(format!("{prefix}count:*")).await.unwrap();
+    assert_eq!(totals.len(), 1, "{totals:?}");
+    let page2 = app.get("/books?q=king&page=2").await;
+    assert_eq!(page2.body["total"], search.body["total"]);
     assert_eq!(app.get("/books?q=king").await.body, search.body);
 
     // A new book joins cached searches when they expire; an edit moves searches

@@ -221,3 +221,31 @@ async fn loans_emit_outbox_events(app: &TestApp) {
     );
 }
 on_both!(loans_emit_outbox_events);
+
+async fn my_loans_are_fresh_after_each_borrow_and_return(app: &TestApp) {
+    let book = app.add_book(2).await;
+    let token = app.login("member9@library.test").await;
+    let mine = || async {
+        let reply = app
+            .request(Method::GET, "/members/me/loans", Some(&token), None)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        reply
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["status"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    // The first read fills the member's cached list; each write must drop it.
+    assert!(mine().await.is_empty());
+    let loan = borrow(app, &token, book, None).await;
+    assert_eq!(loan.status, StatusCode::CREATED);
+    assert_eq!(mine().await, ["active"]);
+    let path = format!("/loans/{}/return", loan.body["id"]);
+    let back = app.request(Method::POST, &path, Some(&token), None).await;
+    assert_eq!(back.status, StatusCode::OK);
+    assert_eq!(mine().await, ["returned"]);
+}
+on_both!(my_loans_are_fresh_after_each_borrow_and_return);
