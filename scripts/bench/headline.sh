@@ -6,7 +6,13 @@
 # Usage: scripts/bench/headline.sh [DURATION]   (default: the full 14m; e.g. 6m)
 # Env: REDIS_URL (default redis://127.0.0.1:6379), RABBITMQ_URL (default
 #      amqp://guest:guest@127.0.0.1:5672/%2f), OUT (default reports/<date>-headline),
-#      SHAPE (default stages; e.g. stress), EXTRA (more `loadgen run` arguments).
+#      SHAPE (default stages; e.g. stress), THINK (every user's pause between tasks,
+#      default 3s..8s; THINK= keeps the personas' own 1-3 s), EXTRA (more arguments),
+#      FRESH_DB (default 1: drop database `library` first, so the run starts from the seed).
+# Prints the summary's figures and where the CPU went per component (cpu-split.py);
+# for SHAPE=spike, how long the stack took to recover (recovery.py); the stack's
+# memory every MEM_EVERY (30) s into OUT/memory.jsonl, and for SHAPE=soak the drift
+# of P99 and memory over the hold (drift.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-}
@@ -18,12 +24,27 @@ OUT=${OUT:-reports/$(date +%Y%m%d-%H%M%S)-headline}
 cargo build --release -p scenarios -p target-service >&2
 ulimit -n "$(ulimit -Hn)"
 trap 'scripts/stack-down' EXIT
+# Every run starts from the seed: librarians add ~30 books a second, and searches
+# scan the whole table, so a database grown by earlier runs would skew the figures.
+if [ "${FRESH_DB:-1}" = 1 ]; then
+  psql -h "${STACK_PGHOST:-127.0.0.1}" -p "${STACK_PGPORT:-5432}" -U "${STACK_PGUSER:-postgres}" -d postgres \
+    -qc "DROP DATABASE IF EXISTS ${STACK_DB:-library} WITH (FORCE)" >&2
+fi
 scripts/stack-up
 LB="http://127.0.0.1:${STACK_LB_PORT:-8080}"
 args=(run "${SHAPE:-stages}" --host "$LB" --headless --profile reference-10k --out "$OUT")
+THINK=${THINK-3s..8s}
+[ -z "$THINK" ] || args+=(--think "$THINK")
 [ -z "$DURATION" ] || args+=(--duration "$DURATION")
+cpu_mark=$(mktemp)
+python3 scripts/bench/cpu-split.py start "$cpu_mark"
+python3 scripts/bench/drift.py sample "$cpu_mark.mem" "${MEM_EVERY:-30}" & mem_pid=$!
 # shellcheck disable=SC2086
-target/release/loadgen "${args[@]}" ${EXTRA:-} || true
+python3 scripts/bench/cputime.py "$cpu_mark.gen" --show -- target/release/loadgen "${args[@]}" ${EXTRA:-} || true
+kill "$mem_pid"; wait "$mem_pid" || true
+python3 scripts/bench/cpu-split.py end "$cpu_mark" "loadgen=$(cut -d' ' -f1 "$cpu_mark.gen")" | tee "$OUT/cpu-split.md"
+mv "$cpu_mark.mem" "$OUT/memory.jsonl"
+rm -f "$cpu_mark" "$cpu_mark.gen"
 python3 - "$OUT/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1])); t = s["total"]
@@ -36,3 +57,5 @@ hold = [p for p in s["series"] if p["users"] == peak]
 print(f"at {peak} users ({len(hold)} s): {sum(p['requests'] for p in hold) / max(len(hold), 1):.0f} RPS, "
       f"worst second P99 {max(p['p99_us'] for p in hold) / 1000:.1f} ms")
 PY
+[ "${SHAPE:-stages}" != spike ] || python3 scripts/bench/recovery.py "$OUT/summary.json"
+[ "${SHAPE:-stages}" != soak ] || python3 scripts/bench/drift.py report "$OUT/memory.jsonl" "$OUT/summary.json"
