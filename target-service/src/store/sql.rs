@@ -310,14 +310,18 @@ macro_rules! impl_sql_store {
                 let out: StoreResult<Vec<OutboxEvent>> = async {
                     let now = $crate::clock::unix_millis();
                     // The claim conditions repeat outside the subquery so a concurrent relay
-                    // that loses the row lock re-checks them and skips the row.
-                    Ok(sql_query_as::<OutboxEvent>(
+                    // that loses the row lock re-checks them and skips the row. On PostgreSQL
+                    // the subquery also skips rows another relay has locked (claiming, or
+                    // marking them sent): waiting on them while holding our own locks
+                    // deadlocked two instances' relays. SQLite has one writer at a time.
+                    let skip_locked = if $backend == "postgres" { " FOR UPDATE SKIP LOCKED" } else { "" };
+                    Ok(sql_query_as::<OutboxEvent>(&format!(
                         "UPDATE outbox SET claimed_until = $1 \
                          WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) AND id IN ( \
                            SELECT id FROM outbox WHERE sent_at IS NULL \
-                           AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) \
+                           AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3{skip_locked}) \
                          RETURNING id, event_type, payload",
-                    )
+                    ))
                     .bind(now + lease_ms)
                     .bind(now)
                     .bind(limit)
