@@ -97,9 +97,10 @@ def report(path, summary_path):
     while t < series[-1]["second"]:
         w = [p for p in series if t <= p["second"] < t + window]
         mem = [r for r in rows if t <= r["t"] < t + window]
-        if w:
+        # A ragged last window (the run's final seconds) would compare nothing.
+        if len(w) >= window // 2 and mem:
             p99s = sorted(p["p99_us"] for p in w)
-            mb = {n: (max(r["kb"].get(n, 0) for r in mem) / 1024 if mem else 0) for n in names}
+            mb = {n: max(r["kb"].get(n, 0) for r in mem) / 1024 for n in names}
             firsts = firsts or (p99s[len(p99s) // 2], mb)
             lasts = (p99s[len(p99s) // 2], mb)
             print(f"| {t}-{t + window} | {sum(p['requests'] for p in w) / len(w):.0f} | "
