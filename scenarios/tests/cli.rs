@@ -284,8 +284,12 @@ fn the_main_job_runs_every_persona_against_the_bundled_service() {
             "30",
             "--duration",
             "15s",
+            // Judged on errors only: latency is the benchmarks' business, and in a
+            // debug build the first logins' argon2 hashes alone take about a second.
             "--profile",
-            "api-slo",
+            "none",
+            "--threshold",
+            "error-rate<1%",
             "--out",
             out.to_str().unwrap(),
         ])
