@@ -1,6 +1,7 @@
 //! `--think`: a pause between tasks for every user of a run, fixed ("10s") or
 //! uniformly random in a range ("3s..7s"), overriding each scenario's own.
 
+use crate::scenario::ScenarioDef;
 use crate::threshold::parse_time_us;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -42,6 +43,17 @@ impl Think {
 
     pub fn max(&self) -> Duration {
         Duration::from_micros(self.max_us)
+    }
+
+    /// The scenarios with this pause in place of their own (unchanged without one).
+    pub fn apply(think: Option<Think>, scenarios: Vec<ScenarioDef>) -> Vec<ScenarioDef> {
+        match think {
+            Some(t) => scenarios
+                .into_iter()
+                .map(|s| s.think(t.min(), t.max()))
+                .collect(),
+            None => scenarios,
+        }
     }
 }
 

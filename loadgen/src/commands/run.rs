@@ -69,14 +69,7 @@ pub(crate) fn think(args: &RunArgs) -> Result<Option<Think>, Error> {
 }
 
 fn select_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error> {
-    let chosen = chosen_scenarios(app, args)?;
-    Ok(match think(args)? {
-        Some(t) => chosen
-            .into_iter()
-            .map(|s| s.think(t.min(), t.max()))
-            .collect(),
-        None => chosen,
-    })
+    Ok(Think::apply(think(args)?, chosen_scenarios(app, args)?))
 }
 
 fn chosen_scenarios(app: &App, args: &RunArgs) -> Result<Vec<ScenarioDef>, Error> {

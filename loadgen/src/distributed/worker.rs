@@ -10,6 +10,7 @@ use crate::error::exit;
 use crate::metrics::Recorder;
 use crate::runner::{self, RunOptions};
 use crate::scenario::{self, ScenarioDef};
+use crate::think::Think;
 use crate::Error;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -209,12 +210,7 @@ fn options(
             })?);
         }
     }
-    if let Some(t) = think {
-        chosen = chosen
-            .into_iter()
-            .map(|s| s.think(t.min(), t.max()))
-            .collect();
-    }
+    let chosen = Think::apply(*think, chosen);
     let elapsed = start.elapsed().as_secs().max(*from_secs);
     let shape = if *from_secs == 0 && elapsed < 1 {
         shape.clone()
