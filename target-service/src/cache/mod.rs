@@ -130,12 +130,7 @@ impl BookCache {
     }
 
     /// The keys of this query's page and of its total under the current catalog version.
-    pub async fn search_key(
-        &self,
-        q: Option<&str>,
-        page: i64,
-        per_page: i64,
-    ) -> Option<SearchKeys> {
+    pub async fn search_key(&self, q: Option<&str>, page: i64, per_page: i64) -> SearchKeys {
         let version = self
             .cache
             .get(&self.version_key())
@@ -144,10 +139,10 @@ impl BookCache {
         // Length-prefixed so no query text can collide with another's key.
         let q = q.unwrap_or("");
         let (prefix, len) = (&self.prefix, q.len());
-        Some(SearchKeys {
+        SearchKeys {
             page: format!("{prefix}search:v{version}:{page}:{per_page}:{len}:{q}"),
             total: format!("{prefix}count:v{version}:{len}:{q}"),
-        })
+        }
     }
 
     /// The cached number of matches of a query (all its pages share it).

@@ -45,32 +45,22 @@ async fn search(
         .cache
         .search_key(needle.as_deref(), page, per_page)
         .await;
-    if let Some(keys) = &keys {
-        if let Some(hit) = state.cache.search::<BookPage>(&keys.page).await {
-            return Ok(Json(hit));
-        }
+    if let Some(hit) = state.cache.search::<BookPage>(&keys.page).await {
+        return Ok(Json(hit));
     }
     // When a popular page expires, one request per instance refills it and the others
     // wait for that, then hit. If the page is still missing (cache down, the filler
     // failed), they query side by side.
-    let mut turn = match &keys {
-        Some(k) => Some(state.cache.fill_turn(&k.page).await),
-        None => None,
-    };
-    if let (Some(t), Some(keys)) = (&turn, &keys) {
-        if t.waited {
-            turn = None;
-            if let Some(hit) = state.cache.search::<BookPage>(&keys.page).await {
-                return Ok(Json(hit));
-            }
+    let mut turn = Some(state.cache.fill_turn(&keys.page).await);
+    if turn.as_ref().is_some_and(|t| t.waited) {
+        turn = None;
+        if let Some(hit) = state.cache.search::<BookPage>(&keys.page).await {
+            return Ok(Json(hit));
         }
     }
     // The total is a COUNT over the whole table, the costly half of a search: it is
     // shared by every page of the query and cached longer than the pages.
-    let known_total = match &keys {
-        Some(k) => state.cache.search_total(k).await,
-        None => None,
-    };
+    let known_total = state.cache.search_total(&keys).await;
     let offset = (page - 1) * per_page;
     let found = db_read(&state, || {
         state
@@ -84,12 +74,10 @@ async fn search(
         per_page,
         total: found.total,
     };
-    if let Some(keys) = &keys {
-        if known_total.is_none() {
-            state.cache.put_search_total(keys, found.total).await;
-        }
-        state.cache.put_search(&keys.page, &result).await;
+    if known_total.is_none() {
+        state.cache.put_search_total(&keys, found.total).await;
     }
+    state.cache.put_search(&keys.page, &result).await;
     drop(turn);
     Ok(Json(result))
 }
