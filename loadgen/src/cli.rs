@@ -36,7 +36,7 @@ pub enum Command {
 }
 
 fn secs(text: &str) -> Result<u64, String> {
-    crate::duration::parse_secs(text)
+    crate::units::parse_secs(text)
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,4 +1,5 @@
-//! Wall-clock timestamps (UTC) for run folders and summaries, without a date crate.
+//! Wall-clock timestamps (UTC) for run folders and summaries, written and read
+//! back, without a date crate.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -38,6 +39,26 @@ pub fn compact(now: SystemTime) -> String {
     format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
 }
 
+/// `2026-11-24T20:15:03Z` as seconds since the epoch (UTC only, as `clock` writes it).
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    if b.len() < 19 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Howard Hinnant's days-from-civil, the inverse of `civil`.
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + mi * 60 + s).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +74,14 @@ mod tests {
             rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn rfc3339_parses_back() {
+        for secs in [0, 951_782_400, 1_795_551_303] {
+            let text = rfc3339(UNIX_EPOCH + Duration::from_secs(secs));
+            assert_eq!(parse_rfc3339(&text), Some(secs), "{text}");
+        }
+        assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }

@@ -1,51 +1,57 @@
 //! loadgen: load tests written in Rust on goose, run as named shapes, measured
 //! in HDR histograms, judged by thresholds for CI.
 //!
-//! - [`shape`]: stages of users over time, the four named shapes, splitting.
-//! - [`metrics`]: the recorder (per request), snapshots (per second), the aggregator.
-//! - [`vu`] and [`scenario`]: what test authors write: personas of tasks on a `Vu`.
-//! - [`runner`]: a shape on goose in this process, ticked every second.
-//! - [`threshold`] and [`stress`]: pass/fail rules and the breaking-point detector.
-//! - [`summary`] and [`console`]: what a run leaves and prints.
-//! - [`tui`]: the live dashboard (model, pure render, terminal guard).
-//! - [`report`]: the run folder's HTML, CSV, JUnit, Markdown and hlog files; baselines.
-//! - [`App`]: hands a test crate's scenarios to the CLI (`run`, `shapes`, `check`).
+//! How a run flows through the parts:
+//!
+//! 1. [`cli`] parses the command line; [`plan`] checks every option once into a
+//!    typed [`plan::RunPlan`] (shape, scenario selection, rules, output, target).
+//! 2. [`shape`] holds the plan of users over time: the named shapes, `plan:`,
+//!    scaling and the exact split across workers.
+//! 3. [`engine`] turns the plan's workload into users on goose, each request
+//!    made through a [`engine::vu::Vu`] and recorded; one ticker drains the
+//!    measurements every second.
+//! 4. [`metrics`] records (per-thread HDR), snapshots (per second, mergeable),
+//!    aggregates and computes the figures everything shows.
+//! 5. [`judge`] decides: thresholds and profiles, the stress breaking point,
+//!    the verdict, regressions against a baseline.
+//! 6. [`report`] writes what a run leaves (`summary.json`, HTML, CSV, JUnit,
+//!    Markdown, the hlog) and prints the console table; [`tui`] is the live
+//!    dashboard.
+//! 7. [`distributed`] spreads one run over worker processes: the manager
+//!    splits the plan, workers run the same engine and stream snapshots back.
+//!
+//! Crate-wide: [`error`] (failures and exit codes), [`units`] (every time, rate
+//! and millisecond format), [`clock`] (UTC timestamps). `commands` holds one
+//! thin module per CLI command; [`App`] hands a test crate's scenarios to them.
 
-pub mod bundled;
 pub mod cli;
 pub mod clock;
 mod commands;
-pub mod console;
 pub mod distributed;
-pub mod duration;
+pub mod engine;
 pub mod error;
-pub mod live;
+pub mod judge;
 pub mod metrics;
+pub mod plan;
 pub mod report;
-pub mod runner;
-pub mod scenario;
 pub mod shape;
-pub mod shape_print;
-pub mod stress;
-pub mod summary;
-pub mod think;
-pub mod threshold;
 pub mod tui;
-pub mod vu;
-
-pub use bundled::BundledTarget;
-pub use error::Error;
-pub use scenario::ScenarioDef;
+pub mod units;
 
 use clap::Parser;
+pub use engine::bundled::BundledTarget;
+pub use engine::scenario::ScenarioDef;
+pub use error::Error;
 use std::process::ExitCode;
+use std::sync::Once;
+use tokio_util::sync::CancellationToken;
 
 /// What a load-test author writes, all in one import.
 pub mod prelude {
-    pub use crate::scenario::{task_fn, ScenarioDef, TaskFn};
+    pub use crate::engine::scenario::{task_fn, ScenarioDef, TaskFn};
+    pub use crate::engine::vu::{Reply, TaskError, TaskResult, Vu};
     pub use crate::shape::{Shape, Stage};
     pub use crate::task;
-    pub use crate::vu::{Reply, TaskError, TaskResult, Vu};
     pub use crate::{App, BundledTarget};
     pub use std::time::Duration;
 }
@@ -73,12 +79,18 @@ impl App {
         self
     }
 
-    /// Parses the process's arguments, runs the command, returns its exit code.
+    /// The binary's entry: parses the process's arguments, runs the command,
+    /// returns its exit code. Ctrl-C and SIGTERM stop the run gracefully (its
+    /// results are still written, exit 130); a second one exits at once.
     pub fn main(self) -> ExitCode {
-        ExitCode::from(self.run_cli(std::env::args_os()))
+        let interrupt = CancellationToken::new();
+        on_signals(interrupt.clone());
+        ExitCode::from(self.run_cli(std::env::args_os(), &interrupt))
     }
 
-    pub fn run_cli<I, T>(self, args: I) -> u8
+    /// Runs one command line in this process and returns its exit code; errors
+    /// are printed. Cancelling `interrupt` stops a run as Ctrl-C does.
+    pub fn run_cli<I, T>(self, args: I, interrupt: &CancellationToken) -> u8
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
@@ -94,16 +106,7 @@ impl App {
                 };
             }
         };
-        let result = match &cli.command {
-            cli::Command::Shapes(args) => commands::shapes::shapes(args),
-            cli::Command::Manager(args) => block_on(commands::manager::manager(&self, args)),
-            cli::Command::Worker(args) => block_on(commands::worker::worker(&self, args)),
-            cli::Command::Check(args) => commands::check::check(args),
-            cli::Command::Report(args) => commands::report::report(args),
-            cli::Command::Compare(args) => commands::compare::compare(args),
-            cli::Command::Run(args) => block_on(commands::run::run(&self, args)),
-        };
-        match result {
+        match self.execute(&cli, interrupt) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("loadgen: error: {e}");
@@ -111,6 +114,38 @@ impl App {
             }
         }
     }
+
+    /// Runs a parsed command; its error (with its exit code) is the caller's to show.
+    pub fn execute(&self, cli: &cli::Cli, interrupt: &CancellationToken) -> Result<u8, Error> {
+        use cli::Command;
+        match &cli.command {
+            Command::Shapes(args) => commands::shapes::shapes(args),
+            Command::Check(args) => commands::check::check(args),
+            Command::Report(args) => commands::report::report(args),
+            Command::Compare(args) => commands::compare::compare(args),
+            Command::Run(args) => block_on(commands::run::run(self, args, interrupt)),
+            Command::Manager(args) => block_on(commands::manager::manager(self, args, interrupt)),
+            Command::Worker(args) => block_on(commands::worker::worker(self, args, interrupt)),
+        }
+    }
+}
+
+/// Ctrl-C and SIGTERM: the first cancels `interrupt` (a graceful stop), the
+/// second exits at once. Installed once per process, before goose's own
+/// handler, which then stands aside.
+#[allow(clippy::exit)]
+fn on_signals(interrupt: CancellationToken) {
+    static HANDLER: Once = Once::new();
+    HANDLER.call_once(|| {
+        let _ = ctrlc::set_handler(move || {
+            if interrupt.is_cancelled() {
+                eprintln!("\nloadgen: second interrupt, exiting now");
+                std::process::exit(error::exit::INTERRUPTED.into());
+            }
+            eprintln!("\nloadgen: interrupted, stopping users and writing results (again to quit at once)");
+            interrupt.cancel();
+        });
+    });
 }
 
 /// Runs a command's future on a fresh multi-threaded runtime.

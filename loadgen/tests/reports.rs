@@ -10,9 +10,9 @@ mod schema;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
+use loadgen::judge::regression::{compare, Limits};
 use loadgen::metrics::hdr;
-use loadgen::report::compare::{compare, Limits};
-use loadgen::summary::Summary;
+use loadgen::report::summary::Summary;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 /// Answers each request after 0.5-4.5 ms; every 40th with a 503.
 fn handle(mut stream: TcpStream) {
@@ -70,28 +71,31 @@ fn run_dir() -> &'static Path {
     DIR.get_or_init(|| {
         let host = serve();
         let out = tmp("reports-run");
-        let code = loadgen::App::new().run_cli([
-            "loadgen",
-            "run",
-            "plan:8,1s;8,4s",
-            "--host",
-            &host,
-            "--scenario",
-            "http-get",
-            "--path",
-            "/a",
-            "--path",
-            "/b",
-            "--profile",
-            "none",
-            "--threshold",
-            "p99<10s",
-            "--threshold",
-            "error-rate<50%",
-            "--headless",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let code = loadgen::App::new().run_cli(
+            [
+                "loadgen",
+                "run",
+                "plan:8,1s;8,4s",
+                "--host",
+                &host,
+                "--scenario",
+                "http-get",
+                "--path",
+                "/a",
+                "--path",
+                "/b",
+                "--profile",
+                "none",
+                "--threshold",
+                "p99<10s",
+                "--threshold",
+                "error-rate<50%",
+                "--headless",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &CancellationToken::new(),
+        );
         assert_eq!(code, 0, "the reference run passes");
         out
     })
@@ -128,9 +132,18 @@ fn every_report_is_written_and_csv_headers_are_locusts() {
     );
     let failures = std::fs::read_to_string(dir.join("failures.csv")).unwrap();
     assert!(
-        s.total.failures > 0 && failures.lines().count() > 1,
+        s.total.figures.failures > 0 && failures.lines().count() > 1,
         "{failures}"
     );
+    // First and last seen, as Locust writes them: UTC seconds within the run.
+    let start = loadgen::clock::parse_rfc3339(&s.started_at).unwrap();
+    let end = start + s.duration_secs.ceil() as u64 + 1;
+    for row in failures.lines().skip(1) {
+        let cells: Vec<&str> = row.rsplitn(3, ',').collect();
+        let seen = |text: &str| loadgen::clock::parse_rfc3339(text).expect(row);
+        let (first, last) = (seen(cells[1]), seen(cells[0]));
+        assert!(start <= first && first <= last && last <= end, "{row}");
+    }
 }
 
 #[test]
@@ -194,7 +207,7 @@ fn hlog_round_trips_with_the_summarys_percentiles() {
     }
     assert_eq!(untagged, s.series.len(), "one untagged interval per second");
     let p = hdr::percentile;
-    assert_eq!(total.len(), s.total.requests);
+    assert_eq!(total.len(), s.total.figures.requests);
     assert_eq!(
         [
             p(&total, 50.0),
@@ -204,21 +217,21 @@ fn hlog_round_trips_with_the_summarys_percentiles() {
             p(&total, 99.9)
         ],
         [
-            s.total.p50_us,
-            s.total.p90_us,
-            s.total.p95_us,
-            s.total.p99_us,
-            s.total.p999_us
+            s.total.figures.p50_us,
+            s.total.figures.p90_us,
+            s.total.figures.p95_us,
+            s.total.figures.p99_us,
+            s.total.figures.p999_us
         ]
     );
     assert_eq!(tagged.len(), s.endpoints.len());
     for row in &s.endpoints {
         let tag = loadgen::report::hlog::tag_for(&row.method, &row.name);
         let h = &tagged[&tag];
-        assert_eq!(h.len(), row.requests, "{tag}");
+        assert_eq!(h.len(), row.figures.requests, "{tag}");
         assert_eq!(
             [p(h, 50.0), p(h, 95.0), p(h, 99.0)],
-            [row.p50_us, row.p95_us, row.p99_us]
+            [row.figures.p50_us, row.figures.p95_us, row.figures.p99_us]
         );
     }
 }
@@ -247,8 +260,8 @@ fn compare_passes_a_run_against_itself_and_flags_regressions() {
     let base = Summary::read(&baseline_path()).unwrap();
     assert_eq!(compare(&base, &base, &Limits::default()).regressions(), 0);
     let mut worse = base.clone();
-    worse.total.p95_us = base.total.p95_us * 12 / 10;
-    worse.total.rps = base.total.rps * 0.9;
+    worse.total.figures.p95_us = base.total.figures.p95_us * 12 / 10;
+    worse.total.figures.rps = base.total.figures.rps * 0.9;
     let c = compare(&base, &worse, &Limits::default());
     assert_eq!(c.regressions(), 2);
     let mut table = Vec::new();
@@ -349,16 +362,16 @@ fn report_html_renders_in_a_headless_browser() {
 #[test]
 fn a_stress_runs_breaking_point_and_plan_are_in_the_page() {
     let mut s = Summary::read(&baseline_path()).unwrap();
-    s.breaking_point = Some(loadgen::stress::BreakingPoint {
+    s.breaking_point = Some(loadgen::judge::stress::BreakingPoint {
         reason: "P99 1.2s over the last 10 s is above 1s".into(),
         second: 21,
-        last_good: Some(loadgen::stress::StepResult {
+        last_good: Some(loadgen::judge::stress::StepResult {
             users: 40,
             rps: 20.5,
             p99_us: 25_000,
             error_rate: 0.0,
         }),
-        failing: loadgen::stress::StepResult {
+        failing: loadgen::judge::stress::StepResult {
             users: 50,
             rps: 21.0,
             p99_us: 1_200_000,

@@ -1,5 +1,6 @@
 //! End to end through the real `loadgen` binary: accuracy against a server with a
-//! known latency distribution, exit codes, interruption, stress, and `check`.
+//! known latency distribution, exit codes, a real SIGTERM, stress, `check`, and
+//! the main job. Usage errors and in-process stops: loadgen/tests/cli.rs.
 
 mod support;
 
@@ -102,29 +103,6 @@ fn failed_threshold_exits_1_and_check_rejudges() {
 }
 
 #[test]
-fn unreachable_host_is_exit_3_within_seconds() {
-    let started = Instant::now();
-    let out = out_dir("unreachable");
-    let o = run(&[
-        "run",
-        "stages",
-        "--host",
-        "http://127.0.0.1:9",
-        "--path",
-        "/",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(3));
-    assert!(stderr(&o).contains("unreachable"), "{}", stderr(&o));
-    assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(
-        !out.exists(),
-        "nothing is written for a run that never started"
-    );
-}
-
-#[test]
 fn think_paces_every_user() {
     let served = Served::default();
     let host = serve(known_latency_app_fast(served.clone()));
@@ -150,40 +128,6 @@ fn think_paces_every_user() {
     // requests (without the pause a fast server answers thousands).
     let n = served.latencies_us.lock().unwrap().len();
     assert!((12..=40).contains(&n), "{n} requests");
-}
-
-#[test]
-fn bad_input_is_exit_2_naming_the_problem() {
-    for (args, needle) in [
-        (
-            vec!["run", "stages", "--threshold", "p95<fast"],
-            "bad threshold 'p95<fast'",
-        ),
-        (vec!["run", "ramp"], "unknown shape 'ramp'"),
-        (vec!["run", "plan:10,5q"], "unknown unit"),
-        (
-            vec!["run", "stages", "--profile", "fast"],
-            "unknown profile 'fast'",
-        ),
-        (
-            vec!["run", "stages", "--scenario", "nobody"],
-            "unknown scenario 'nobody'",
-        ),
-        (
-            vec!["run", "stages", "--scenario", "http-get"],
-            "needs at least one --path",
-        ),
-        (vec!["run", "stages", "--duration", "soon"], "soon"),
-        (
-            vec!["run", "stages", "--think", "7s..3s"],
-            "--think: '7s..3s'",
-        ),
-        (vec!["check", "/nonexistent/summary.json"], "cannot read"),
-    ] {
-        let o = run(&args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
-    }
 }
 
 #[test]
@@ -255,22 +199,6 @@ fn stress_stops_at_the_breaking_point_and_names_it() {
         "the run stopped early"
     );
     assert!(stdout(&o).contains("Breaking point"));
-}
-
-#[test]
-fn shapes_prints_every_named_plan() {
-    let o = run(&["shapes"]);
-    assert_eq!(o.status.code(), Some(0));
-    let text = stdout(&o);
-    for name in ["stages:", "stress:", "soak:", "spike:", "peak 10000 users"] {
-        assert!(text.contains(name), "missing {name}");
-    }
-    let o = run(&["shapes", "spike", "--users", "500", "--duration", "2m"]);
-    assert!(
-        stdout(&o).contains("peak 500 users, 2m in all"),
-        "{}",
-        stdout(&o)
-    );
 }
 
 #[test]

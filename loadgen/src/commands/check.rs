@@ -2,17 +2,18 @@
 
 use crate::cli::CheckArgs;
 use crate::error::exit;
-use crate::summary::{Summary, Verdict};
-use crate::{console, threshold, Error};
+use crate::judge::{self, Verdict};
+use crate::report::console;
+use crate::report::summary::Summary;
+use crate::Error;
 
 pub fn check(args: &CheckArgs) -> Result<u8, Error> {
-    let rules =
-        threshold::rules(&args.judge.profile, &args.judge.thresholds).map_err(Error::Usage)?;
+    let rules = judge::rules(&args.judge.profile, &args.judge.thresholds).map_err(Error::Usage)?;
     let mut summary = Summary::read(&args.summary)?;
     let (total, endpoints) = summary
         .stats()
         .map_err(|e| Error::Usage(format!("{}: {e}", args.summary.display())))?;
-    summary.thresholds = threshold::evaluate_all(&rules, &total, &endpoints, summary.duration_secs);
+    summary.thresholds = judge::evaluate_all(&rules, &total, &endpoints, summary.duration_secs);
     summary.verdict = Verdict::judge(&summary.thresholds, summary.breaking_point.as_ref(), &rules);
     print!("{}", console::verdict_table(&summary));
     Ok(if summary.verdict.passed {

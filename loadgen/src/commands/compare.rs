@@ -2,8 +2,8 @@
 
 use crate::cli::CompareArgs;
 use crate::error::exit;
-use crate::report::compare::{compare as diff, Limits};
-use crate::summary::Summary;
+use crate::judge::regression::{compare as diff, Limits};
+use crate::report::summary::Summary;
 use crate::Error;
 use std::path::{Path, PathBuf};
 

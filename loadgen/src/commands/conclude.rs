@@ -1,77 +1,58 @@
 //! The end of a run, local or distributed: judge, write the run folder, print
-//! the final table and verdict, and choose the exit code.
+//! the final table and verdict, compare with the baseline, pick the exit code.
 
-use super::run::Plan;
-use crate::cli::RunArgs;
+use super::compare::print_comparison;
+use super::session::Launch;
+use crate::engine::RunOutcome;
 use crate::error::exit;
-use crate::runner::RunOutcome;
-use crate::summary::{RunConfig, Summary, Verdict};
-use crate::{console, threshold, Error};
+use crate::judge::regression::Limits;
+use crate::judge::{evaluate_all, Verdict};
+use crate::plan::RunPlan;
+use crate::report::summary::{RunConfig, Summary, SCHEMA_VERSION};
+use crate::report::{self, console};
+use crate::Error;
 
-pub fn conclude(
-    args: &RunArgs,
-    plan: &Plan,
-    host: &str,
-    bundled: bool,
-    started_at: String,
-    outcome: RunOutcome,
-) -> Result<u8, Error> {
+pub fn conclude(plan: &RunPlan, launch: &Launch, outcome: RunOutcome) -> Result<u8, Error> {
     let secs = outcome.elapsed_secs;
-    let (total, endpoints, errors) = Summary::endpoint_rows(&outcome.aggregator, secs);
-    let thresholds = threshold::evaluate_all(
-        &plan.rules,
-        &outcome.aggregator.total,
-        &outcome.aggregator.endpoints,
-        secs,
-    );
+    let agg = &outcome.aggregator;
+    let (total, endpoints, errors) = Summary::endpoint_rows(agg, secs);
+    let thresholds = evaluate_all(&plan.rules, &agg.total, &agg.endpoints, secs);
     let verdict = Verdict::judge(&thresholds, outcome.breaking_point.as_ref(), &plan.rules);
     let summary = Summary {
-        schema_version: crate::summary::SCHEMA_VERSION,
+        schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
-        started_at,
+        started_at: launch.started_at.clone(),
         duration_secs: secs,
         interrupted: outcome.interrupted,
         stopped_by: outcome.stopped_by,
-        config: RunConfig {
-            shape: args.shape.clone(),
-            host: host.to_string(),
-            bundled_target: bundled,
-            scenarios: plan.scenarios.iter().map(|s| s.name.clone()).collect(),
-            users: args.scale.users,
-            duration_secs: args.scale.duration,
-            profile: args.judge.profile.clone(),
-            rules: plan.rules.iter().map(|r| r.text.clone()).collect(),
-            abort_on_fail: args.abort_on_fail,
-            think: args.think.clone(),
-        },
+        config: RunConfig::new(plan, &launch.host, launch.bundled.is_some()),
         shape: plan.shape.clone(),
         total,
         endpoints,
         errors,
-        series: outcome.aggregator.series.clone(),
+        series: outcome.aggregator.series,
         thresholds,
         verdict,
         breaking_point: outcome.breaking_point,
         workers: outcome.workers,
     };
     let path = summary.write(&plan.out)?;
-    if let Err(e) = crate::report::write_all(&summary, &plan.out) {
+    if let Err(e) = report::write_all(&summary, &plan.out) {
         eprintln!("loadgen: warning: the reports were not all written: {e}");
     }
     println!("\n{}", console::final_report(&summary));
     println!("Results: {}", path.display());
-    let regressed = match &args.baseline {
+    let regressed = match &plan.baseline {
         None => false,
-        Some(file) => {
-            let baseline = Summary::read(file)?;
-            println!("\nAgainst the baseline {}:", file.display());
-            let limits = crate::report::compare::Limits::default();
-            super::compare::print_comparison(&baseline, &summary, &limits)
+        Some(baseline) => {
+            println!("\nAgainst the baseline {}:", baseline.path.display());
+            print_comparison(&baseline.summary, &summary, &Limits::default())
         }
     };
-    if summary.total.requests == 0 && !summary.interrupted {
+    if summary.total.figures.requests == 0 && !summary.interrupted {
         return Err(Error::Run(format!(
-            "no request was made against {host} (see {})",
+            "no request was made against {} (see {})",
+            launch.host,
             path.display()
         )));
     }

@@ -1,33 +1,35 @@
 //! `loadgen manager SHAPE --expect-workers N`: run a shape across workers.
 
-use super::{conclude, progress, run};
+use super::conclude::conclude;
+use super::session::{watched, Launch};
 use crate::cli::ManagerArgs;
 use crate::distributed::manager::{self, ManagerPlan};
 use crate::distributed::WorkerSummary;
-use crate::tui::{WorkerRow, WorkerState};
-use crate::{clock, runner, App, Error};
+use crate::engine::target;
+use crate::plan::RunPlan;
+use crate::tui::WorkerRow;
+use crate::{App, Error};
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// A worker as the dashboard's workers screen shows it.
 fn worker_row((w, users): &(WorkerSummary, u64)) -> WorkerRow {
-    let state = match w.state.as_str() {
-        "lost" => WorkerState::Lost,
-        "done" => WorkerState::Done,
-        "joined" => WorkerState::Joining,
-        _ => WorkerState::Running,
-    };
     WorkerRow {
         name: format!("{} ({})", w.name, w.address),
-        state,
+        state: w.state,
         users: *users,
         rps: w.rps,
         errors: w.failures,
     }
 }
 
-pub async fn manager(app: &App, args: &ManagerArgs) -> Result<u8, Error> {
-    let plan = run::plan(app, &args.run)?;
+pub async fn manager(
+    app: &App,
+    args: &ManagerArgs,
+    interrupt: &CancellationToken,
+) -> Result<u8, Error> {
+    let plan = RunPlan::from_args(&args.run, &app.scenarios)?;
     if args.expect_workers == 0 {
         return Err(Error::Usage("--expect-workers must be at least 1".into()));
     }
@@ -51,45 +53,30 @@ pub async fn manager(app: &App, args: &ManagerArgs) -> Result<u8, Error> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Error::Usage(format!("cannot listen on {addr}: {e}")))?;
-    let started_at = clock::rfc3339(SystemTime::now());
-    let (host, bundled) = run::target(app, &args.run).await?;
+    let launch = Launch::start(app, &plan).await?;
     let result = async {
-        runner::preflight(&host).await?;
-        eprintln!("manager: listening on {addr}; waiting for {} worker(s) (`loadgen worker --manager {addr}`)", args.expect_workers);
+        target::preflight(&launch.host).await?;
+        eprintln!(
+            "manager: listening on {addr}; waiting for {} worker(s) (`loadgen worker --manager {addr}`)",
+            args.expect_workers
+        );
         let mplan = ManagerPlan {
-            shape: plan.shape.clone(),
-            host: host.clone(),
-            scenarios: plan.scenarios.iter().map(|s| s.name.clone()).collect(),
-            paths: args.run.paths.clone(),
-            think: run::think(&args.run)?,
-            rules: plan.rules.clone(),
-            abort_on_fail: args.run.abort_on_fail,
-            request_timeout_secs: args.run.timeout,
+            run: &plan,
+            host: launch.host.clone(),
             expect_workers: args.expect_workers,
             join_timeout: Duration::from_secs(args.join_timeout),
             token,
         };
-        let hlog = crate::report::HlogWriter::create(&plan.out, SystemTime::now())
-            .map_err(|e| Error::Usage(e.to_string()))?;
-        let feed = hlog.feed();
-        let (mut progress, display) = progress::start(&args.run, &plan.shape, &plan.rules);
-        let on_tick = move |tick: &runner::Tick| {
-            feed.tick(tick);
-            progress(tick);
-        };
-        let board = display.workers();
-        let on_workers = move |roster: &[(WorkerSummary, u64)]| board.set(roster.iter().map(worker_row).collect());
-        let outcome = manager::run(mplan, listener, &app.scenarios, on_tick, on_workers).await;
-        display.close();
-        let outcome = outcome?;
-        if let Err(e) = hlog.finish(&outcome.aggregator) {
-            eprintln!("loadgen: warning: {e}");
-        }
-        conclude::conclude(&args.run, &plan, &host, bundled.is_some(), started_at, outcome)
+        let outcome = watched(&plan, interrupt, |on_tick, board| {
+            let on_workers = move |roster: &[(WorkerSummary, u64)]| {
+                board.set(roster.iter().map(worker_row).collect())
+            };
+            manager::run(mplan, listener, &app.scenarios, interrupt, on_tick, on_workers)
+        })
+        .await?;
+        conclude(&plan, &launch, outcome)
     }
     .await;
-    if let Some(b) = bundled {
-        b.stop().await;
-    }
+    launch.stop().await;
     result
 }

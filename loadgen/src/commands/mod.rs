@@ -3,9 +3,10 @@
 pub mod check;
 pub mod compare;
 pub mod conclude;
+pub mod display;
 pub mod manager;
-pub mod progress;
 pub mod report;
 pub mod run;
+pub mod session;
 pub mod shapes;
 pub mod worker;

@@ -2,7 +2,7 @@
 
 use crate::cli::ReportArgs;
 use crate::error::exit;
-use crate::summary::Summary;
+use crate::report::summary::Summary;
 use crate::{report, Error};
 use std::path::Path;
 

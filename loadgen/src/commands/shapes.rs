@@ -1,20 +1,18 @@
 //! `loadgen shapes [SHAPE]`: print plans.
 
 use crate::cli::ShapesArgs;
-use crate::shape::{Shape, NAMES};
-use crate::{shape_print, Error};
+use crate::error::exit;
+use crate::plan::scaled_shape;
+use crate::shape::{print, NAMES};
+use crate::Error;
 
 pub fn shapes(args: &ShapesArgs) -> Result<u8, Error> {
-    let names: Vec<String> = match &args.shape {
-        Some(name) => vec![name.clone()],
-        None => NAMES.iter().map(|n| n.to_string()).collect(),
+    let names: Vec<&str> = match &args.shape {
+        Some(name) => vec![name.as_str()],
+        None => NAMES.to_vec(),
     };
     for name in names {
-        let shape = Shape::named(&name)
-            .map_err(Error::Usage)?
-            .scaled(args.scale.users, args.scale.duration);
-        shape.validate().map_err(Error::Usage)?;
-        println!("{}", shape_print::describe(&shape));
+        println!("{}", print::describe(&scaled_shape(name, &args.scale)?));
     }
-    Ok(crate::error::exit::PASSED)
+    Ok(exit::PASSED)
 }

@@ -3,8 +3,13 @@
 use crate::cli::WorkerArgs;
 use crate::distributed::worker::{self, WorkerConfig};
 use crate::{App, Error};
+use tokio_util::sync::CancellationToken;
 
-pub async fn worker(app: &App, args: &WorkerArgs) -> Result<u8, Error> {
+pub async fn worker(
+    app: &App,
+    args: &WorkerArgs,
+    interrupt: &CancellationToken,
+) -> Result<u8, Error> {
     if args.capacity == 0 {
         return Err(Error::Usage("--capacity must be at least 1".into()));
     }
@@ -21,5 +26,5 @@ pub async fn worker(app: &App, args: &WorkerArgs) -> Result<u8, Error> {
             .unwrap_or_else(|| format!("{host}-{}", std::process::id())),
         connect_timeout: std::time::Duration::from_secs(args.connect_timeout),
     };
-    worker::run(&app.scenarios, cfg).await
+    worker::run(&app.scenarios, cfg, interrupt).await
 }

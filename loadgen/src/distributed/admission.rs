@@ -2,7 +2,7 @@
 //! token and scenarios; then its messages are relayed to the manager as events.
 
 use super::connection::split;
-use super::protocol::{same_token, Message, PROTOCOL_VERSION};
+use super::protocol::{same_token, Join, Message, PROTOCOL_VERSION};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,13 +49,13 @@ pub(crate) async fn admit(
         .unwrap_or_default();
     let (mut reader, mut writer) = split(stream);
     let (name, capacity) = match timeout(Duration::from_secs(5), reader.read()).await {
-        Ok(Ok(Some(Message::Join {
+        Ok(Ok(Some(Message::Join(Join {
             protocol,
             token: theirs,
             scenarios,
             capacity,
             name,
-        }))) => {
+        })))) => {
             let refusal = if protocol != PROTOCOL_VERSION {
                 Some(format!("protocol version differs: the manager speaks {PROTOCOL_VERSION}, this worker {protocol}; run the same loadgen build on both sides"))
             } else if !same_token(&theirs, &token) {

@@ -3,33 +3,31 @@
 //! live run as a local run, and rebalances when a worker is lost.
 
 use super::admission::{admit, Event};
-use super::protocol::{scenario_fingerprint, Message, HEARTBEAT_SECS, MISSED_HEARTBEATS};
-use super::WorkerSummary;
-use crate::live::LiveRun;
-use crate::runner::{self, RunOutcome, Tick};
-use crate::scenario::ScenarioDef;
-use crate::shape::Shape;
-use crate::think::Think;
-use crate::threshold::Rule;
+use super::protocol::{
+    scenario_fingerprint, Assignment, Message, HEARTBEAT_SECS, MISSED_HEARTBEATS,
+};
+use super::{WorkerState, WorkerSummary};
+use crate::engine::live::LiveRun;
+use crate::engine::scenario::ScenarioDef;
+use crate::engine::ticker::Ticker;
+use crate::engine::{RunOutcome, Tick};
+use crate::plan::RunPlan;
 use crate::Error;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
 use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
 
 /// What the manager runs, and for whom.
-pub struct ManagerPlan {
-    pub shape: Shape,
+pub struct ManagerPlan<'a> {
+    pub run: &'a RunPlan,
+    /// The target, as workers will reach it.
     pub host: String,
-    pub scenarios: Vec<String>,
-    pub paths: Vec<String>,
-    pub think: Option<Think>,
-    pub rules: Vec<Rule>,
-    pub abort_on_fail: bool,
-    pub request_timeout_secs: u64,
     pub expect_workers: u32,
     pub join_timeout: Duration,
     pub token: String,
@@ -38,48 +36,158 @@ pub struct ManagerPlan {
 struct Worker {
     summary: WorkerSummary,
     tx: UnboundedSender<Message>,
-    share: Shape,
+    share: crate::shape::Shape,
     last_seen: Instant,
     last_second: Option<u64>,
     active: bool,
 }
 
+/// A second is closed once every active worker has reported it, or this late.
+const LATE_SECS: u64 = 5;
+/// After asking workers to stop, how long to wait for their last snapshots.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs the plan across workers; `on_tick` once a second after the merge,
+/// `on_workers` with each worker's figures and current users.
 pub async fn run(
-    plan: ManagerPlan,
+    plan: ManagerPlan<'_>,
     listener: TcpListener,
     registered: &[ScenarioDef],
+    interrupt: &CancellationToken,
     mut on_tick: impl FnMut(&Tick),
     mut on_workers: impl FnMut(&[(WorkerSummary, u64)]),
 ) -> Result<RunOutcome, Error> {
-    runner::install_interrupt_handler();
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let started_flag = Arc::new(AtomicBool::new(false));
-    let accept = {
-        let (token, fingerprint) = (
-            Arc::new(plan.token.clone()),
-            Arc::new(scenario_fingerprint(registered)),
-        );
-        let (next_id, started) = (Arc::new(AtomicU32::new(1)), started_flag.clone());
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(admit(
-                    stream,
-                    events_tx.clone(),
-                    token.clone(),
-                    fingerprint.clone(),
-                    next_id.clone(),
-                    started.clone(),
-                ));
-            }
-        })
+    let accept = accept_loop(
+        listener,
+        events_tx,
+        plan.token.clone(),
+        scenario_fingerprint(registered),
+        started_flag.clone(),
+    );
+    let joined = wait_for_workers(&plan, &mut events, interrupt).await;
+    let mut workers = match joined {
+        Ok(workers) => workers,
+        Err(e) => {
+            accept.abort();
+            return Err(e);
+        }
     };
+    started_flag.store(true, Ordering::SeqCst);
 
-    // Wait for the expected workers.
+    // Split and start everyone one second from now on the manager's clock.
+    let start_delay = Duration::from_secs(1);
+    assign(&plan, &mut workers, 0, start_delay);
+    let mut ticker = Ticker::new(Instant::now() + start_delay);
+    let started = ticker.start();
+    let run = plan.run;
+    let mut live = LiveRun::new(&run.shape, &run.rules, run.abort_on_fail);
+    let mut stop_sent: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => on_event(&plan, &mut workers, &mut live, event, started),
+                None => break,
+            },
+            second = ticker.tick() => {
+                let silent: Vec<u32> = workers
+                    .iter()
+                    .filter(|(_, w)| w.active && w.last_seen.elapsed() > silence())
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in silent {
+                    lose(&plan, &mut workers, id, "missed 3 heartbeats", started);
+                }
+                let reported = workers
+                    .values()
+                    .filter(|w| w.active)
+                    .map(|w| w.last_second.unwrap_or(0))
+                    .min()
+                    .unwrap_or(second);
+                let closable = reported.max(second.saturating_sub(LATE_SECS)).min(second);
+                let elapsed_secs = ticker.elapsed_secs();
+                let finalized = live.close_through(closable, elapsed_secs);
+                on_tick(&Tick { second, elapsed_secs, aggregator: &live.aggregator, finalized: &finalized });
+                on_workers(&roster(&workers, started));
+                if live.stopped_by.is_none() && workers.values().all(|w| !w.active) {
+                    break;
+                }
+                let reason = live
+                    .stopped_by
+                    .clone()
+                    .or_else(|| interrupt.is_cancelled().then(|| "interrupted".to_string()));
+                match (reason, stop_sent) {
+                    (Some(reason), None) => {
+                        eprintln!("manager: stopping every worker: {reason}");
+                        broadcast(&workers, Message::Stop { reason });
+                        stop_sent = Some(Instant::now());
+                    }
+                    (_, Some(at)) if at.elapsed() > STOP_GRACE => break,
+                    _ => {}
+                }
+                broadcast(&workers, Message::Heartbeat);
+            }
+        }
+        if stop_sent.is_some() && workers.values().all(|w| !w.active) {
+            break;
+        }
+    }
+    accept.abort();
+    let elapsed_secs = started.elapsed().as_secs_f64();
+    live.close_through(u64::MAX - 1, elapsed_secs);
+    let workers = workers
+        .into_values()
+        .map(|mut w| {
+            w.summary.peak_users = w.share.peak_users();
+            w.summary.rps = w.summary.requests as f64 / elapsed_secs.max(1e-9);
+            if w.active {
+                w.summary.state = WorkerState::Stopped;
+            }
+            w.summary
+        })
+        .collect();
+    Ok(live.into_outcome(elapsed_secs, interrupt.is_cancelled(), workers))
+}
+
+fn silence() -> Duration {
+    Duration::from_secs(HEARTBEAT_SECS * MISSED_HEARTBEATS)
+}
+
+/// Accepts connections and hands each to admission.
+fn accept_loop(
+    listener: TcpListener,
+    events: UnboundedSender<Event>,
+    token: String,
+    fingerprint: String,
+    started: Arc<AtomicBool>,
+) -> JoinHandle<()> {
+    let (token, fingerprint) = (Arc::new(token), Arc::new(fingerprint));
+    let next_id = Arc::new(AtomicU32::new(1));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(admit(
+                stream,
+                events.clone(),
+                token.clone(),
+                fingerprint.clone(),
+                next_id.clone(),
+                started.clone(),
+            ));
+        }
+    })
+}
+
+/// Waits for the expected workers, keeping those who joined alive with heartbeats.
+async fn wait_for_workers(
+    plan: &ManagerPlan<'_>,
+    events: &mut UnboundedReceiver<Event>,
+    interrupt: &CancellationToken,
+) -> Result<BTreeMap<u32, Worker>, Error> {
     let mut workers: BTreeMap<u32, Worker> = BTreeMap::new();
     let deadline = Instant::now() + plan.join_timeout;
     while workers.len() < plan.expect_workers as usize {
-        if runner::interrupted() {
-            accept.abort();
+        if interrupt.is_cancelled() {
             return Err(Error::Run("interrupted while waiting for workers".into()));
         }
         match timeout(Duration::from_millis(200), events.recv()).await {
@@ -100,7 +208,6 @@ pub async fn run(
                     name,
                     address,
                     capacity,
-                    state: "joined".into(),
                     ..Default::default()
                 };
                 workers.insert(
@@ -108,7 +215,7 @@ pub async fn run(
                     Worker {
                         summary,
                         tx,
-                        share: plan.shape.clone(),
+                        share: plan.run.shape.clone(),
                         last_seen: Instant::now(),
                         last_second: None,
                         active: true,
@@ -121,7 +228,6 @@ pub async fn run(
             _ => {}
         }
         if Instant::now() > deadline {
-            accept.abort();
             return Err(Error::Run(format!(
                 "only {} of {} workers joined within {} s: start them with `loadgen worker --manager <this address>`",
                 workers.len(),
@@ -129,97 +235,59 @@ pub async fn run(
                 plan.join_timeout.as_secs()
             )));
         }
-        for w in workers.values() {
-            let _ = w.tx.send(Message::Heartbeat);
-        }
+        broadcast(&workers, Message::Heartbeat);
     }
-    started_flag.store(true, Ordering::SeqCst);
+    Ok(workers)
+}
 
-    // Split and start everyone one second from now on the manager's clock.
-    let start_delay = Duration::from_secs(1);
-    assign(&plan, &mut workers, 0, start_delay);
-    let started = Instant::now() + start_delay;
-    let mut live = LiveRun::new(&plan.shape, &plan.rules, plan.abort_on_fail);
-    let mut second = 0u64;
-    let mut stop_sent: Option<Instant> = None;
-    loop {
-        let next_tick = started + Duration::from_secs(second + 1);
-        tokio::select! {
-            event = events.recv() => match event {
-                Some(Event::Snapshot { id, snapshot }) => {
-                    if let Some(w) = workers.get_mut(&id) {
-                        let total = snapshot.total();
-                        w.summary.requests += total.requests;
-                        w.summary.failures += total.failures;
-                        w.last_seen = Instant::now();
-                        w.last_second = Some(w.last_second.map_or(snapshot.second, |s| s.max(snapshot.second)));
-                    }
-                    live.ingest(&snapshot);
+/// Takes in one event of a running run.
+fn on_event(
+    plan: &ManagerPlan<'_>,
+    workers: &mut BTreeMap<u32, Worker>,
+    live: &mut LiveRun,
+    event: Event,
+    started: Instant,
+) {
+    match event {
+        Event::Snapshot { id, snapshot } => {
+            if let Some(w) = workers.get_mut(&id) {
+                for stats in snapshot.endpoints.values() {
+                    w.summary.requests += stats.requests;
+                    w.summary.failures += stats.failures;
                 }
-                Some(Event::Alive { id }) => { if let Some(w) = workers.get_mut(&id) { w.last_seen = Instant::now(); } }
-                Some(Event::Done { id }) => { if let Some(w) = workers.get_mut(&id) { w.active = false; w.summary.state = "done".into(); } }
-                Some(Event::Gone { id, reason }) => lose(&plan, &mut workers, id, &reason, started),
-                Some(Event::Joined { tx, .. }) => { let _ = tx.send(Message::Refused { reason: "the run has already started".into() }); }
-                None => break,
-            },
-            _ = tokio::time::sleep_until(next_tick.into()) => {
-                let silent: Vec<u32> = workers.iter().filter(|(_, w)| w.active && w.last_seen.elapsed() > Duration::from_secs(HEARTBEAT_SECS * MISSED_HEARTBEATS)).map(|(id, _)| *id).collect();
-                for id in silent {
-                    lose(&plan, &mut workers, id, "missed 3 heartbeats", started);
-                }
-                // Close a second once every active worker has reported it, or 5 s late.
-                let reported = workers.values().filter(|w| w.active).map(|w| w.last_second.unwrap_or(0)).min().unwrap_or(second);
-                let closable = reported.max(second.saturating_sub(5)).min(second);
-                let finalized = live.close_through(closable, started.elapsed().as_secs_f64());
-                on_tick(&Tick { second, elapsed_secs: started.elapsed().as_secs_f64(), aggregator: &live.aggregator, finalized: &finalized });
-                on_workers(&roster(&workers, started));
-                if live.stopped_by.is_none() && workers.values().all(|w| !w.active) {
-                    break;
-                }
-                let reason = live.stopped_by.clone().or_else(|| runner::interrupted().then(|| "interrupted".to_string()));
-                match (reason, stop_sent) {
-                    (Some(reason), None) => {
-                        eprintln!("manager: stopping every worker: {reason}");
-                        for w in workers.values().filter(|w| w.active) {
-                            let _ = w.tx.send(Message::Stop { reason: reason.clone() });
-                        }
-                        stop_sent = Some(Instant::now());
-                    }
-                    (_, Some(at)) if at.elapsed() > Duration::from_secs(10) || workers.values().all(|w| !w.active) => break,
-                    _ => {}
-                }
-                for w in workers.values().filter(|w| w.active) {
-                    let _ = w.tx.send(Message::Heartbeat);
-                }
-                second += 1;
+                w.last_seen = Instant::now();
+                w.last_second = Some(
+                    w.last_second
+                        .map_or(snapshot.second, |s| s.max(snapshot.second)),
+                );
+            }
+            live.ingest(&snapshot);
+        }
+        Event::Alive { id } => {
+            if let Some(w) = workers.get_mut(&id) {
+                w.last_seen = Instant::now();
             }
         }
-        if stop_sent.is_some() && workers.values().all(|w| !w.active) {
-            break;
+        Event::Done { id } => {
+            if let Some(w) = workers.get_mut(&id) {
+                w.active = false;
+                w.summary.state = WorkerState::Done;
+            }
+        }
+        Event::Gone { id, reason } => lose(plan, workers, id, &reason, started),
+        Event::Joined { tx, .. } => {
+            let _ = tx.send(Message::Refused {
+                reason: "the run has already started".into(),
+            });
         }
     }
-    accept.abort();
-    let elapsed_secs = started.elapsed().as_secs_f64();
-    live.close_through(u64::MAX - 1, elapsed_secs);
-    let workers = workers
-        .into_values()
-        .map(|mut w| {
-            w.summary.peak_users = w.share.peak_users();
-            w.summary.rps = w.summary.requests as f64 / elapsed_secs.max(1e-9);
-            if w.active {
-                w.summary.state = "stopped".into();
-            }
-            w.summary
-        })
-        .collect();
-    Ok(RunOutcome {
-        breaking_point: live.breaking_point(),
-        stopped_by: live.stopped_by.clone(),
-        aggregator: live.aggregator,
-        elapsed_secs,
-        interrupted: runner::interrupted(),
-        workers,
-    })
+}
+
+/// Sends a message to every active worker.
+fn broadcast(workers: &BTreeMap<u32, Worker>, message: Message) {
+    for w in workers.values().filter(|w| w.active) {
+        let _ = w.tx.send(message.clone());
+    }
 }
 
 /// Each worker's figures so far, and the users its share runs now.
@@ -243,7 +311,7 @@ fn roster(workers: &BTreeMap<u32, Worker>, started: Instant) -> Vec<(WorkerSumma
 
 /// Splits the shape across the active workers by capacity and sends each its share.
 fn assign(
-    plan: &ManagerPlan,
+    plan: &ManagerPlan<'_>,
     workers: &mut BTreeMap<u32, Worker>,
     from_secs: u64,
     start_in: Duration,
@@ -257,26 +325,23 @@ fn assign(
         .iter()
         .map(|id| workers[id].summary.capacity)
         .collect();
-    for (id, share) in active.iter().zip(plan.shape.split(&capacities)) {
+    for (id, share) in active.iter().zip(plan.run.shape.split(&capacities)) {
         let w = workers.get_mut(id).expect("active worker exists");
         w.share = share.clone();
-        w.summary.state = "running".into();
-        let _ = w.tx.send(Message::Assign {
+        w.summary.state = WorkerState::Running;
+        let _ = w.tx.send(Message::Assign(Assignment {
             shape: share,
             host: plan.host.clone(),
-            scenarios: plan.scenarios.clone(),
-            paths: plan.paths.clone(),
-            think: plan.think,
-            request_timeout_secs: plan.request_timeout_secs,
+            load: plan.run.load.clone(),
             start_in_ms: start_in.as_millis() as u64,
             from_secs,
-        });
+        }));
     }
 }
 
 /// Marks a worker lost and moves its users onto the others.
 fn lose(
-    plan: &ManagerPlan,
+    plan: &ManagerPlan<'_>,
     workers: &mut BTreeMap<u32, Worker>,
     id: u32,
     reason: &str,
@@ -291,7 +356,7 @@ fn lose(
     let at = started.elapsed().as_secs_f64();
     let moved = w.share.users_at(at).round() as u64;
     w.active = false;
-    w.summary.state = "lost".into();
+    w.summary.state = WorkerState::Lost;
     w.summary.lost_at_secs = Some(at);
     w.summary.lost_reason = Some(reason.to_string());
     w.summary.users_moved = Some(moved);

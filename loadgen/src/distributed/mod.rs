@@ -14,6 +14,48 @@ pub mod worker;
 
 use serde::{Deserialize, Serialize};
 
+/// Where a worker is in the run, as the manager, the dashboard and the reports see it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerState {
+    /// Joined and waiting for the start.
+    #[default]
+    Joined,
+    /// Running its share.
+    Running,
+    /// Its plan ended and every snapshot arrived.
+    Done,
+    /// Disconnected or silent: its users were moved onto the others.
+    Lost,
+    /// Still running when the manager ended the run.
+    Stopped,
+}
+
+impl WorkerState {
+    /// As summary.json spells it: `joined`, `running`, `done`, `lost`, `stopped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerState::Joined => "joined",
+            WorkerState::Running => "running",
+            WorkerState::Done => "done",
+            WorkerState::Lost => "lost",
+            WorkerState::Stopped => "stopped",
+        }
+    }
+
+    /// For the dashboard: a lost worker shouts.
+    pub fn label(self) -> &'static str {
+        match self {
+            WorkerState::Lost => "LOST",
+            other => other.as_str(),
+        }
+    }
+
+    pub fn is_lost(self) -> bool {
+        self == WorkerState::Lost
+    }
+}
+
 /// One worker's part in a distributed run, as the summary reports it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkerSummary {
@@ -21,8 +63,7 @@ pub struct WorkerSummary {
     pub name: String,
     pub address: String,
     pub capacity: u64,
-    /// `done`, `lost` or `stopped`.
-    pub state: String,
+    pub state: WorkerState,
     /// Peak users of this worker's share as last assigned.
     pub peak_users: u64,
     pub requests: u64,

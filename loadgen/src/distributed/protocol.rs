@@ -1,58 +1,69 @@
 //! The manager/worker protocol: versioned messages, the shared-token check, and
 //! the scenario fingerprint both sides compare at join.
 
+use crate::engine::scenario::ScenarioDef;
+use crate::engine::LoadSpec;
 use crate::metrics::IntervalSnapshot;
-use crate::scenario::ScenarioDef;
 use crate::shape::Shape;
-use crate::think::Think;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change of `Message`.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest frame either side accepts (a snapshot of many endpoints fits easily).
 pub const MAX_FRAME: usize = 16 * 1024 * 1024;
 /// Workers send at least this often; the manager marks a worker lost after 3 missed.
 pub const HEARTBEAT_SECS: u64 = 1;
 pub const MISSED_HEARTBEATS: u64 = 3;
 
+/// Worker -> manager, the first frame: who it is and what it can run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Join {
+    pub protocol: u32,
+    pub token: String,
+    /// `scenario_fingerprint` of the worker's registered scenarios.
+    pub scenarios: String,
+    pub capacity: u64,
+    pub name: String,
+}
+
+/// Manager -> worker: its share of the run. Start `start_in_ms` after receiving
+/// it (the manager's clock); on a rebalance, `from_secs` says where in the plan
+/// to resume.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub shape: Shape,
+    pub host: String,
+    /// The run's generator options, as the manager's plan has them.
+    pub load: LoadSpec,
+    pub start_in_ms: u64,
+    pub from_secs: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Message {
-    /// Worker -> manager, first frame.
-    Join {
-        protocol: u32,
-        token: String,
-        scenarios: String,
-        capacity: u64,
-        name: String,
-    },
+    Join(Join),
     /// Manager -> worker: accepted.
-    Welcome { worker_id: u32 },
-    /// Manager -> worker: not accepted, and why; the connection closes.
-    Refused { reason: String },
-    /// Manager -> worker: your share. Start `start_in_ms` after receiving this
-    /// (the manager's clock); on a rebalance, `from_secs` says where in the plan
-    /// to resume.
-    Assign {
-        shape: Shape,
-        host: String,
-        scenarios: Vec<String>,
-        /// For the built-in http-get scenario.
-        paths: Vec<String>,
-        /// `--think`: every scenario's pause between tasks, when given.
-        think: Option<Think>,
-        request_timeout_secs: u64,
-        start_in_ms: u64,
-        from_secs: u64,
+    Welcome {
+        worker_id: u32,
     },
+    /// Manager -> worker: not accepted, and why; the connection closes.
+    Refused {
+        reason: String,
+    },
+    Assign(Assignment),
     /// Worker -> manager: one second of measurements.
-    Snapshot { snapshot: IntervalSnapshot },
+    Snapshot {
+        snapshot: IntervalSnapshot,
+    },
     /// Worker -> manager: alive (sent when there is no snapshot to send).
     Heartbeat,
     /// Worker -> manager: its plan is over and every snapshot has been sent.
     Done,
     /// Manager -> worker: stop generating load now, send what you have, then Done.
-    Stop { reason: String },
+    Stop {
+        reason: String,
+    },
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -96,6 +107,20 @@ mod tests {
         assert!(!same_token("s3cret", "s3cret!"));
         assert!(!same_token("", "x"));
         assert!(same_token("", ""));
+    }
+
+    #[test]
+    fn messages_travel_as_tagged_json() {
+        let join = Message::Join(Join {
+            protocol: PROTOCOL_VERSION,
+            token: "t".into(),
+            scenarios: "f".into(),
+            capacity: 10,
+            name: "w".into(),
+        });
+        let json = serde_json::to_string(&join).unwrap();
+        assert!(json.starts_with(r#"{"type":"join","protocol":2"#), "{json}");
+        assert_eq!(serde_json::from_str::<Message>(&json).unwrap(), join);
     }
 
     #[test]

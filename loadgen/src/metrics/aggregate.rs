@@ -1,7 +1,8 @@
 //! The aggregator: merges interval snapshots (from this process or from workers)
 //! into cumulative stats, a per-second series and a trailing window.
 
-use super::snapshot::{EndpointKey, EndpointStats, IntervalSnapshot};
+use super::figures::{EndpointFigures, ErrorCount};
+use super::snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -22,17 +23,18 @@ pub struct SecondPoint {
 
 impl SecondPoint {
     pub fn from_stats(second: u64, users: u64, s: &EndpointStats) -> SecondPoint {
+        let f = EndpointFigures::of(s, 1.0);
         SecondPoint {
             second,
             users,
-            requests: s.requests,
-            failures: s.failures,
-            bytes: s.bytes,
-            mean_us: s.mean_us(),
-            p50_us: s.percentile(50.0),
-            p95_us: s.percentile(95.0),
-            p99_us: s.percentile(99.0),
-            max_us: if s.hist.is_empty() { 0 } else { s.hist.max() },
+            requests: f.requests,
+            failures: f.failures,
+            bytes: f.bytes,
+            mean_us: f.mean_us,
+            p50_us: f.p50_us,
+            p95_us: f.p95_us,
+            p99_us: f.p99_us,
+            max_us: f.max_us,
         }
     }
 }
@@ -60,6 +62,8 @@ pub struct Aggregator {
     pending: BTreeMap<u64, PendingSecond>,
     window: VecDeque<EndpointStats>,
     window_len: usize,
+    /// Each distinct error's first and last second.
+    seen: BTreeMap<(EndpointKey, FailureKind, String), (u64, u64)>,
 }
 
 impl Aggregator {
@@ -72,6 +76,7 @@ impl Aggregator {
             pending: BTreeMap::new(),
             window: VecDeque::new(),
             window_len: window_len.max(1),
+            seen: BTreeMap::new(),
         }
     }
 
@@ -100,6 +105,12 @@ impl Aggregator {
             for (key, stats) in &p.per_endpoint {
                 p.total.merge(stats);
                 self.endpoints.entry(key.clone()).or_default().merge(stats);
+                for (kind, message) in stats.errors.keys() {
+                    self.seen
+                        .entry((key.clone(), *kind, message.clone()))
+                        .and_modify(|(_, last)| *last = second)
+                        .or_insert((second, second));
+                }
             }
             self.total.merge(&p.total);
             let point = SecondPoint::from_stats(second, p.users, &p.total);
@@ -124,6 +135,31 @@ impl Aggregator {
             merged.merge(stats);
         }
         merged
+    }
+
+    /// Every endpoint's distinct errors, most frequent first, with when each was
+    /// first and last seen (`None` while its seconds are pending).
+    pub fn errors(&self) -> Vec<ErrorCount> {
+        let mut errors: Vec<ErrorCount> = self
+            .endpoints
+            .iter()
+            .flat_map(|(k, s)| {
+                s.errors.iter().map(move |((kind, message), count)| {
+                    let seen = self.seen.get(&(k.clone(), *kind, message.clone()));
+                    ErrorCount {
+                        method: k.method.clone(),
+                        name: k.name.clone(),
+                        kind: *kind,
+                        message: message.clone(),
+                        count: *count,
+                        first_second: seen.map(|s| s.0),
+                        last_second: seen.map(|s| s.1),
+                    }
+                })
+            })
+            .collect();
+        errors.sort_by_key(|e| std::cmp::Reverse(e.count));
+        errors
     }
 
     /// Users in the most recent finalized second.
@@ -171,6 +207,32 @@ mod tests {
         assert_eq!(
             agg.series.iter().map(|p| p.requests).sum::<u64>(),
             agg.total.requests
+        );
+    }
+
+    #[test]
+    fn errors_are_listed_most_frequent_first_with_when_seen() {
+        let mut agg = Aggregator::new(10);
+        for second in [2, 5, 9] {
+            let mut s = snap(second, 1, &[]);
+            let stats = s.endpoints.values_mut().next().unwrap();
+            stats.record(1, 0, Some((FailureKind::Status, "HTTP 500")));
+            if second == 5 {
+                stats.record(1, 0, Some((FailureKind::Timeout, "timed out")));
+            }
+            agg.ingest(&s);
+        }
+        agg.finalize_through(9);
+        let list = agg.errors();
+        assert_eq!(list.len(), 2);
+        assert_eq!((list[0].message.as_str(), list[0].count), ("HTTP 500", 3));
+        assert_eq!(
+            (list[0].first_second, list[0].last_second),
+            (Some(2), Some(9))
+        );
+        assert_eq!(
+            (list[1].kind, list[1].first_second),
+            (FailureKind::Timeout, Some(5))
         );
     }
 

@@ -1,10 +1,19 @@
-//! Measurement: HDR helpers, the per-request recorder, mergeable snapshots, the aggregator.
+//! Measurement: HDR helpers, the per-request recorder, mergeable snapshots, the
+//! aggregator, and the figures every report and screen shows.
+//!
+//! - [`recorder`]: where requests are recorded (per-thread HDR shards), drained each second.
+//! - [`snapshot`]: mergeable per-endpoint stats and the per-second interval snapshot.
+//! - [`aggregate`]: merges snapshots into cumulative stats, a per-second series, a window.
+//! - [`figures`]: an endpoint's Locust figures, computed once, and an error's record.
+//! - [`hdr`]: one histogram layout, clamping, V2 bytes and base64.
 
 pub mod aggregate;
+pub mod figures;
 pub mod hdr;
 pub mod recorder;
 pub mod snapshot;
 
 pub use aggregate::{Aggregator, FinalSecond, SecondPoint};
+pub use figures::{EndpointFigures, ErrorCount};
 pub use recorder::{Recorder, Sample};
 pub use snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};

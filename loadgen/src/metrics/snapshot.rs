@@ -34,6 +34,25 @@ pub enum FailureKind {
     Other,
 }
 
+impl FailureKind {
+    /// The kind as summary.json spells it: `status`, `timeout`, `connect`, `check`, `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Status => "status",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Connect => "connect",
+            FailureKind::Check => "check",
+            FailureKind::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Distinct error messages kept per endpoint per interval; the rest are pooled.
 const MAX_ERROR_KEYS: usize = 64;
 
@@ -236,6 +255,20 @@ mod tests {
         let back: IntervalSnapshot = serde_json::from_str(&json).unwrap();
         assert_eq!(back, snap);
         assert_eq!(back.total().failures, 1);
+    }
+
+    #[test]
+    fn failure_kinds_print_as_they_serialize() {
+        for kind in [
+            FailureKind::Status,
+            FailureKind::Timeout,
+            FailureKind::Connect,
+            FailureKind::Check,
+            FailureKind::Other,
+        ] {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+        }
     }
 
     #[test]

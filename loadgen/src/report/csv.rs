@@ -4,8 +4,11 @@
 
 use super::model::{pct, Model};
 use super::PERCENTILES;
+use crate::clock;
 use crate::metrics::{hdr, EndpointStats};
+use crate::units::whole_ms;
 use std::io::{self, Write};
+use std::time::{Duration, UNIX_EPOCH};
 
 pub const STATS_HEADER: &str = "Type,Name,Request Count,Failure Count,Median Response Time,\
 Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,\
@@ -16,7 +19,7 @@ pub const HISTORY_HEADER: &str = "Timestamp,User Count,Type,Name,Requests/s,Fail
 Total Median Response Time,Total Average Response Time,Total Min Response Time,\
 Total Max Response Time,Total Average Content Size";
 
-pub const FAILURES_HEADER: &str = "Method,Name,Error,Occurrences";
+pub const FAILURES_HEADER: &str = "Method,Name,Error,Occurrences,First Seen,Last Seen";
 
 /// Quotes a field the way Python's csv module does by default (QUOTE_MINIMAL).
 pub fn field(text: &str) -> String {
@@ -34,11 +37,6 @@ fn py(x: f64) -> String {
     } else {
         format!("{x}")
     }
-}
-
-/// Whole milliseconds, as Locust reports medians and percentiles.
-pub fn whole_ms(us: u64) -> u64 {
-    (us + 500) / 1000
 }
 
 fn ms(us: f64) -> String {
@@ -66,15 +64,15 @@ pub fn write_stats(m: &Model, out: &mut dyn Write) -> io::Result<()> {
             "{},{},{},{},{},{},{},{},{},{},{},{}",
             field(&row.method),
             field(&row.name),
-            row.requests,
-            row.failures,
+            row.figures.requests,
+            row.figures.failures,
             whole_ms(stats.percentile(50.0)),
-            ms(row.mean_us),
-            ms(row.min_us as f64),
-            ms(row.max_us as f64),
-            py(row.avg_bytes),
-            py(row.rps),
-            py(row.failures_per_sec),
+            ms(row.figures.mean_us),
+            ms(row.figures.min_us as f64),
+            ms(row.figures.max_us as f64),
+            py(row.figures.avg_bytes),
+            py(row.figures.rps),
+            py(row.figures.failures_per_sec),
             percentiles(Some(stats)),
         )?;
     }
@@ -141,16 +139,25 @@ pub fn write_history(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// Each distinct error with its count and, as Locust 2.47 writes them, when it
+/// was first and last seen (UTC, to the second; empty when unknown).
 pub fn write_failures(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{FAILURES_HEADER}")?;
+    let at = |second: Option<u64>| {
+        second.map_or_else(String::new, |s| {
+            clock::rfc3339(UNIX_EPOCH + Duration::from_secs(m.start_unix + s))
+        })
+    };
     for e in &m.summary.errors {
         writeln!(
             out,
-            "{},{},{},{}",
+            "{},{},{},{},{},{}",
             field(&e.method),
             field(&e.name),
             field(&e.message),
-            e.count
+            e.count,
+            at(e.first_second),
+            at(e.last_second),
         )?;
     }
     Ok(())
@@ -172,13 +179,12 @@ mod tests {
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(py(12.0), "12.0");
         assert_eq!(py(0.25), "0.25");
-        assert_eq!(whole_ms(1_499), 1);
-        assert_eq!(whole_ms(1_500), 2);
     }
 
     #[test]
     fn headers_have_locusts_column_counts() {
         assert_eq!(STATS_HEADER.split(',').count(), 22);
         assert_eq!(HISTORY_HEADER.split(',').count(), 24);
+        assert_eq!(FAILURES_HEADER.split(',').count(), 6);
     }
 }

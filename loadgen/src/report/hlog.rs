@@ -3,8 +3,8 @@
 //! goes, on a thread of its own, because the summary keeps no per-second histograms.
 
 use super::Error;
+use crate::engine::Tick;
 use crate::metrics::{hdr, Aggregator, FinalSecond};
-use crate::runner::Tick;
 use hdrhistogram::serialization::interval_log::{
     IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
 };

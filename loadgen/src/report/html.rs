@@ -1,10 +1,11 @@
 //! `report.html`: one self-contained page (inline CSS, SVG and a few lines of
 //! script, nothing fetched): charts over time, latency curves, tables, verdict.
 
+use super::escape;
 use super::model::{pct, Model};
+use super::summary::EndpointRow;
 use super::svg::{line_chart, Chart, Line};
-use super::{escape, fmt_ms};
-use crate::summary::EndpointRow;
+use crate::units::fmt_ms_fixed;
 use hdrhistogram::Histogram;
 use std::io::{self, Write};
 
@@ -190,17 +191,17 @@ fn endpoint_row(out: &mut dyn Write, r: &EndpointRow) -> io::Result<()> {
          <td class=\"p90\">{}</td><td class=\"p95\">{}</td><td class=\"p99\">{}</td><td class=\"p999\">{}</td>\
          <td>{}</td><td>{:.2}</td><td>{:.1}</td><td>{:.2}</td></tr>",
         escape(&r.method),
-        r.requests,
-        r.failures,
-        fmt_ms(r.p50_us),
-        fmt_ms(r.p90_us),
-        fmt_ms(r.p95_us),
-        fmt_ms(r.p99_us),
-        fmt_ms(r.p999_us),
-        fmt_ms(r.max_us),
-        r.mean_us / 1000.0,
-        r.rps,
-        r.failures_per_sec,
+        r.figures.requests,
+        r.figures.failures,
+        fmt_ms_fixed(r.figures.p50_us),
+        fmt_ms_fixed(r.figures.p90_us),
+        fmt_ms_fixed(r.figures.p95_us),
+        fmt_ms_fixed(r.figures.p99_us),
+        fmt_ms_fixed(r.figures.p999_us),
+        fmt_ms_fixed(r.figures.max_us),
+        r.figures.mean_us / 1000.0,
+        r.figures.rps,
+        r.figures.failures_per_sec,
         n = escape(&r.name),
     )
 }
@@ -263,7 +264,7 @@ fn breaking_point(m: &Model, out: &mut dyn Write) -> io::Result<()> {
                 "<tr><td>{label}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{:.2}%</td></tr>",
                 s.users,
                 s.rps,
-                fmt_ms(s.p99_us),
+                fmt_ms_fixed(s.p99_us),
                 s.error_rate * 100.0
             )?;
         }

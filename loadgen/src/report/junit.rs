@@ -28,7 +28,7 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         r#"    <properties><property name="requests" value="{}"/><property name="interrupted" value="{}"/></properties>"#,
-        s.total.requests, s.interrupted
+        s.total.figures.requests, s.interrupted
     )?;
     for r in &s.thresholds {
         write!(

@@ -1,8 +1,8 @@
 //! `summary.md`: a short Markdown summary sized for a CI step summary.
 
-use super::fmt_ms;
 use super::model::Model;
-use crate::summary::EndpointRow;
+use super::summary::EndpointRow;
+use crate::units::fmt_ms_fixed;
 use std::io::{self, Write};
 
 /// Endpoints beyond this many are left to the HTML report.
@@ -19,13 +19,13 @@ fn row(out: &mut dyn Write, r: &EndpointRow, bold: bool) -> io::Result<()> {
         out,
         "| {b}{}{b} | {} | {} | {} | {} | {} | {} | {:.1} |",
         cell(name.trim()),
-        r.requests,
-        r.failures,
-        fmt_ms(r.p50_us),
-        fmt_ms(r.p95_us),
-        fmt_ms(r.p99_us),
-        fmt_ms(r.max_us),
-        r.rps
+        r.figures.requests,
+        r.figures.failures,
+        fmt_ms_fixed(r.figures.p50_us),
+        fmt_ms_fixed(r.figures.p95_us),
+        fmt_ms_fixed(r.figures.p99_us),
+        fmt_ms_fixed(r.figures.max_us),
+        r.figures.rps
     )
 }
 
@@ -40,11 +40,11 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
         out,
         "### loadgen `{}`: {verdict}\n\n{} requests in {:.1} s against `{}`, error rate {:.2}%{}\n",
         cell(&s.config.shape),
-        s.total.requests,
+        s.total.figures.requests,
         s.duration_secs,
         cell(&s.config.host),
-        if s.total.requests > 0 {
-            s.total.failures as f64 * 100.0 / s.total.requests as f64
+        if s.total.figures.requests > 0 {
+            s.total.figures.failures as f64 * 100.0 / s.total.figures.requests as f64
         } else {
             0.0
         },

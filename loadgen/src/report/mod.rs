@@ -1,29 +1,32 @@
-//! The run folder's reports: HTML, Locust CSVs, JUnit, Markdown and the HDR
-//! interval log, all computed from the same histograms so their figures agree.
+//! What a run leaves and prints: `summary.json`, the console table and verdict,
+//! and the run folder's HTML, Locust CSVs, JUnit, Markdown and HDR interval log,
+//! all computed from the same histograms so their figures agree.
 //!
+//! - [`summary`]: `summary.json`, the run's complete, versioned record.
+//! - [`console`]: the status line while running; the Locust table and verdict at the end.
 //! - [`model`]: the summary with its histograms decoded (and the hlog's, if any).
 //! - [`csv`]: `stats.csv`, `stats_history.csv`, `failures.csv` in Locust's layout.
 //! - [`html`] and [`svg`]: the self-contained `report.html` and its charts.
 //! - [`junit`] and [`markdown`]: for CI test reports and step summaries.
 //! - [`hlog`]: `latency.hlog`, written during the run, read back here.
-//! - [`compare`]: a run against a baseline, and the regression limits.
 
-pub mod compare;
+pub mod console;
 pub mod csv;
 pub mod hlog;
 pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod summary;
 pub mod svg;
 mod workers_html;
 
 pub use hlog::HlogWriter;
 pub use model::Model;
 
-use crate::summary::Summary;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use summary::Summary;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -101,12 +104,6 @@ pub const PERCENTILES: [(f64, &str); 11] = [
     (99.99, "99.99%"),
     (100.0, "100%"),
 ];
-
-/// Microseconds as milliseconds with two decimals: the one format HTML and
-/// Markdown share, so their figures agree to the digit.
-pub fn fmt_ms(us: u64) -> String {
-    format!("{:.2}", us as f64 / 1000.0)
-}
 
 /// Escapes text for HTML and XML.
 pub fn escape(text: &str) -> String {

@@ -1,9 +1,10 @@
 //! What every report reads: the summary, its histograms decoded, and the
 //! per-second totals of `latency.hlog` when the run folder has one.
 
+use super::summary::{EndpointRow, Summary};
 use super::{hlog, Error};
+use crate::clock;
 use crate::metrics::{hdr, EndpointStats};
-use crate::summary::{EndpointRow, Summary};
 use hdrhistogram::Histogram;
 use std::path::Path;
 
@@ -47,7 +48,7 @@ impl<'a> Model<'a> {
             total,
             endpoints,
             seconds,
-            start_unix: parse_rfc3339(&summary.started_at).unwrap_or(0),
+            start_unix: clock::parse_rfc3339(&summary.started_at).unwrap_or(0),
         })
     }
 
@@ -62,39 +63,4 @@ impl<'a> Model<'a> {
 /// The value at `p` of a histogram, 0 when it is empty (one rule for every format).
 pub fn pct(hist: &Histogram<u64>, p: f64) -> u64 {
     hdr::percentile(hist, p)
-}
-
-/// `2026-11-24T20:15:03Z` as seconds since the epoch (UTC only, as `clock` writes it).
-pub fn parse_rfc3339(text: &str) -> Option<u64> {
-    let b = text.as_bytes();
-    if b.len() < 19 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    // Howard Hinnant's days-from-civil, the inverse of `clock`'s.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + h * 3600 + mi * 60 + s).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    #[test]
-    fn rfc3339_inverts_clock() {
-        for secs in [0, 951_782_400, 1_795_551_303] {
-            let text = crate::clock::rfc3339(UNIX_EPOCH + Duration::from_secs(secs));
-            assert_eq!(parse_rfc3339(&text), Some(secs), "{text}");
-        }
-        assert_eq!(parse_rfc3339("yesterday"), None);
-    }
 }

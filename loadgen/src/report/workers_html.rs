@@ -2,7 +2,7 @@
 //! share and figures, and when and why a lost one was lost.
 
 use super::escape;
-use crate::summary::Summary;
+use super::summary::Summary;
 use std::io::{self, Write};
 
 pub fn workers_table(s: &Summary, out: &mut dyn Write) -> io::Result<()> {
@@ -24,7 +24,7 @@ pub fn workers_table(s: &Summary, out: &mut dyn Write) -> io::Result<()> {
             ),
             _ => String::new(),
         };
-        let class = if w.state == "lost" {
+        let class = if w.state.is_lost() {
             " class=\"fail\""
         } else {
             ""
@@ -41,7 +41,7 @@ pub fn workers_table(s: &Summary, out: &mut dyn Write) -> io::Result<()> {
             w.requests,
             w.failures,
             w.rps,
-            escape(&w.state),
+            w.state.as_str(),
             escape(&lost)
         )?;
     }

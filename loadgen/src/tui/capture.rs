@@ -1,9 +1,9 @@
 //! Builds a [`Snapshot`] from the aggregator: the only dashboard code that runs
 //! on the aggregator's task, so it copies a few numbers and nothing more.
 
-use super::model::{EndpointLine, ErrorLine, Point, RuleLine, Snapshot, WorkerRow};
-use crate::metrics::{Aggregator, EndpointStats, FinalSecond};
-use crate::threshold::Rule;
+use super::model::{EndpointLine, RuleLine, Snapshot, WorkerRow};
+use crate::judge::Rule;
+use crate::metrics::{Aggregator, EndpointFigures, EndpointStats, FinalSecond};
 
 /// Distinct errors sent per snapshot; the screen shows fewer.
 const MAX_ERRORS: usize = 100;
@@ -22,39 +22,13 @@ pub struct TickView<'a> {
 pub fn capture(v: TickView<'_>) -> Snapshot {
     let agg = v.aggregator;
     let secs = v.elapsed_secs.max(1e-9);
-    let points = v
-        .finalized
-        .iter()
-        .map(|f| Point {
-            second: f.point.second,
-            users: f.point.users,
-            requests: f.point.requests,
-            failures: f.point.failures,
-            p50_us: f.point.p50_us,
-            p95_us: f.point.p95_us,
-            p99_us: f.point.p99_us,
-        })
-        .collect();
+    let points = v.finalized.iter().map(|f| f.point.clone()).collect();
     let endpoints = agg
         .endpoints
         .iter()
         .map(|(k, s)| line(&k.method, &k.name, s, secs))
         .collect();
-    let mut errors: Vec<ErrorLine> = agg
-        .endpoints
-        .iter()
-        .flat_map(|(k, s)| {
-            s.errors
-                .iter()
-                .map(move |((kind, message), count)| ErrorLine {
-                    endpoint: k.to_string(),
-                    kind: format!("{kind:?}").to_lowercase(),
-                    message: message.clone(),
-                    count: *count,
-                })
-        })
-        .collect();
-    errors.sort_by_key(|e| std::cmp::Reverse(e.count));
+    let mut errors = agg.errors();
     errors.truncate(MAX_ERRORS);
     let rules = v
         .rules
@@ -82,25 +56,10 @@ pub fn capture(v: TickView<'_>) -> Snapshot {
 }
 
 fn line(method: &str, name: &str, s: &EndpointStats, secs: f64) -> EndpointLine {
-    let empty = s.hist.is_empty();
     EndpointLine {
         method: method.into(),
         name: name.into(),
-        requests: s.requests,
-        failures: s.failures,
-        p50_us: s.percentile(50.0),
-        p95_us: s.percentile(95.0),
-        p99_us: s.percentile(99.0),
-        mean_us: s.mean_us(),
-        min_us: if empty { 0 } else { s.hist.min() },
-        max_us: if empty { 0 } else { s.hist.max() },
-        avg_bytes: if s.requests > 0 {
-            s.bytes as f64 / s.requests as f64
-        } else {
-            0.0
-        },
-        rps: s.requests as f64 / secs,
-        failures_per_sec: s.failures as f64 / secs,
+        figures: EndpointFigures::of(s, secs),
     }
 }
 
@@ -146,12 +105,15 @@ mod tests {
         });
         assert_eq!(s.points.len(), 1);
         assert_eq!((s.points[0].users, s.points[0].requests), (4, 2));
-        assert_eq!(s.total.requests, 2);
+        assert_eq!(s.total.figures.requests, 2);
         assert_eq!(s.endpoints[0].name, "/books");
-        assert_eq!(s.endpoints[0].rps, 1.0);
-        assert_eq!(s.endpoints[0].avg_bytes, 200.0);
-        assert_eq!(s.errors[0].endpoint, "GET /books");
-        assert_eq!(s.errors[0].kind, "status");
+        assert_eq!(s.endpoints[0].figures.rps, 1.0);
+        assert_eq!(s.endpoints[0].figures.avg_bytes, 200.0);
+        assert_eq!(
+            (s.errors[0].method.as_str(), s.errors[0].name.as_str()),
+            ("GET", "/books")
+        );
+        assert_eq!(s.errors[0].kind, crate::metrics::FailureKind::Status);
         assert_eq!(s.rules[0].passed, Some(false));
         assert_eq!(s.rules[0].observed, "50.00%");
         assert_eq!(s.rules[1].passed, Some(true));

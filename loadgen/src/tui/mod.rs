@@ -15,7 +15,7 @@ pub mod term;
 pub mod view;
 
 pub use capture::{capture, TickView};
-pub use model::{Model, Snapshot, WorkerRow, WorkerState};
+pub use model::{Model, Snapshot, WorkerRow};
 
 use crate::shape::Shape;
 use std::io;

@@ -1,45 +1,19 @@
 //! What the dashboard shows, as plain data: a per-second snapshot sent by the run
 //! and the model that accumulates them (no ratatui types here).
 
+use crate::distributed::WorkerState;
+use crate::metrics::{EndpointFigures, ErrorCount};
 use crate::shape::Shape;
 
-/// One finalized second, for the charts.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Point {
-    pub second: u64,
-    pub users: u64,
-    pub requests: u64,
-    pub failures: u64,
-    pub p50_us: u64,
-    pub p95_us: u64,
-    pub p99_us: u64,
-}
+/// One finalized second, for the charts: the aggregator's own point.
+pub use crate::metrics::SecondPoint as Point;
 
 /// One endpoint over the whole run so far, as the Locust table shows it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EndpointLine {
     pub method: String,
     pub name: String,
-    pub requests: u64,
-    pub failures: u64,
-    pub p50_us: u64,
-    pub p95_us: u64,
-    pub p99_us: u64,
-    pub mean_us: f64,
-    pub min_us: u64,
-    pub max_us: u64,
-    pub avg_bytes: f64,
-    pub rps: f64,
-    pub failures_per_sec: f64,
-}
-
-/// A distinct error: where, what kind, what message, how often.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ErrorLine {
-    pub endpoint: String,
-    pub kind: String,
-    pub message: String,
-    pub count: u64,
+    pub figures: EndpointFigures,
 }
 
 /// A threshold rule judged on the run so far.
@@ -62,30 +36,6 @@ pub struct WorkerRow {
     pub errors: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WorkerState {
-    Joining,
-    Running,
-    Done,
-    /// Stopped reporting: its users are gone from the run.
-    Lost,
-}
-
-impl WorkerState {
-    pub fn label(self) -> &'static str {
-        match self {
-            WorkerState::Joining => "joining",
-            WorkerState::Running => "running",
-            WorkerState::Done => "done",
-            WorkerState::Lost => "LOST",
-        }
-    }
-
-    pub fn is_lost(self) -> bool {
-        self == WorkerState::Lost
-    }
-}
-
 /// What the run sends once a second: seconds newly closed and current tables.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
@@ -93,7 +43,7 @@ pub struct Snapshot {
     pub points: Vec<Point>,
     pub total: EndpointLine,
     pub endpoints: Vec<EndpointLine>,
-    pub errors: Vec<ErrorLine>,
+    pub errors: Vec<ErrorCount>,
     pub rules: Vec<RuleLine>,
     pub workers: Vec<WorkerRow>,
     /// Why the run is stopping early, once it is.

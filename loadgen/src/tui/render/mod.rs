@@ -7,7 +7,7 @@ mod tests;
 
 use super::model::Model;
 use super::view::{Screen, ViewState};
-use crate::duration::fmt_secs;
+use crate::units::fmt_secs;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
@@ -102,8 +102,8 @@ fn render_header(model: &Model, view: &ViewState, frame: &mut Frame, area: Rect)
             "users {}/{} | {workers} | {rps} rps | {fails} fails/s | {} reqs, {} fails",
             model.current_users(),
             model.target_users(),
-            t.requests,
-            t.failures
+            t.figures.requests,
+            t.figures.failures
         )),
         status,
     ]);
@@ -156,6 +156,3 @@ fn render_help(frame: &mut Frame, body: Rect) {
     let block = Block::default().borders(Borders::ALL).title(" Help ");
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
-
-/// Microseconds as milliseconds, Locust style: more digits when small.
-pub(crate) use crate::duration::fmt_ms as ms;

@@ -1,7 +1,7 @@
 //! The overview screen: throughput, latency and users over time, and the thresholds.
 
 use super::super::model::Model;
-use crate::duration::{fmt_secs, fmt_us};
+use crate::units::{fmt_secs, fmt_us};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::symbols::Marker;

@@ -2,46 +2,19 @@
 
 use super::super::model::{EndpointLine, Model};
 use super::super::view::SortKey;
-use super::ms;
+use crate::report::console::{locust_cells, LOCUST_COLUMNS};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 use ratatui::Frame;
 
-/// Locust's endpoint columns; the narrow set fits 80 columns.
-const WIDE: [(&str, u16); 13] = [
-    ("Type", 6),
-    ("Name", 0),
-    ("# Requests", 10),
-    ("# Fails", 8),
-    ("Median", 7),
-    ("95%ile", 7),
-    ("99%ile", 7),
-    ("Average", 7),
-    ("Min", 7),
-    ("Max", 7),
-    ("Avg size", 8),
-    ("RPS", 8),
-    ("Failures/s", 10),
-];
-const NARROW: [usize; 9] = [0, 1, 2, 3, 4, 5, 6, 11, 12];
+/// Width of each of Locust's columns (`LOCUST_COLUMNS`); 0 fills the rest.
+const WIDTHS: [u16; 13] = [6, 0, 10, 12, 7, 7, 7, 7, 7, 7, 8, 9, 10];
+/// The columns that fit 80 columns.
+const NARROW: [usize; 8] = [0, 1, 2, 3, 4, 5, 6, 11];
 
 fn cells(e: &EndpointLine) -> [String; 13] {
-    [
-        e.method.clone(),
-        e.name.clone(),
-        e.requests.to_string(),
-        e.failures.to_string(),
-        ms(e.p50_us as f64),
-        ms(e.p95_us as f64),
-        ms(e.p99_us as f64),
-        ms(e.mean_us),
-        ms(e.min_us as f64),
-        ms(e.max_us as f64),
-        format!("{:.0}", e.avg_bytes),
-        format!("{:.1}", e.rps),
-        format!("{:.2}", e.failures_per_sec),
-    ]
+    locust_cells(&e.method, &e.name, &e.figures)
 }
 
 fn sorted(model: &Model, key: SortKey) -> Vec<&EndpointLine> {
@@ -51,19 +24,19 @@ fn sorted(model: &Model, key: SortKey) -> Vec<&EndpointLine> {
     };
     match key {
         SortKey::Name => rows.sort_by(|a, b| (&a.name, &a.method).cmp(&(&b.name, &b.method))),
-        SortKey::Requests => rows.sort_by(desc(|e| e.requests as f64)),
-        SortKey::Failures => rows.sort_by(desc(|e| e.failures as f64)),
-        SortKey::Median => rows.sort_by(desc(|e| e.p50_us as f64)),
-        SortKey::P95 => rows.sort_by(desc(|e| e.p95_us as f64)),
-        SortKey::P99 => rows.sort_by(desc(|e| e.p99_us as f64)),
-        SortKey::Rps => rows.sort_by(desc(|e| e.rps)),
+        SortKey::Requests => rows.sort_by(desc(|e| e.figures.requests as f64)),
+        SortKey::Failures => rows.sort_by(desc(|e| e.figures.failures as f64)),
+        SortKey::Median => rows.sort_by(desc(|e| e.figures.p50_us as f64)),
+        SortKey::P95 => rows.sort_by(desc(|e| e.figures.p95_us as f64)),
+        SortKey::P99 => rows.sort_by(desc(|e| e.figures.p99_us as f64)),
+        SortKey::Rps => rows.sort_by(desc(|e| e.figures.rps)),
     }
     rows
 }
 
 pub fn endpoints(model: &Model, sort: SortKey, frame: &mut Frame, area: Rect) {
     let columns: Vec<usize> = if area.width >= 130 {
-        (0..WIDE.len()).collect()
+        (0..WIDTHS.len()).collect()
     } else {
         NARROW.to_vec()
     };
@@ -74,11 +47,11 @@ pub fn endpoints(model: &Model, sort: SortKey, frame: &mut Frame, area: Rect) {
         .map(|e| Row::new(pick(cells(e))))
         .collect();
     rows.push(Row::new(pick(cells(&model.latest.total))).bold());
-    let widths = columns.iter().map(|&i| match WIDE[i].1 {
+    let widths = columns.iter().map(|&i| match WIDTHS[i] {
         0 => Constraint::Fill(1),
         w => Constraint::Length(w),
     });
-    let header = Row::new(columns.iter().map(|&i| WIDE[i].0))
+    let header = Row::new(columns.iter().map(|&i| LOCUST_COLUMNS[i]))
         .bold()
         .underlined();
     let title = format!(
@@ -106,8 +79,8 @@ pub fn errors(model: &Model, frame: &mut Frame, area: Rect) {
     let rows = errors.iter().map(|e| {
         Row::new(vec![
             e.count.to_string(),
-            e.kind.clone(),
-            e.endpoint.clone(),
+            e.kind.to_string(),
+            format!("{} {}", e.method, e.name),
             e.message.clone(),
         ])
     });

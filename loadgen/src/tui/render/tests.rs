@@ -1,9 +1,10 @@
 //! Rendering checked on ratatui's `TestBackend`: what the buffer says.
 
-use super::super::model::{EndpointLine, ErrorLine, Model, Point, RuleLine, Snapshot};
-use super::super::model::{WorkerRow, WorkerState};
+use super::super::model::{EndpointLine, Model, Point, RuleLine, Snapshot, WorkerRow};
 use super::super::view::{Key, Screen, ViewState};
 use super::render;
+use crate::distributed::WorkerState;
+use crate::metrics::{EndpointFigures, ErrorCount, FailureKind};
 use crate::shape::Shape;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
@@ -14,17 +15,20 @@ fn model() -> Model {
     let endpoint = |method: &str, name: &str, requests, p50_us| EndpointLine {
         method: method.into(),
         name: name.into(),
-        requests,
-        failures: 3,
-        p50_us,
-        p95_us: 12_300,
-        p99_us: 45_600,
-        mean_us: 4_560.0,
-        min_us: 800,
-        max_us: 98_700,
-        avg_bytes: 512.0,
-        rps: 123.4,
-        failures_per_sec: 0.25,
+        figures: EndpointFigures {
+            requests,
+            failures: 3,
+            p50_us,
+            p95_us: 12_300,
+            p99_us: 45_600,
+            mean_us: 4_560.0,
+            min_us: 800,
+            max_us: 98_700,
+            avg_bytes: 512.0,
+            rps: 123.4,
+            failures_per_sec: 0.25,
+            ..EndpointFigures::default()
+        },
     };
     m.apply(Snapshot {
         elapsed_secs: 12.4,
@@ -37,6 +41,7 @@ fn model() -> Model {
                 p50_us: 3_000,
                 p95_us: 9_000,
                 p99_us: 15_000,
+                ..Point::default()
             })
             .collect(),
         total: endpoint("", "Aggregated", 1_481, 3_210),
@@ -44,11 +49,14 @@ fn model() -> Model {
             endpoint("GET", "/books", 1_000, 3_210),
             endpoint("POST", "/loans", 481, 7_650),
         ],
-        errors: vec![ErrorLine {
-            endpoint: "POST /loans".into(),
-            kind: "status".into(),
+        errors: vec![ErrorCount {
+            method: "POST".into(),
+            name: "/loans".into(),
+            kind: FailureKind::Status,
             message: "503 Service Unavailable".into(),
             count: 3,
+            first_second: Some(4),
+            last_second: Some(9),
         }],
         rules: vec![
             RuleLine {

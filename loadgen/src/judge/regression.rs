@@ -1,8 +1,8 @@
 //! A run against a baseline: P50/P95/P99, error rate and RPS, in total and per
 //! endpoint present in both, each judged against a regression limit.
 
-use super::fmt_ms;
-use crate::summary::{EndpointRow, Summary};
+use crate::report::summary::{EndpointRow, Summary};
+use crate::units::fmt_ms_fixed;
 use std::io::{self, Write};
 
 /// Endpoints with fewer requests than this in either run are shown, not judged:
@@ -39,12 +39,12 @@ impl Metric {
 
     fn value(self, r: &EndpointRow) -> f64 {
         match self {
-            Metric::P50 => r.p50_us as f64,
-            Metric::P95 => r.p95_us as f64,
-            Metric::P99 => r.p99_us as f64,
-            Metric::ErrorRate if r.requests == 0 => 0.0,
-            Metric::ErrorRate => r.failures as f64 * 100.0 / r.requests as f64,
-            Metric::Rps => r.rps,
+            Metric::P50 => r.figures.p50_us as f64,
+            Metric::P95 => r.figures.p95_us as f64,
+            Metric::P99 => r.figures.p99_us as f64,
+            Metric::ErrorRate if r.figures.requests == 0 => 0.0,
+            Metric::ErrorRate => r.figures.failures as f64 * 100.0 / r.figures.requests as f64,
+            Metric::Rps => r.figures.rps,
         }
     }
 
@@ -52,7 +52,7 @@ impl Metric {
         match self {
             Metric::ErrorRate => format!("{v:.2}%"),
             Metric::Rps => format!("{v:.1}/s"),
-            _ => format!("{} ms", fmt_ms(v as u64)),
+            _ => format!("{} ms", fmt_ms_fixed(v as u64)),
         }
     }
 }
@@ -192,8 +192,8 @@ pub fn compare(baseline: &Summary, current: &Summary, limits: &Limits) -> Compar
             .iter()
             .find(|r| r.method == cur.method && r.name == cur.name)
         {
-            let judged =
-                base.requests >= MIN_JUDGED_REQUESTS && cur.requests >= MIN_JUDGED_REQUESTS;
+            let judged = base.figures.requests >= MIN_JUDGED_REQUESTS
+                && cur.figures.requests >= MIN_JUDGED_REQUESTS;
             scopes.push((format!("{} {}", cur.method, cur.name), base, cur, judged));
         }
     }

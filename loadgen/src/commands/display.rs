@@ -1,15 +1,14 @@
 //! What a person sees while a run goes: the live dashboard when stdout is a
 //! terminal (or `--tui`), else a status line every few seconds (`--headless`).
 
-use crate::cli::RunArgs;
-use crate::console;
-use crate::runner::{self, Tick};
+use crate::engine::Tick;
+use crate::plan::RunPlan;
+use crate::report::console;
 use crate::shape::Shape;
-use crate::threshold::Rule;
 use crate::tui::{self, Dashboard, TickView, WorkerBoard};
-use std::io::IsTerminal;
+use tokio_util::sync::CancellationToken;
 
-/// The per-second observer the runner (or the manager) calls.
+/// The per-second observer the local run (or the manager) calls.
 pub type Observer = Box<dyn FnMut(&Tick) + Send + 'static>;
 
 /// The dashboard, if one is up. Close it before printing the final table, so
@@ -34,20 +33,18 @@ impl Display {
     }
 }
 
-/// Whether this run shows the dashboard: forced by a flag, else when stdout is a terminal.
-pub fn wants_tui(args: &RunArgs) -> bool {
-    args.tui || (!args.headless && std::io::stdout().is_terminal())
-}
-
-/// The observer for this run's output mode, and the display to close when it ends.
-pub fn start(args: &RunArgs, shape: &Shape, rules: &[Rule]) -> (Observer, Display) {
+/// The observer for this run's display, and the display to close when it ends.
+/// The dashboard's q (or Ctrl-C in it) cancels `interrupt`, as Ctrl-C does.
+pub fn start(plan: &RunPlan, interrupt: &CancellationToken) -> (Observer, Display) {
     let workers = WorkerBoard::default();
-    if wants_tui(args) {
-        match Dashboard::start(shape, runner::interrupt) {
+    if plan.display.dashboard {
+        let quit = interrupt.clone();
+        match Dashboard::start(&plan.shape, move || quit.cancel()) {
             Ok(dashboard) => {
                 let publisher = dashboard.publisher();
-                let rules = rules.to_vec();
+                let rules = plan.rules.clone();
                 let board = workers.clone();
+                let interrupt = interrupt.clone();
                 // Runs on the aggregator's tick: copy numbers, hand over, return.
                 let on_tick = move |tick: &Tick| {
                     publisher.publish(tui::capture(TickView {
@@ -56,7 +53,7 @@ pub fn start(args: &RunArgs, shape: &Shape, rules: &[Rule]) -> (Observer, Displa
                         finalized: tick.finalized,
                         rules: &rules,
                         workers: board.get(),
-                        stopping: runner::interrupted().then(|| "interrupted".to_string()),
+                        stopping: interrupt.is_cancelled().then(|| "interrupted".to_string()),
                     }))
                 };
                 let display = Display {
@@ -72,12 +69,12 @@ pub fn start(args: &RunArgs, shape: &Shape, rules: &[Rule]) -> (Observer, Displa
         dashboard: None,
         workers,
     };
-    (Box::new(reporter(args, shape)), display)
+    let every = plan.display.status_every_secs;
+    (Box::new(status_lines(&plan.shape, every)), display)
 }
 
-/// The headless observer: a status line every `--status-every` seconds on stderr.
-pub fn reporter(args: &RunArgs, shape: &Shape) -> impl FnMut(&Tick) + Send + 'static {
-    let every = args.status_every.max(1);
+/// The headless observer: a status line every `every` seconds on stderr.
+fn status_lines(shape: &Shape, every: u64) -> impl FnMut(&Tick) + Send + 'static {
     let shape = shape.clone();
     move |tick: &Tick| {
         if (tick.second + 1).is_multiple_of(every) {

@@ -1,8 +1,8 @@
-//! Pass/fail rules for CI: parsing (`p95<500ms for GET /books/{id}`), profiles,
-//! evaluation against HDR stats, and the verdict.
+//! One pass/fail rule (`p95<500ms for GET /books/{id}`): its grammar and its
+//! judgment on HDR stats.
 
-use crate::duration::fmt_us;
 use crate::metrics::{EndpointKey, EndpointStats};
+use crate::units::{fmt_us, parse_rate, parse_time_us};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -198,66 +198,6 @@ fn parse_metric(text: &str) -> Result<Metric, String> {
     }
 }
 
-/// `500ms`, `2s`, `750us`, a bare number is milliseconds; returns microseconds.
-pub(crate) fn parse_time_us(text: &str) -> Result<f64, String> {
-    let (num, scale) = if let Some(n) = text.strip_suffix("us") {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix("ms") {
-        (n, 1_000.0)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1_000_000.0)
-    } else {
-        (text, 1_000.0)
-    };
-    num.trim()
-        .parse::<f64>()
-        .map(|n| n * scale)
-        .map_err(|_| format!("'{text}' is not a time: use e.g. 500ms, 2s or 750us"))
-}
-
-/// `1%` or a fraction `0.01`; returns a fraction.
-pub(crate) fn parse_rate(text: &str) -> Result<f64, String> {
-    let bad = || format!("'{text}' is not a rate: use e.g. 1% or 0.01");
-    match text.strip_suffix('%') {
-        Some(n) => n
-            .trim()
-            .parse::<f64>()
-            .map(|n| n / 100.0)
-            .map_err(|_| bad()),
-        None => match text.parse::<f64>() {
-            Ok(f) if f <= 1.0 => Ok(f),
-            _ => Err(bad()),
-        },
-    }
-}
-
-/// A named set of rules.
-pub fn profile(name: &str) -> Result<Vec<Rule>, String> {
-    let texts: &[&str] = match name {
-        "reference-10k" => &["error-rate<1%", "p50<2s", "p95<5s", "p99<10s", "rps>1000"],
-        "api-slo" => &["error-rate<1%", "p50<100ms", "p95<500ms", "p99<1s"],
-        "none" => &[],
-        _ => {
-            return Err(format!(
-                "unknown profile '{name}': use reference-10k, api-slo or none"
-            ))
-        }
-    };
-    Ok(texts
-        .iter()
-        .map(|t| Rule::parse(t).expect("profile rules parse"))
-        .collect())
-}
-
-/// The profile's rules followed by the user's.
-pub fn rules(profile_name: &str, extra: &[String]) -> Result<Vec<Rule>, String> {
-    let mut all = profile(profile_name)?;
-    for text in extra {
-        all.push(Rule::parse(text)?);
-    }
-    Ok(all)
-}
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RuleResult {
     pub rule: String,
@@ -356,15 +296,5 @@ mod tests {
             .unwrap()
             .evaluate(&total, &eps, 10.0);
         assert!(!none.passed && none.observed_text == "no samples");
-    }
-
-    #[test]
-    fn profiles_exist_and_unknown_is_an_error() {
-        assert_eq!(profile("reference-10k").unwrap().len(), 5);
-        assert_eq!(profile("api-slo").unwrap().len(), 4);
-        assert!(profile("none").unwrap().is_empty());
-        assert!(profile("fast")
-            .unwrap_err()
-            .contains("unknown profile 'fast'"));
     }
 }

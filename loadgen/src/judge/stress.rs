@@ -1,9 +1,9 @@
 //! The stress breaking-point detector: judges stop rules each second and names
 //! the last good step and the failing one.
 
-use crate::duration::fmt_us;
 use crate::metrics::{EndpointStats, SecondPoint};
 use crate::shape::{Step, StopRules};
+use crate::units::fmt_us;
 use serde::{Deserialize, Serialize};
 
 /// How one step of users went.
@@ -46,7 +46,7 @@ impl StepAcc {
 /// Why a breaking point falls short of the run's throughput goal (its `rps`
 /// rules over all requests), judged on the last good step; `None` when it
 /// meets them or there is no such rule.
-pub fn below_goal(bp: &BreakingPoint, rules: &[crate::threshold::Rule]) -> Option<String> {
+pub fn below_goal(bp: &BreakingPoint, rules: &[super::rule::Rule]) -> Option<String> {
     let rps = bp.last_good.as_ref().map_or(0.0, |g| g.rps);
     rules
         .iter()
@@ -241,9 +241,9 @@ mod tests {
             last_good: Some(step(800.0)),
             failing: step(900.0),
         };
-        let rules = crate::threshold::rules("reference-10k", &[]).unwrap();
+        let rules = crate::judge::rules("reference-10k", &[]).unwrap();
         assert!(below_goal(&bp, &rules).unwrap().contains("800.0 rps"));
-        let easy = crate::threshold::rules("none", &["rps>=500".into()]).unwrap();
+        let easy = crate::judge::rules("none", &["rps>=500".into()]).unwrap();
         assert_eq!(below_goal(&bp, &easy), None);
         assert_eq!(below_goal(&bp, &[]), None);
         let none_good = BreakingPoint {

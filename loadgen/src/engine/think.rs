@@ -1,8 +1,8 @@
 //! `--think`: a pause between tasks for every user of a run, fixed ("10s") or
 //! uniformly random in a range ("3s..7s"), overriding each scenario's own.
 
-use crate::scenario::ScenarioDef;
-use crate::threshold::parse_time_us;
+use super::scenario::ScenarioDef;
+use crate::units::parse_time_us;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -57,6 +57,22 @@ impl Think {
     }
 }
 
+/// "10s", "250ms" or "3s..7s": the form `parse` reads.
+impl std::fmt::Display for Think {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let one = |us: u64| match us {
+            us if us % 1_000_000 == 0 => format!("{}s", us / 1_000_000),
+            us if us % 1_000 == 0 => format!("{}ms", us / 1_000),
+            us => format!("{us}us"),
+        };
+        if self.min_us == self.max_us {
+            f.write_str(&one(self.min_us))
+        } else {
+            write!(f, "{}..{}", one(self.min_us), one(self.max_us))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +95,13 @@ mod tests {
             Think::parse(" 3s .. 7s ").unwrap().max(),
             Duration::from_secs(7)
         );
+    }
+
+    #[test]
+    fn prints_as_it_parses() {
+        for text in ["10s", "250ms", "3s..8s", "0s..1500ms", "750us"] {
+            assert_eq!(Think::parse(text).unwrap().to_string(), text);
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Human time spans for the CLI ("90s", "10m", "2h", "1h30m") and their display.
+//! Units in one place: time spans ("90s", "1h30m"), latencies ("500ms", "750us"),
+//! rates ("1%"), and every way a number of microseconds is written for people.
 
 use std::fmt::Write;
 
@@ -68,8 +69,42 @@ pub fn fmt_secs(secs: u64) -> String {
     out
 }
 
+/// `500ms`, `2s`, `750us`, a bare number is milliseconds; returns microseconds.
+pub fn parse_time_us(text: &str) -> Result<f64, String> {
+    let (num, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1_000.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1_000_000.0)
+    } else {
+        (text, 1_000.0)
+    };
+    num.trim()
+        .parse::<f64>()
+        .map(|n| n * scale)
+        .map_err(|_| format!("'{text}' is not a time: use e.g. 500ms, 2s or 750us"))
+}
+
+/// `1%` or a fraction `0.01`; returns a fraction.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let bad = || format!("'{text}' is not a rate: use e.g. 1% or 0.01");
+    match text.strip_suffix('%') {
+        Some(n) => n
+            .trim()
+            .parse::<f64>()
+            .map(|n| n / 100.0)
+            .map_err(|_| bad()),
+        None => match text.parse::<f64>() {
+            Ok(f) if f <= 1.0 => Ok(f),
+            _ => Err(bad()),
+        },
+    }
+}
+
 /// Microseconds as milliseconds, as Locust's tables print them: two decimals
-/// under 10 ms (`3.21`), whole milliseconds above (`38`).
+/// under 10 ms (`3.21`), whole milliseconds above (`38`). The console table
+/// and the dashboard.
 pub fn fmt_ms(us: f64) -> String {
     let ms = us / 1_000.0;
     if ms < 10.0 {
@@ -77,6 +112,18 @@ pub fn fmt_ms(us: f64) -> String {
     } else {
         format!("{ms:.0}")
     }
+}
+
+/// Microseconds as milliseconds with two decimals, always (`0.45`, `1520.00`):
+/// the one format report.html, summary.md and `compare` share, so their
+/// figures agree to the digit.
+pub fn fmt_ms_fixed(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
+
+/// Whole milliseconds, rounded half up, as Locust's CSVs write medians and percentiles.
+pub fn whole_ms(us: u64) -> u64 {
+    (us + 500) / 1000
 }
 
 /// Formats microseconds for people: `850us`, `12.3ms`, `1.52s`.
@@ -122,5 +169,21 @@ mod tests {
         assert_eq!(fmt_us(850), "850us");
         assert_eq!(fmt_us(12_345), "12.3ms");
         assert_eq!(fmt_us(1_520_000), "1.52s");
+        assert_eq!(fmt_ms(3_214.0), "3.21");
+        assert_eq!(fmt_ms(38_400.0), "38");
+        assert_eq!(fmt_ms_fixed(1_520_000), "1520.00");
+        assert_eq!(whole_ms(1_499), 1);
+        assert_eq!(whole_ms(1_500), 2);
+    }
+
+    #[test]
+    fn latencies_and_rates() {
+        assert_eq!(parse_time_us("500ms"), Ok(500_000.0));
+        assert_eq!(parse_time_us("2s"), Ok(2_000_000.0));
+        assert_eq!(parse_time_us("750us"), Ok(750.0));
+        assert!(parse_time_us("fast").unwrap_err().contains("not a time"));
+        assert_eq!(parse_rate("1%"), Ok(0.01));
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        assert!(parse_rate("2").unwrap_err().contains("not a rate"));
     }
 }

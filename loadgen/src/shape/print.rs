@@ -1,12 +1,31 @@
-//! `loadgen shapes`: a shape's plan as a table and a users-over-time plot.
+//! A shape for people: one line per stage, a table, and a users-over-time plot.
 
-use crate::duration::fmt_secs;
-use crate::shape::Shape;
+use super::Shape;
+use crate::units::fmt_secs;
 use std::fmt::Write;
 
 const WIDTH: usize = 64;
 const HEIGHT: usize = 12;
 
+impl Shape {
+    /// One line per stage for people: `ramp to 2000 users over 1m`.
+    pub fn describe_stage(&self, index: usize) -> String {
+        let stage = self.stages[index];
+        let prev = if index == 0 {
+            0
+        } else {
+            self.stages[index - 1].users
+        };
+        let verb = match stage.users.cmp(&prev) {
+            std::cmp::Ordering::Equal => "hold",
+            std::cmp::Ordering::Greater => "ramp up to",
+            std::cmp::Ordering::Less => "ramp down to",
+        };
+        format!("{verb} {} users over {}", stage.users, fmt_secs(stage.secs))
+    }
+}
+
+/// The plan as text: a header, one line per stage, the stop rules, and the plot.
 pub fn describe(shape: &Shape) -> String {
     let mut out = String::new();
     let _ = writeln!(

@@ -1,8 +1,8 @@
 //! Scenarios as test authors write them (weighted personas of tasks with think
 //! time), their mapping onto goose scenarios, and the built-in `http-get`.
 
+use super::vu::{TaskResult, Vu};
 use crate::metrics::Recorder;
-use crate::vu::{TaskResult, Vu};
 use goose::goose::{GooseUser, Scenario, Transaction, TransactionFunction};
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +17,7 @@ pub type TaskFn = Arc<dyn for<'a> Fn(Vu<'a>) -> BoxFuture<'a, TaskResult> + Send
 #[macro_export]
 macro_rules! task {
     ($f:expr) => {
-        $crate::scenario::task_fn(|vu| Box::pin($f(vu)))
+        $crate::engine::scenario::task_fn(|vu| Box::pin($f(vu)))
     };
 }
 
@@ -43,6 +43,17 @@ pub struct ScenarioDef {
     pub weight: usize,
     think: Option<(Duration, Duration)>,
     tasks: Vec<TaskDef>,
+}
+
+impl std::fmt::Debug for ScenarioDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScenarioDef")
+            .field("name", &self.name)
+            .field("weight", &self.weight)
+            .field("think", &self.think)
+            .field("tasks", &self.task_names())
+            .finish()
+    }
 }
 
 impl ScenarioDef {

@@ -1,10 +1,47 @@
 //! Headless output: a status line while running; the Locust-style table, the
 //! verdict and the breaking point at the end. Every figure comes from HDR.
 
-use crate::duration::{fmt_ms as ms, fmt_secs, fmt_us};
-use crate::runner::Tick;
-use crate::summary::{EndpointRow, Summary};
+use super::summary::{EndpointRow, Summary};
+use crate::engine::Tick;
+use crate::metrics::EndpointFigures;
+use crate::units::{fmt_ms, fmt_secs, fmt_us};
 use std::fmt::Write;
+
+/// Locust's endpoint table columns, as the console and the dashboard show them.
+pub const LOCUST_COLUMNS: [&str; 13] = [
+    "Type",
+    "Name",
+    "# Requests",
+    "# Fails",
+    "Median",
+    "95%ile",
+    "99%ile",
+    "Average",
+    "Min",
+    "Max",
+    "Avg size",
+    "RPS",
+    "Failures/s",
+];
+
+/// One endpoint's cells under `LOCUST_COLUMNS` (times in ms, as Locust prints them).
+pub fn locust_cells(method: &str, name: &str, f: &EndpointFigures) -> [String; 13] {
+    [
+        method.to_string(),
+        name.to_string(),
+        f.requests.to_string(),
+        format!("{}({:.2}%)", f.failures, f.error_rate() * 100.0),
+        fmt_ms(f.p50_us as f64),
+        fmt_ms(f.p95_us as f64),
+        fmt_ms(f.p99_us as f64),
+        fmt_ms(f.mean_us),
+        fmt_ms(f.min_us as f64),
+        fmt_ms(f.max_us as f64),
+        format!("{:.0}", f.avg_bytes),
+        format!("{:.2}", f.rps),
+        format!("{:.2}", f.failures_per_sec),
+    ]
+}
 
 /// `[  35s/1m30s] users 120/150 | 312.4 rps | fails 0.00% | p50 3.20ms p95 9.10ms p99 15.0ms | 10234 reqs`
 pub fn status_line(tick: &Tick, total_secs: u64, planned_users: f64) -> String {
@@ -26,32 +63,29 @@ pub fn status_line(tick: &Tick, total_secs: u64, planned_users: f64) -> String {
     )
 }
 
-fn row(out: &mut String, kind: &str, r: &EndpointRow) {
+fn row(out: &mut String, cells: &[String; 13]) {
+    let name = truncate(&cells[1], 32);
     let _ = writeln!(
         out,
         "{:<7} {:<32} {:>10} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10}",
-        kind,
-        truncate(&r.name, 32),
-        r.requests,
-        format!(
-            "{}({:.2}%)",
-            r.failures,
-            if r.requests > 0 {
-                r.failures as f64 * 100.0 / r.requests as f64
-            } else {
-                0.0
-            }
-        ),
-        ms(r.p50_us as f64),
-        ms(r.p95_us as f64),
-        ms(r.p99_us as f64),
-        ms(r.mean_us),
-        ms(r.min_us as f64),
-        ms(r.max_us as f64),
-        format!("{:.0}", r.avg_bytes),
-        format!("{:.2}", r.rps),
-        format!("{:.2}", r.failures_per_sec),
+        cells[0],
+        name,
+        cells[2],
+        cells[3],
+        cells[4],
+        cells[5],
+        cells[6],
+        cells[7],
+        cells[8],
+        cells[9],
+        cells[10],
+        cells[11],
+        cells[12],
     );
+}
+
+fn endpoint_row(out: &mut String, r: &EndpointRow) {
+    row(out, &locust_cells(&r.method, &r.name, &r.figures));
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -65,29 +99,13 @@ fn truncate(s: &str, n: usize) -> String {
 /// The endpoints table (times in ms), the verdict, and the breaking point.
 pub fn final_report(s: &Summary) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<7} {:<32} {:>10} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10}",
-        "Type",
-        "Name",
-        "# Requests",
-        "# Fails",
-        "Median",
-        "95%ile",
-        "99%ile",
-        "Average",
-        "Min",
-        "Max",
-        "Avg size",
-        "RPS",
-        "Failures/s"
-    );
+    row(&mut out, &LOCUST_COLUMNS.map(String::from));
     let _ = writeln!(out, "{}", "-".repeat(148));
     for r in &s.endpoints {
-        row(&mut out, &r.method, r);
+        endpoint_row(&mut out, r);
     }
     let _ = writeln!(out, "{}", "-".repeat(148));
-    row(&mut out, "", &s.total);
+    endpoint_row(&mut out, &s.total);
     let _ = writeln!(
         out,
         "(times in ms; {} over {:.1} s)",
@@ -103,7 +121,7 @@ pub fn final_report(s: &Summary) -> String {
         for e in s.errors.iter().take(10) {
             let _ = writeln!(
                 out,
-                "  {:>8}  {} {}  [{:?}] {}",
+                "  {:>8}  {} {}  [{}] {}",
                 e.count, e.method, e.name, e.kind, e.message
             );
         }

@@ -2,10 +2,11 @@
 //! aggregator plus the judges that may stop the run early (stress stop rules,
 //! `--abort-on-fail` thresholds).
 
+use super::RunOutcome;
+use crate::distributed::WorkerSummary;
+use crate::judge::{BreakingPoint, Rule, StressDetector};
 use crate::metrics::{Aggregator, FinalSecond, IntervalSnapshot};
 use crate::shape::Shape;
-use crate::stress::{BreakingPoint, StressDetector};
-use crate::threshold::Rule;
 
 pub struct LiveRun {
     pub aggregator: Aggregator,
@@ -83,5 +84,22 @@ impl LiveRun {
 
     pub fn breaking_point(&self) -> Option<BreakingPoint> {
         self.stress.as_ref().and_then(|s| s.breaking_point.clone())
+    }
+
+    /// The run's outcome, once everything is closed.
+    pub fn into_outcome(
+        self,
+        elapsed_secs: f64,
+        interrupted: bool,
+        workers: Vec<WorkerSummary>,
+    ) -> RunOutcome {
+        RunOutcome {
+            breaking_point: self.breaking_point(),
+            stopped_by: self.stopped_by,
+            aggregator: self.aggregator,
+            elapsed_secs,
+            interrupted,
+            workers,
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The bundled target: a service the user's crate hands over, started in this
 //! process on a free loopback port when no --host is given, stopped after.
 
-use crate::scenario::BoxFuture;
+use super::scenario::BoxFuture;
 use crate::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

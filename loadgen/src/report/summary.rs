@@ -1,10 +1,13 @@
 //! `summary.json`: the run's complete, versioned record, computed from the HDR
 //! histograms (which it carries, so any figure can be recomputed later).
 
-use crate::metrics::{hdr, Aggregator, EndpointKey, EndpointStats, FailureKind, SecondPoint};
+use crate::distributed::WorkerSummary;
+use crate::judge::{BreakingPoint, RuleResult, Verdict};
+use crate::metrics::{
+    hdr, Aggregator, EndpointFigures, EndpointKey, EndpointStats, ErrorCount, SecondPoint,
+};
+use crate::plan::RunPlan;
 use crate::shape::Shape;
-use crate::stress::BreakingPoint;
-use crate::threshold::RuleResult;
 use crate::Error;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,16 +29,17 @@ pub struct Summary {
     pub shape: Shape,
     pub total: EndpointRow,
     pub endpoints: Vec<EndpointRow>,
-    pub errors: Vec<ErrorRow>,
+    pub errors: Vec<ErrorCount>,
     pub series: Vec<SecondPoint>,
     pub thresholds: Vec<RuleResult>,
     pub verdict: Verdict,
     pub breaking_point: Option<BreakingPoint>,
     /// Per worker figures of a distributed run; empty for a local run.
     #[serde(default)]
-    pub workers: Vec<crate::distributed::WorkerSummary>,
+    pub workers: Vec<WorkerSummary>,
 }
 
+/// The run's configuration, as the plan had it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunConfig {
     pub shape: String,
@@ -52,150 +56,88 @@ pub struct RunConfig {
     pub think: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Verdict {
-    pub passed: bool,
-    pub failed_rules: usize,
-    /// A stress run whose last good step falls short of the rps goal.
-    #[serde(default)]
-    pub breaking_point_below_goal: Option<String>,
-}
-
-impl Verdict {
-    /// Passed when every threshold passed and a stress run's breaking point
-    /// (if any) meets the throughput goal.
-    pub fn judge(
-        thresholds: &[RuleResult],
-        breaking_point: Option<&BreakingPoint>,
-        rules: &[crate::threshold::Rule],
-    ) -> Verdict {
-        let failed = thresholds.iter().filter(|r| !r.passed).count();
-        let below = breaking_point.and_then(|bp| crate::stress::below_goal(bp, rules));
-        Verdict {
-            passed: failed == 0 && below.is_none(),
-            failed_rules: failed,
-            breaking_point_below_goal: below,
+impl RunConfig {
+    pub fn new(plan: &RunPlan, host: &str, bundled_target: bool) -> RunConfig {
+        RunConfig {
+            shape: plan.shape_text.clone(),
+            host: host.to_string(),
+            bundled_target,
+            scenarios: plan.scenarios.iter().map(|s| s.name.clone()).collect(),
+            users: plan.users,
+            duration_secs: plan.duration_secs,
+            profile: plan.profile.clone(),
+            rules: plan.rules.iter().map(|r| r.text.clone()).collect(),
+            abort_on_fail: plan.abort_on_fail,
+            think: plan.load.selection.think.map(|t| t.to_string()),
         }
     }
 }
 
-/// One row of the endpoints table; times in microseconds.
+/// One row of the endpoints table: the endpoint, its figures (times in
+/// microseconds), and its cumulative histogram.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EndpointRow {
     pub method: String,
     pub name: String,
-    pub requests: u64,
-    pub failures: u64,
-    pub bytes: u64,
+    #[serde(flatten)]
+    pub figures: EndpointFigures,
     pub clamped: u64,
-    pub min_us: u64,
-    pub max_us: u64,
-    pub mean_us: f64,
-    pub p50_us: u64,
-    pub p90_us: u64,
-    pub p95_us: u64,
-    pub p99_us: u64,
-    pub p999_us: u64,
-    pub rps: f64,
-    pub failures_per_sec: f64,
-    pub avg_bytes: f64,
     /// The cumulative histogram: HdrHistogram V2 (deflate), base64.
     pub hdr: String,
 }
 
 impl EndpointRow {
     pub fn new(method: &str, name: &str, s: &EndpointStats, secs: f64) -> EndpointRow {
-        let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
         EndpointRow {
             method: method.into(),
             name: name.into(),
-            requests: s.requests,
-            failures: s.failures,
-            bytes: s.bytes,
+            figures: EndpointFigures::of(s, secs),
             clamped: s.clamped,
-            min_us: if s.hist.is_empty() { 0 } else { s.hist.min() },
-            max_us: if s.hist.is_empty() { 0 } else { s.hist.max() },
-            mean_us: s.mean_us(),
-            p50_us: s.percentile(50.0),
-            p90_us: s.percentile(90.0),
-            p95_us: s.percentile(95.0),
-            p99_us: s.percentile(99.0),
-            p999_us: s.percentile(99.9),
-            rps: per_sec(s.requests),
-            failures_per_sec: per_sec(s.failures),
-            avg_bytes: if s.requests > 0 {
-                s.bytes as f64 / s.requests as f64
-            } else {
-                0.0
-            },
             hdr: hdr::to_base64(&s.hist),
         }
     }
 
     /// The stats again, from the stored histogram and counters.
     pub fn stats(&self) -> Result<EndpointStats, String> {
-        let hist = if self.requests == 0 {
+        let hist = if self.figures.requests == 0 {
             hdr::new_histogram()
         } else {
             hdr::from_base64(&self.hdr)?
         };
-        if hist.len() != self.requests {
+        let f = &self.figures;
+        if hist.len() != f.requests {
             return Err(format!(
                 "{} {}: histogram holds {} samples, requests says {}",
                 self.method,
                 self.name,
                 hist.len(),
-                self.requests
+                f.requests
             ));
         }
         Ok(EndpointStats {
             hist,
-            requests: self.requests,
-            failures: self.failures,
-            bytes: self.bytes,
+            requests: f.requests,
+            failures: f.failures,
+            bytes: f.bytes,
             clamped: self.clamped,
             errors: BTreeMap::new(),
         })
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ErrorRow {
-    pub method: String,
-    pub name: String,
-    pub kind: FailureKind,
-    pub message: String,
-    pub count: u64,
-}
-
 impl Summary {
+    /// The total, each endpoint's row, and the errors of an aggregate over `secs`.
     pub fn endpoint_rows(
         agg: &Aggregator,
         secs: f64,
-    ) -> (EndpointRow, Vec<EndpointRow>, Vec<ErrorRow>) {
+    ) -> (EndpointRow, Vec<EndpointRow>, Vec<ErrorCount>) {
         let total = EndpointRow::new("", "Aggregated", &agg.total, secs);
         let rows = agg
             .endpoints
             .iter()
             .map(|(k, s)| EndpointRow::new(&k.method, &k.name, s, secs))
             .collect();
-        let mut errors: Vec<ErrorRow> = agg
-            .endpoints
-            .iter()
-            .flat_map(|(k, s)| {
-                s.errors
-                    .iter()
-                    .map(move |((kind, message), count)| ErrorRow {
-                        method: k.method.clone(),
-                        name: k.name.clone(),
-                        kind: *kind,
-                        message: message.clone(),
-                        count: *count,
-                    })
-            })
-            .collect();
-        errors.sort_by_key(|e| std::cmp::Reverse(e.count));
-        (total, rows, errors)
+        (total, rows, agg.errors())
     }
 
     /// Per-endpoint stats and the total, rebuilt from the stored histograms.

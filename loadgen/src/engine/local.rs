@@ -1,0 +1,62 @@
+//! A run in this process: the workload on goose, its measurements aggregated
+//! and judged every second, stopped early by the judges or an interrupt.
+
+use super::live::LiveRun;
+use super::stop::bridge_to_goose;
+use super::ticker::drain_every_second;
+use super::{goose, RunOutcome, Tick, Workload};
+use crate::metrics::Recorder;
+use crate::Error;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Runs the workload to its end (or until stopped) and returns what was measured.
+/// `on_tick` is called once a second, after the second is aggregated and judged.
+pub async fn run(
+    workload: Workload,
+    live: LiveRun,
+    interrupt: &CancellationToken,
+    mut on_tick: impl FnMut(&Tick) + Send + 'static,
+) -> Result<RunOutcome, Error> {
+    let recorder = Arc::new(Recorder::new());
+    let attack = goose::attack(&workload, &recorder)?;
+    let halt = interrupt.child_token();
+    let live = Arc::new(Mutex::new(live));
+    let started = Instant::now();
+    let ticking = {
+        let (live, halt) = (live.clone(), halt.clone());
+        drain_every_second(started, recorder.clone(), move |snapshot, elapsed_secs| {
+            let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
+            live.ingest(&snapshot);
+            let finalized = live.close_through(snapshot.second, elapsed_secs);
+            if live.stopped_by.is_some() {
+                halt.cancel();
+            }
+            on_tick(&Tick {
+                second: snapshot.second,
+                elapsed_secs,
+                aggregator: &live.aggregator,
+                finalized: &finalized,
+            });
+        })
+    };
+    let bridge = bridge_to_goose(halt, "stopping");
+    let result = attack.execute().await;
+    ticking.abort();
+    let _ = ticking.await;
+    drop(bridge);
+    let elapsed_secs = started.elapsed().as_secs_f64();
+    if let Err(e) = result {
+        return Err(Error::Run(format!("goose failed: {e:?}")));
+    }
+    let mut live = Arc::try_unwrap(live)
+        .map_err(|_| Error::Run("ticker still running".into()))?
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    // The last, partial second: whatever was recorded after the final tick.
+    let last = live.aggregator.series.last().map_or(0, |p| p.second + 1);
+    live.ingest(&recorder.drain(last));
+    live.close_through(last, elapsed_secs);
+    Ok(live.into_outcome(elapsed_secs, interrupt.is_cancelled(), vec![]))
+}

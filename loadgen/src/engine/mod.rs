@@ -1,0 +1,89 @@
+//! The engine room: a workload becomes virtual users, requests and measurements.
+//!
+//! - [`scenario`], [`vu`], [`think`]: what test authors write: personas of tasks
+//!   on a virtual user, and their pauses.
+//! - [`selection`]: which scenarios a run uses (names, paths, think), resolved once.
+//! - [`goose`]: the goose attack for a workload (goose runs the users).
+//! - [`local`]: a run in this process; [`live`]: the aggregate and the judges
+//!   that may stop a run early, shared with the distributed manager.
+//! - [`ticker`]: the one per-second clock of local runs, managers and workers.
+//! - [`stop`]: cancellation handed in from the command line, bridged to goose.
+//! - [`bundled`], [`target`]: the service started when no host is given; the
+//!   reachability check of a host.
+
+pub mod bundled;
+pub mod goose;
+pub mod live;
+pub mod local;
+pub mod scenario;
+pub mod selection;
+pub mod stop;
+pub mod target;
+pub mod think;
+pub mod ticker;
+pub mod vu;
+
+use crate::distributed::WorkerSummary;
+use crate::judge::BreakingPoint;
+use crate::metrics::{Aggregator, FinalSecond};
+use crate::shape::Shape;
+use scenario::ScenarioDef;
+use selection::ScenarioSelection;
+use serde::{Deserialize, Serialize};
+
+/// What every load generator of a run needs from the command line, beyond its
+/// share of the shape and the host. Workers receive it whole from the manager,
+/// so a new generator option is a field here and a flag in the CLI.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadSpec {
+    pub selection: ScenarioSelection,
+    /// A slower request fails as a timeout.
+    pub request_timeout_secs: u64,
+}
+
+/// The load one process generates: a shape of users on a host, running scenarios.
+pub struct Workload {
+    pub shape: Shape,
+    pub host: String,
+    pub spec: LoadSpec,
+    /// `spec.selection` resolved against the registered scenarios.
+    pub scenarios: Vec<ScenarioDef>,
+}
+
+impl Workload {
+    /// The workload of `spec` on `host`; an error names a scenario that cannot be resolved.
+    pub fn new(
+        shape: Shape,
+        host: String,
+        spec: LoadSpec,
+        registered: &[ScenarioDef],
+    ) -> Result<Workload, String> {
+        let scenarios = spec.selection.resolve(registered)?;
+        Ok(Workload {
+            shape,
+            host,
+            spec,
+            scenarios,
+        })
+    }
+}
+
+/// What a run leaves: everything measured, and why it ended.
+pub struct RunOutcome {
+    pub aggregator: Aggregator,
+    pub elapsed_secs: f64,
+    pub interrupted: bool,
+    /// Why the run stopped before its plan ended, if it did.
+    pub stopped_by: Option<String>,
+    pub breaking_point: Option<BreakingPoint>,
+    /// Per worker figures of a distributed run (empty for a local run).
+    pub workers: Vec<WorkerSummary>,
+}
+
+/// What observers see once a second.
+pub struct Tick<'a> {
+    pub second: u64,
+    pub elapsed_secs: f64,
+    pub aggregator: &'a Aggregator,
+    pub finalized: &'a [FinalSecond],
+}

@@ -1,0 +1,18 @@
+//! The judge: everything that decides pass or fail, live and at the end.
+//!
+//! - [`rule`]: one threshold (`p95<500ms for GET /books/{id}`), parsed and evaluated on HDR stats.
+//! - [`profile`]: named sets of rules (`reference-10k`, `api-slo`, `none`).
+//! - [`stress`]: the breaking-point detector of a stress run, judged each second.
+//! - [`verdict`]: the run's verdict from its thresholds and breaking point.
+//! - [`regression`]: a run against a baseline run, within regression limits.
+
+pub mod profile;
+pub mod regression;
+pub mod rule;
+pub mod stress;
+pub mod verdict;
+
+pub use profile::{profile, rules};
+pub use rule::{evaluate_all, Rule, RuleResult};
+pub use stress::{BreakingPoint, StressDetector};
+pub use verdict::Verdict;

@@ -1,0 +1,213 @@
+//! The run plan: every option of `run` and `manager` checked and typed once,
+//! before anything starts. The commands, the engine and the reports read the
+//! plan; nothing reads the command line again.
+
+use crate::cli::{RunArgs, ScaleArgs};
+use crate::engine::scenario::ScenarioDef;
+use crate::engine::selection::ScenarioSelection;
+use crate::engine::think::Think;
+use crate::engine::LoadSpec;
+use crate::judge::{self, Rule};
+use crate::report::summary::Summary;
+use crate::shape::Shape;
+use crate::{clock, units, Error};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+/// Everything a run will do, from `loadgen run` (or `manager`) flags.
+pub struct RunPlan {
+    /// The shape as named on the command line (`stages`, `plan:...`).
+    pub shape_text: String,
+    /// The shape to run: scaled by --users/--duration, stop-rule flags applied.
+    pub shape: Shape,
+    /// --users and --duration as given (`None`: the shape's own).
+    pub users: Option<u64>,
+    pub duration_secs: Option<u64>,
+    /// What every load generator needs (workers receive it whole).
+    pub load: LoadSpec,
+    /// The scenarios `load.selection` resolves to here.
+    pub scenarios: Vec<ScenarioDef>,
+    pub profile: String,
+    /// The profile's rules, then --threshold's.
+    pub rules: Vec<Rule>,
+    pub abort_on_fail: bool,
+    /// --host; `None` starts the bundled target.
+    pub host: Option<String>,
+    /// The run folder.
+    pub out: PathBuf,
+    pub display: DisplayMode,
+    /// --baseline, read and checked before the run.
+    pub baseline: Option<Baseline>,
+}
+
+/// What a person sees while the run goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DisplayMode {
+    /// The live dashboard (stdout is a terminal, or --tui); else status lines.
+    pub dashboard: bool,
+    /// Seconds between status lines (also when the dashboard cannot start).
+    pub status_every_secs: u64,
+}
+
+/// An earlier run to compare with at the end.
+pub struct Baseline {
+    pub path: PathBuf,
+    pub summary: Summary,
+}
+
+impl RunPlan {
+    /// Checks every flag; an error names the flag and what is wrong (exit 2).
+    pub fn from_args(args: &RunArgs, registered: &[ScenarioDef]) -> Result<RunPlan, Error> {
+        let mut shape = scaled_shape(&args.shape, &args.scale)?;
+        if let Some(stop) = shape.stop.as_mut() {
+            if let Some(p99) = &args.stop_p99 {
+                stop.max_p99_us = units::parse_time_us(p99)
+                    .map_err(|e| Error::Usage(format!("--stop-p99: {e}")))?
+                    as u64;
+            }
+            if let Some(rate) = &args.stop_error_rate {
+                stop.max_error_rate = units::parse_rate(rate)
+                    .map_err(|e| Error::Usage(format!("--stop-error-rate: {e}")))?;
+            }
+        }
+        let rules =
+            judge::rules(&args.judge.profile, &args.judge.thresholds).map_err(Error::Usage)?;
+        let think = args
+            .think
+            .as_deref()
+            .map(Think::parse)
+            .transpose()
+            .map_err(|e| Error::Usage(format!("--think: {e}")))?;
+        let load = LoadSpec {
+            selection: ScenarioSelection {
+                names: args.scenarios.clone(),
+                paths: args.paths.clone(),
+                think,
+            },
+            request_timeout_secs: args.timeout,
+        };
+        let scenarios = load.selection.resolve(registered).map_err(Error::Usage)?;
+        let baseline = match &args.baseline {
+            Some(path) => Some(Baseline {
+                path: path.clone(),
+                summary: Summary::read(path)?,
+            }),
+            None => None,
+        };
+        let out = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from("reports").join(format!(
+                "{}-{}",
+                clock::compact(SystemTime::now()),
+                shape.name
+            ))
+        });
+        let display = DisplayMode {
+            dashboard: args.tui || (!args.headless && std::io::stdout().is_terminal()),
+            status_every_secs: args.status_every.max(1),
+        };
+        Ok(RunPlan {
+            shape_text: args.shape.clone(),
+            shape,
+            users: args.scale.users,
+            duration_secs: args.scale.duration,
+            load,
+            scenarios,
+            profile: args.judge.profile.clone(),
+            rules,
+            abort_on_fail: args.abort_on_fail,
+            host: args.host.clone(),
+            out,
+            display,
+            baseline,
+        })
+    }
+}
+
+/// A named or planned shape, scaled by --users and --duration, checked.
+pub fn scaled_shape(name: &str, scale: &ScaleArgs) -> Result<Shape, Error> {
+    let shape = Shape::named(name)
+        .map_err(Error::Usage)?
+        .scaled(scale.users, scale.duration);
+    shape.validate().map_err(Error::Usage)?;
+    Ok(shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn plan(args: &[&str]) -> Result<RunPlan, Error> {
+        let cli = Cli::try_parse_from([&["loadgen", "run"], args].concat()).unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("a run command")
+        };
+        RunPlan::from_args(&run, &[ScenarioDef::new("reader")])
+    }
+
+    #[test]
+    fn flags_become_one_typed_plan() {
+        let p = plan(&[
+            "stress",
+            "--users",
+            "100",
+            "--duration",
+            "2m",
+            "--think",
+            "1s..3s",
+            "--stop-p99",
+            "250ms",
+            "--profile",
+            "api-slo",
+            "--threshold",
+            "rps>=5",
+            "--headless",
+            "--host",
+            "http://127.0.0.1:1",
+        ])
+        .unwrap();
+        assert_eq!((p.shape.peak_users(), p.shape.total_secs()), (100, 120));
+        assert_eq!(p.shape.stop.unwrap().max_p99_us, 250_000);
+        assert_eq!(p.rules.len(), 5);
+        assert_eq!(p.load.selection.think.unwrap().max_us, 3_000_000);
+        assert_eq!(p.scenarios[0].name, "reader");
+        assert_eq!(
+            p.display,
+            DisplayMode {
+                dashboard: false,
+                status_every_secs: 5
+            }
+        );
+        assert_eq!(p.host.as_deref(), Some("http://127.0.0.1:1"));
+        assert!(p.out.to_string_lossy().ends_with("-stress"));
+    }
+
+    #[test]
+    fn each_bad_flag_is_a_usage_error_naming_it() {
+        for (args, says) in [
+            (&["stages", "--think", "soon"][..], "--think"),
+            (
+                &["stress", "--stop-error-rate", "lots"],
+                "--stop-error-rate",
+            ),
+            (
+                &["stages", "--scenario", "writer"],
+                "unknown scenario 'writer'",
+            ),
+            (&["stages", "--threshold", "p95 1s"], "bad threshold"),
+            (
+                &["stages", "--baseline", "/nonexistent.json"],
+                "cannot read",
+            ),
+            (&["ramp"], "unknown shape"),
+        ] {
+            match plan(args) {
+                Err(e @ Error::Usage(_)) => assert!(e.to_string().contains(says), "{e}"),
+                Err(e) => panic!("{args:?}: not a usage error: {e}"),
+                Ok(_) => panic!("{args:?} was accepted"),
+            }
+        }
+    }
+}

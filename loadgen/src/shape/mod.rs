@@ -1,0 +1,175 @@
+//! Load shapes as data: stages of (target users, seconds) and what they tell.
+//!
+//! - here: [`Stage`], [`Shape`], [`StopRules`], [`Step`], and queries over time.
+//! - [`named`]: the four named shapes and `plan:` definitions.
+//! - [`split`]: scaling, exact splitting across workers, resuming mid-plan.
+//! - [`print`]: the plan as a table and a users-over-time plot.
+
+pub mod named;
+pub mod print;
+pub mod split;
+
+pub use named::NAMES;
+pub use split::largest_remainder;
+
+use serde::{Deserialize, Serialize};
+
+/// Reach `users` linearly over `secs`, starting from the previous stage's users
+/// (0 before the first stage). A stage with the previous stage's users is a hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage {
+    pub users: u64,
+    pub secs: u64,
+}
+
+/// When a stress run should stop: judged every second on the live aggregate.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StopRules {
+    /// Error rate (0..1) over the window above which the system is broken.
+    pub max_error_rate: f64,
+    /// P99 over the window above which the system is broken, in microseconds.
+    pub max_p99_us: u64,
+    /// Smallest relative RPS growth from one step to the next that counts as growth.
+    pub min_growth: f64,
+    /// The trailing window, in seconds, the error rate and P99 are judged over.
+    pub window_secs: u64,
+}
+
+impl Default for StopRules {
+    fn default() -> Self {
+        StopRules {
+            max_error_rate: 0.01,
+            max_p99_us: 1_000_000,
+            min_growth: 0.05,
+            window_secs: 10,
+        }
+    }
+}
+
+/// A named plan of users over time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shape {
+    pub name: String,
+    pub stages: Vec<Stage>,
+    /// Present for shapes that end themselves when the target breaks (stress).
+    pub stop: Option<StopRules>,
+}
+
+/// A level of users that the shape ramps to and then holds: one step of a stress run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub users: u64,
+    /// When the ramp to this level starts, in seconds from the start.
+    pub start_secs: u64,
+    /// When the hold at this level starts (the ramp has ended).
+    pub hold_secs: u64,
+    pub end_secs: u64,
+}
+
+impl Shape {
+    pub(crate) fn new(name: &str, stages: Vec<Stage>) -> Shape {
+        Shape {
+            name: name.to_string(),
+            stages,
+            stop: None,
+        }
+    }
+
+    /// A shape must start someone and last some time.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.peak_users() == 0 {
+            return Err(format!("shape '{}' never starts a user", self.name));
+        }
+        if self.total_secs() == 0 {
+            return Err(format!("shape '{}' lasts 0 seconds", self.name));
+        }
+        Ok(())
+    }
+
+    pub fn total_secs(&self) -> u64 {
+        self.stages.iter().map(|s| s.secs).sum()
+    }
+
+    pub fn peak_users(&self) -> u64 {
+        self.stages.iter().map(|s| s.users).max().unwrap_or(0)
+    }
+
+    /// Planned users `t` seconds after the start (linear within a ramp).
+    pub fn users_at(&self, t: f64) -> f64 {
+        let (mut from, mut start) = (0.0, 0.0);
+        for stage in &self.stages {
+            let end = start + stage.secs as f64;
+            if t < end {
+                let frac = if stage.secs == 0 {
+                    1.0
+                } else {
+                    (t - start) / stage.secs as f64
+                };
+                return from + (stage.users as f64 - from) * frac.clamp(0.0, 1.0);
+            }
+            from = stage.users as f64;
+            start = end;
+        }
+        0.0
+    }
+
+    /// The first second at which the plan reaches its peak: the end of the ramp-up.
+    pub fn ramp_up_secs(&self) -> u64 {
+        let peak = self.peak_users();
+        let mut t = 0;
+        for stage in &self.stages {
+            t += stage.secs;
+            if stage.users == peak {
+                return t;
+            }
+        }
+        t
+    }
+
+    /// The levels this shape ramps to and holds, with their timings.
+    pub fn steps(&self) -> Vec<Step> {
+        let mut steps: Vec<Step> = Vec::new();
+        let (mut t, mut prev) = (0, 0);
+        for stage in &self.stages {
+            let start = t;
+            t += stage.secs;
+            match steps.last_mut() {
+                Some(step) if stage.users == prev => step.end_secs = t,
+                _ => steps.push(Step {
+                    users: stage.users,
+                    start_secs: start,
+                    hold_secs: t,
+                    end_secs: t,
+                }),
+            }
+            prev = stage.users;
+        }
+        steps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_over_time_follow_the_ramps() {
+        let shape = Shape::parse_plan("100,10s;100,10s;0,10s").unwrap();
+        assert_eq!(shape.users_at(0.0), 0.0);
+        assert_eq!(shape.users_at(5.0), 50.0);
+        assert_eq!(shape.users_at(15.0), 100.0);
+        assert_eq!(shape.users_at(25.0), 50.0);
+        assert_eq!(shape.users_at(31.0), 0.0);
+        assert_eq!(shape.ramp_up_secs(), 10);
+        let steps = shape.steps();
+        assert_eq!(
+            steps[0],
+            Step {
+                users: 100,
+                start_secs: 0,
+                hold_secs: 10,
+                end_secs: 20
+            }
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! The CLI in this process (`App::execute` with a stop token): usage errors and
+//! their exit codes, an unreachable target, a run stopped by its token, and
+//! `shapes`. Signals, the dashboard and distributed runs stay real-process
+//! tests (scenarios/tests/).
+
+#[path = "support/server.rs"]
+mod server;
+
+use clap::Parser;
+use loadgen::cli::Cli;
+use loadgen::{App, Error, ScenarioDef};
+use server::{Behaviour, Server};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+fn app() -> App {
+    App::new().scenario(ScenarioDef::new("reader"))
+}
+
+fn execute(args: &[&str], interrupt: &CancellationToken) -> Result<u8, Error> {
+    let cli = Cli::try_parse_from([&["loadgen"], args].concat()).expect("the flags parse");
+    app().execute(&cli, interrupt)
+}
+
+fn out_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("loadgen-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn bad_input_is_exit_2_naming_the_problem_and_nothing_runs() {
+    let out = out_dir("usage");
+    let o = out.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec!["run", "stages", "--threshold", "p95<fast"],
+            "bad threshold 'p95<fast'",
+        ),
+        (vec!["run", "ramp"], "unknown shape 'ramp'"),
+        (vec!["run", "plan:10,5q"], "unknown unit"),
+        (
+            vec!["run", "stages", "--profile", "fast"],
+            "unknown profile 'fast'",
+        ),
+        (
+            vec!["run", "stages", "--scenario", "nobody"],
+            "unknown scenario 'nobody'",
+        ),
+        (
+            vec!["run", "stages", "--scenario", "http-get"],
+            "needs at least one --path",
+        ),
+        (
+            vec!["run", "stages", "--think", "7s..3s"],
+            "--think: '7s..3s'",
+        ),
+        (
+            vec!["run", "stages", "--baseline", "/nonexistent.json"],
+            "cannot read",
+        ),
+        (vec!["check", "/nonexistent/summary.json"], "cannot read"),
+        (vec!["shapes", "ramp"], "unknown shape 'ramp'"),
+    ] {
+        let mut args = args.clone();
+        if args[0] == "run" {
+            args.extend(["--out", o]);
+        }
+        match execute(&args, &CancellationToken::new()) {
+            Err(e) => {
+                assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
+                assert!(e.to_string().contains(needle), "{args:?}: {e}");
+            }
+            Ok(code) => panic!("{args:?} ran (exit {code})"),
+        }
+    }
+    assert!(
+        !out.exists(),
+        "nothing is written for a run that never started"
+    );
+    // A flag clap rejects is a usage error too (exit 2 from `run_cli`).
+    let code = app().run_cli(
+        ["loadgen", "run", "stages", "--duration", "soon"],
+        &CancellationToken::new(),
+    );
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn unreachable_host_is_exit_3_within_seconds() {
+    let started = Instant::now();
+    let out = out_dir("unreachable");
+    let args = [
+        "run",
+        "stages",
+        "--host",
+        "http://127.0.0.1:9",
+        "--path",
+        "/",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let err = execute(&args, &CancellationToken::new()).unwrap_err();
+    assert_eq!(err.exit_code(), 3, "{err}");
+    assert!(err.to_string().contains("unreachable"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        !out.exists(),
+        "nothing is written for a run that never started"
+    );
+}
+
+#[test]
+fn a_cancelled_token_stops_the_run_with_partial_results() {
+    let server = Server::start(Behaviour {
+        latency: Arc::new(|_| Duration::from_millis(20)),
+        ..Behaviour::default()
+    });
+    let out = out_dir("interrupt");
+    let interrupt = CancellationToken::new();
+    let stopper = {
+        let interrupt = interrupt.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(3));
+            interrupt.cancel();
+        })
+    };
+    let started = Instant::now();
+    let args = [
+        "run",
+        "plan:5,1s;5,60s",
+        "--host",
+        &server.url,
+        "--path",
+        "/",
+        "--profile",
+        "none",
+        "--headless",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let code = execute(&args, &interrupt).unwrap();
+    stopper.join().unwrap();
+    assert_eq!(code, 130);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let s: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(s["interrupted"], true);
+    let requests = s["total"]["requests"].as_u64().unwrap();
+    assert!(
+        requests > 0 && requests == server.requests(),
+        "{requests} vs {}",
+        server.requests()
+    );
+    assert!(out.join("report.html").exists() && out.join("latency.hlog").exists());
+}
+
+#[test]
+fn shapes_prints_every_named_plan() {
+    assert_eq!(execute(&["shapes"], &CancellationToken::new()).unwrap(), 0);
+    let spike = loadgen::plan::scaled_shape(
+        "spike",
+        &loadgen::cli::ScaleArgs {
+            users: Some(500),
+            duration: Some(120),
+        },
+    )
+    .unwrap();
+    let text = loadgen::shape::print::describe(&spike);
+    assert!(text.contains("peak 500 users, 2m in all"), "{text}");
+}
