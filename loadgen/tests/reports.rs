@@ -6,6 +6,8 @@
 mod agree;
 #[path = "support/schema.rs"]
 mod schema;
+#[path = "support/server.rs"]
+mod server;
 
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::Deserializer;
@@ -13,50 +15,23 @@ use hdrhistogram::Histogram;
 use loadgen::judge::regression::{compare, Limits};
 use loadgen::metrics::hdr;
 use loadgen::report::summary::Summary;
+use server::{Behaviour, Server};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// Answers each request after 0.5-4.5 ms; every 40th with a 503.
-fn handle(mut stream: TcpStream) {
-    let (mut buf, mut pending, mut i) = ([0u8; 4096], Vec::new(), 0u64);
-    loop {
-        let n = match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        pending.extend_from_slice(&buf[..n]);
-        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-            pending.drain(..end + 4);
-            i += 1;
-            std::thread::sleep(Duration::from_micros(500 + (i * 7_919) % 4_000));
-            let status = if i % 40 == 0 {
-                "503 Service Unavailable"
-            } else {
-                "200 OK"
-            };
-            let reply = format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\n\r\nok");
-            if stream.write_all(reply.as_bytes()).is_err() {
-                return;
-            }
-        }
-    }
-}
-
 fn serve() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || handle(stream));
-        }
-    });
-    format!("http://{addr}")
+    Server::start(Behaviour {
+        latency: Arc::new(|i| Duration::from_micros(500 + (i * 7_919) % 4_000)),
+        status: Arc::new(|i| if i % 40 == 0 { 503 } else { 200 }),
+        close_after: None,
+    })
+    .url
 }
 
 fn tmp(name: &str) -> PathBuf {
