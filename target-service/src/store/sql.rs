@@ -4,6 +4,9 @@
 //! `RETURNING`, `ON CONFLICT DO NOTHING`). Invariants hold under concurrency because
 //! each write is a conditional UPDATE inside one transaction, and each transaction
 //! begins with a write so SQLite takes its write lock up front (no snapshot upgrade).
+//! Statement text built with `format!` (the column-list constants, `mark_sent`'s
+//! placeholder list) is passed as `sqlx::AssertSqlSafe`: it never holds user data,
+//! every value is bound.
 
 pub(crate) const BOOK_COLS: &str = "id, isbn, title, author, year, copies_total, copies_available";
 pub(crate) const LOAN_COLS: &str = "id, book_id, member_id, status, borrowed_at, returned_at";
@@ -35,9 +38,9 @@ macro_rules! impl_sql_store {
                     let (items, total) = match pattern {
                         Some(needle) => {
                             let like = $crate::store::like_pattern(needle);
-                            let items = sql_query_as::<Book>(&format!(
+                            let items = sql_query_as::<Book>(sqlx::AssertSqlSafe(format!(
                                 "SELECT {BOOK_COLS} FROM books{FILTER} ORDER BY id LIMIT $2 OFFSET $3"
-                            ))
+                            )))
                             .bind(&like)
                             .bind(limit)
                             .bind(offset)
@@ -46,7 +49,7 @@ macro_rules! impl_sql_store {
                             let total = match known_total {
                                 Some(n) => n,
                                 None => {
-                                    let n: (i64,) = sql_query_as(&format!("SELECT COUNT(*) FROM books{FILTER}"))
+                                    let n: (i64,) = sql_query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM books{FILTER}")))
                                         .bind(&like)
                                         .fetch_one(&mut *tx)
                                         .await?;
@@ -56,9 +59,9 @@ macro_rules! impl_sql_store {
                             (items, total)
                         }
                         None => {
-                            let items = sql_query_as::<Book>(&format!(
+                            let items = sql_query_as::<Book>(sqlx::AssertSqlSafe(format!(
                                 "SELECT {BOOK_COLS} FROM books ORDER BY id LIMIT $1 OFFSET $2"
-                            ))
+                            )))
                             .bind(limit)
                             .bind(offset)
                             .fetch_all(&mut *tx)
@@ -82,7 +85,7 @@ macro_rules! impl_sql_store {
             async fn get_book(&self, id: i64) -> StoreResult<Book> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Book> = async {
-                    sql_query_as::<Book>(&format!("SELECT {BOOK_COLS} FROM books WHERE id = $1"))
+                    sql_query_as::<Book>(sqlx::AssertSqlSafe(format!("SELECT {BOOK_COLS} FROM books WHERE id = $1")))
                         .bind(id)
                         .fetch_optional(&mut *tx)
                         .await?
@@ -95,10 +98,10 @@ macro_rules! impl_sql_store {
             async fn create_book(&self, b: &BookInput) -> StoreResult<Book> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Book> = async {
-                    Ok(sql_query_as::<Book>(&format!(
+                    Ok(sql_query_as::<Book>(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO books (isbn, title, author, year, copies_total, copies_available) \
                          VALUES ($1, $2, $3, $4, $5, $5) RETURNING {BOOK_COLS}"
-                    ))
+                    )))
                     .bind(&b.isbn)
                     .bind(&b.title)
                     .bind(&b.author)
@@ -115,11 +118,11 @@ macro_rules! impl_sql_store {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Book> = async {
                     // SET expressions see the old row, so availability moves by the change in total.
-                    let updated = sql_query_as::<Book>(&format!(
+                    let updated = sql_query_as::<Book>(sqlx::AssertSqlSafe(format!(
                         "UPDATE books SET isbn = $2, title = $3, author = $4, year = $5, \
                          copies_available = copies_available + ($6 - copies_total), copies_total = $6 \
                          WHERE id = $1 AND copies_available + ($6 - copies_total) >= 0 RETURNING {BOOK_COLS}"
-                    ))
+                    )))
                     .bind(id)
                     .bind(&b.isbn)
                     .bind(&b.title)
@@ -206,10 +209,10 @@ macro_rules! impl_sql_store {
                         .await?;
                     return Err(if exists.is_some() { StoreError::NoCopies } else { StoreError::NotFound });
                 }
-                let inserted = sql_query_as::<Loan>(&format!(
+                let inserted = sql_query_as::<Loan>(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO loans (book_id, member_id, status, borrowed_at, idempotency_key) \
                      VALUES ($1, $2, 'active', $3, $4) RETURNING {LOAN_COLS}"
-                ))
+                )))
                 .bind(book_id)
                 .bind(member_id)
                 .bind($crate::clock::now_rfc3339())
@@ -234,10 +237,10 @@ macro_rules! impl_sql_store {
 
             async fn return_loan(&self, member_id: i64, loan_id: i64) -> StoreResult<Loan> {
                 let mut tx = self.pool.begin().await?;
-                let returned = sql_query_as::<Loan>(&format!(
+                let returned = sql_query_as::<Loan>(sqlx::AssertSqlSafe(format!(
                     "UPDATE loans SET status = 'returned', returned_at = $3 \
                      WHERE id = $1 AND member_id = $2 AND status = 'active' RETURNING {LOAN_COLS}"
-                ))
+                )))
                 .bind(loan_id)
                 .bind(member_id)
                 .bind($crate::clock::now_rfc3339())
@@ -271,10 +274,10 @@ macro_rules! impl_sql_store {
             async fn member_loans(&self, member_id: i64) -> StoreResult<Vec<Loan>> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Vec<Loan>> = async {
-                    Ok(sql_query_as::<Loan>(&format!(
+                    Ok(sql_query_as::<Loan>(sqlx::AssertSqlSafe(format!(
                         "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 \
                          ORDER BY CASE WHEN status = 'active' THEN 0 ELSE 1 END, id DESC LIMIT 500"
-                    ))
+                    )))
                     .bind(member_id)
                     .fetch_all(&mut *tx)
                     .await?)
@@ -315,13 +318,13 @@ macro_rules! impl_sql_store {
                     // marking them sent): waiting on them while holding our own locks
                     // deadlocked two instances' relays. SQLite has one writer at a time.
                     let skip_locked = if $backend == "postgres" { " FOR UPDATE SKIP LOCKED" } else { "" };
-                    Ok(sql_query_as::<OutboxEvent>(&format!(
+                    Ok(sql_query_as::<OutboxEvent>(sqlx::AssertSqlSafe(format!(
                         "UPDATE outbox SET claimed_until = $1 \
                          WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) AND id IN ( \
                            SELECT id FROM outbox WHERE sent_at IS NULL \
                            AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3{skip_locked}) \
                          RETURNING id, event_type, payload",
-                    ))
+                    )))
                     .bind(now + lease_ms)
                     .bind(now)
                     .bind(limit)
@@ -354,7 +357,7 @@ macro_rules! impl_sql_store {
                 let statement = format!("UPDATE outbox SET sent_at = $1 WHERE id IN ({})", list.join(", "));
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<()> = async {
-                    let mut query = sql_query(&statement).bind($crate::clock::now_rfc3339());
+                    let mut query = sql_query(sqlx::AssertSqlSafe(statement)).bind($crate::clock::now_rfc3339());
                     for id in ids {
                         query = query.bind(*id);
                     }
@@ -395,9 +398,9 @@ macro_rules! impl_sql_store {
             async fn loan_by_key(&self, member_id: i64, key: &str) -> StoreResult<Option<Loan>> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Option<Loan>> = async {
-                    Ok(sql_query_as::<Loan>(&format!(
+                    Ok(sql_query_as::<Loan>(sqlx::AssertSqlSafe(format!(
                         "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 AND idempotency_key = $2"
-                    ))
+                    )))
                     .bind(member_id)
                     .bind(key)
                     .fetch_optional(&mut *tx)

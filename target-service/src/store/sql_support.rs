@@ -9,11 +9,11 @@ pub(crate) const SEED_CHUNK: usize = 500;
 /// `$after_seed` holds backend-specific statements run once the seed is in.
 macro_rules! sql_support {
     ($store:ty, $db:ty, $after_seed:expr, $persistent:expr) => {
-        fn sql_query(sql: &str) -> sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments<'_>> {
+        fn sql_query(sql: impl sqlx::SqlSafeStr) -> sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments> {
             sqlx::query(sql).persistent($persistent)
         }
 
-        fn sql_query_as<'q, O>(sql: &'q str) -> sqlx::query::QueryAs<'q, $db, O, <$db as sqlx::Database>::Arguments<'q>>
+        fn sql_query_as<O>(sql: impl sqlx::SqlSafeStr) -> sqlx::query::QueryAs<'static, $db, O, <$db as sqlx::Database>::Arguments>
         where
             O: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>,
         {
