@@ -31,8 +31,8 @@ impl RedisCache {
         self.conn
             .get_or_try_init(|| async {
                 let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(timeout)
-                    .set_response_timeout(timeout)
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout))
                     .set_number_of_retries(1);
                 ConnectionManager::new_with_config(self.client.clone(), config).await
             })
