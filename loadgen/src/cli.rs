@@ -1,5 +1,6 @@
 //! The command line (clap): `run`, `shapes`, `check`, their flags and help.
 
+use crate::engine::transport::ConnectionModel;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -99,6 +100,12 @@ pub struct RunArgs {
     /// Seconds between progress lines.
     #[arg(long, default_value_t = 5)]
     pub status_every: u64,
+    /// per-user: each user holds its own keep-alive connection, opened on first
+    /// use and reopened when the server closes it, as a browser tab or a Locust
+    /// user does. shared: all users share one connection pool; raw throughput,
+    /// but it does not model users' connections (and keeps no cookies).
+    #[arg(long, value_enum, default_value_t = ConnectionModel::PerUser, value_name = "MODEL")]
+    pub connections: ConnectionModel,
     /// Request timeout in seconds; a slower request fails as a timeout.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,

@@ -85,6 +85,7 @@ impl RunPlan {
                 paths: args.paths.clone(),
                 think,
             },
+            connections: args.connections,
             request_timeout_secs: args.timeout,
         };
         let scenarios = load.selection.resolve(registered).map_err(Error::Usage)?;

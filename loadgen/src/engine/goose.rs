@@ -1,6 +1,7 @@
 //! The goose attack for a workload: configuration, the shape as goose's test
 //! plan, one shared HTTP client, and our scenarios registered on it.
 
+use super::transport::{Transport, VuContext};
 use super::Workload;
 use crate::metrics::Recorder;
 use crate::shape::Shape;
@@ -49,7 +50,8 @@ pub fn attack(workload: &Workload, recorder: &Arc<Recorder>) -> Result<GooseAtta
         .set_default(GooseDefault::Quiet, 1usize)
         .map_err(config_err)?;
     // One client shared by every user (goose's default builds one per user,
-    // ~100 KB each), so idle users cost little and connections are pooled.
+    // ~100 KB each), so idle users cost little. It carries the requests of the
+    // shared connection model; per-user connections are the users' own.
     let client = GooseClientBuilder::new()
         .without_cookies()
         .timeout(Duration::from_secs(timeout_secs))
@@ -57,8 +59,18 @@ pub fn attack(workload: &Workload, recorder: &Arc<Recorder>) -> Result<GooseAtta
     attack = attack
         .set_client_builder_without_cookies(client)
         .map_err(config_err)?;
+    let transport = Transport::new(
+        workload.spec.connections,
+        &workload.host,
+        Duration::from_secs(timeout_secs),
+    )
+    .map_err(Error::Usage)?;
+    let ctx = Arc::new(VuContext {
+        recorder: recorder.clone(),
+        transport,
+    });
     for def in &workload.scenarios {
-        attack = attack.register_scenario(def.to_goose(recorder).map_err(Error::Usage)?);
+        attack = attack.register_scenario(def.to_goose(&ctx).map_err(Error::Usage)?);
     }
     Ok(attack)
 }

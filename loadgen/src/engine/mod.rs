@@ -2,6 +2,8 @@
 //!
 //! - [`scenario`], [`vu`], [`think`]: what test authors write: personas of tasks
 //!   on a virtual user, and their pauses.
+//! - [`transport`], [`http`]: how a user's request reaches the target: its own
+//!   keep-alive connection (HTTP/1.1 from the user's task), or the shared pool.
 //! - [`selection`]: which scenarios a run uses (names, paths, think), resolved once.
 //! - [`goose`]: the goose attack for a workload (goose runs the users).
 //! - [`local`]: a run in this process; [`live`]: the aggregate and the judges
@@ -13,6 +15,7 @@
 
 pub mod bundled;
 pub mod goose;
+pub mod http;
 pub mod live;
 pub mod local;
 pub mod scenario;
@@ -21,6 +24,7 @@ pub mod stop;
 pub mod target;
 pub mod think;
 pub mod ticker;
+pub mod transport;
 pub mod vu;
 
 use crate::distributed::WorkerSummary;
@@ -30,6 +34,7 @@ use crate::shape::Shape;
 use scenario::ScenarioDef;
 use selection::ScenarioSelection;
 use serde::{Deserialize, Serialize};
+use transport::ConnectionModel;
 
 /// What every load generator of a run needs from the command line, beyond its
 /// share of the shape and the host. Workers receive it whole from the manager,
@@ -37,6 +42,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoadSpec {
     pub selection: ScenarioSelection,
+    /// How users hold connections (`--connections`).
+    #[serde(default)]
+    pub connections: ConnectionModel,
     /// A slower request fails as a timeout.
     pub request_timeout_secs: u64,
 }

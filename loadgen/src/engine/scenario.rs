@@ -1,8 +1,8 @@
 //! Scenarios as test authors write them (weighted personas of tasks with think
 //! time), their mapping onto goose scenarios, and the built-in `http-get`.
 
+use super::transport::VuContext;
 use super::vu::{TaskResult, Vu};
-use crate::metrics::Recorder;
 use goose::goose::{GooseUser, Scenario, Transaction, TransactionFunction};
 use std::future::Future;
 use std::pin::Pin;
@@ -110,7 +110,7 @@ impl ScenarioDef {
 
     /// The goose scenario: our tasks wrapped so every request is recorded, plus
     /// the user gauge (counted up on start, down on stop).
-    pub(crate) fn to_goose(&self, recorder: &Arc<Recorder>) -> Result<Scenario, String> {
+    pub(crate) fn to_goose(&self, ctx: &Arc<VuContext>) -> Result<Scenario, String> {
         let err = |e: goose::GooseError| format!("scenario '{}': {e}", self.name);
         let mut scenario = Scenario::new(&self.name)
             .set_weight(self.weight)
@@ -118,12 +118,12 @@ impl ScenarioDef {
         if let Some((min, max)) = self.think {
             scenario = scenario.set_wait_time(min, max).map_err(err)?;
         }
-        let up = recorder.clone();
+        let up = ctx.recorder.clone();
         let started: TransactionFunction = Arc::new(move |_: &mut GooseUser| {
             up.user_started();
             Box::pin(async { Ok(()) })
         });
-        let down = recorder.clone();
+        let down = ctx.recorder.clone();
         let stopped: TransactionFunction = Arc::new(move |_: &mut GooseUser| {
             down.user_stopped();
             Box::pin(async { Ok(()) })
@@ -140,9 +140,9 @@ impl ScenarioDef {
                     .set_on_stop(),
             );
         for task in &self.tasks {
-            let (f, rec) = (task.f.clone(), recorder.clone());
+            let (f, ctx) = (task.f.clone(), ctx.clone());
             let function: TransactionFunction =
-                Arc::new(move |user: &mut GooseUser| f(Vu::new(user, rec.clone())));
+                Arc::new(move |user: &mut GooseUser| f(Vu::new(user, ctx.clone())));
             let mut t = Transaction::new(function)
                 .set_name(&task.name)
                 .set_weight(task.weight)

@@ -1,8 +1,9 @@
 //! The virtual user handed to scenario tasks: every request made through it is
 //! timed (microseconds, body included), checked and recorded in HDR, named.
 
-use crate::metrics::{FailureKind, Recorder, Sample};
-use goose::goose::{GooseMethod, GooseRequest, GooseUser, TransactionError};
+use super::transport::{self, Outgoing, VuContext};
+use crate::metrics::{FailureKind, Sample};
+use goose::goose::{GooseMethod, GooseUser, GooseUserData, TransactionError};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,10 +12,11 @@ pub type TaskError = Box<TransactionError>;
 /// What a task returns.
 pub type TaskResult = Result<(), TaskError>;
 
-/// One virtual user, as a task sees it. Requests go through goose's client.
+/// One virtual user, as a task sees it. Its requests go over its own
+/// connection (or the shared pool, with `--connections shared`).
 pub struct Vu<'a> {
     user: &'a mut GooseUser,
-    recorder: Arc<Recorder>,
+    ctx: Arc<VuContext>,
 }
 
 /// A response: status, headers' content type, the whole body, and how long it took.
@@ -61,11 +63,12 @@ pub struct Req<'v, 'a> {
 }
 
 impl<'a> Vu<'a> {
-    pub fn new(user: &'a mut GooseUser, recorder: Arc<Recorder>) -> Vu<'a> {
-        Vu { user, recorder }
+    pub fn new(user: &'a mut GooseUser, ctx: Arc<VuContext>) -> Vu<'a> {
+        Vu { user, ctx }
     }
 
-    /// The goose user underneath, for session data and goose's own API.
+    /// The goose user underneath, for goose's own API. Keep per-user data with
+    /// `set_data`: goose's session data holds the user's connection.
     pub fn goose(&mut self) -> &mut GooseUser {
         self.user
     }
@@ -97,16 +100,18 @@ impl<'a> Vu<'a> {
     }
 
     /// Per-user data kept between tasks (a login token, an id).
-    pub fn data<T: goose::goose::GooseUserData>(&self) -> Option<&T> {
-        self.user.get_session_data::<T>()
+    pub fn data<T: GooseUserData>(&self) -> Option<&T> {
+        let state = self.user.get_session_data::<transport::UserState>()?;
+        state.data.as_ref()?.downcast_ref::<T>()
     }
 
-    pub fn data_mut<T: goose::goose::GooseUserData>(&mut self) -> Option<&mut T> {
-        self.user.get_session_data_mut::<T>()
+    pub fn data_mut<T: GooseUserData>(&mut self) -> Option<&mut T> {
+        let state = self.user.get_session_data_mut::<transport::UserState>()?;
+        state.data.as_mut()?.downcast_mut::<T>()
     }
 
-    pub fn set_data<T: goose::goose::GooseUserData>(&mut self, data: T) {
-        self.user.set_session_data(data);
+    pub fn set_data<T: GooseUserData>(&mut self, data: T) {
+        transport::state(self.user).data = Some(Box::new(data));
     }
 }
 
@@ -186,41 +191,37 @@ impl Req<'_, '_> {
             expect,
             checks,
         } = self;
-        let mut builder = request_builder(vu.user, &method, &path)?;
-        for (k, v) in &headers {
-            builder = builder.header(k.as_str(), v.as_str());
-        }
-        if let Some(body) = &json {
-            builder = builder.json(body);
-        }
         let name = name.unwrap_or_else(|| path.clone());
-        let request = GooseRequest::builder()
-            .method(method)
-            .path(path.as_str())
-            .name(name.as_str())
-            .set_request_builder(builder)
-            .build();
-        let started = Instant::now();
-        let response = vu.user.request(request).await?;
-        let (status, body, failure) = match response.response {
-            Ok(resp) => {
-                let status = resp.status();
-                match resp.bytes().await {
-                    Ok(bytes) => {
-                        let bad = if expect.is_empty() {
-                            status.is_client_error() || status.is_server_error()
-                        } else {
-                            !expect.contains(&status.as_u16())
-                        };
-                        let failure = bad.then(|| (FailureKind::Status, format!("HTTP {status}")));
-                        (status.as_u16(), bytes.to_vec(), failure)
-                    }
-                    Err(e) => (status.as_u16(), Vec::new(), Some(classify(e))),
-                }
+        let json = match &json {
+            Some(value) => {
+                Some(serde_json::to_vec(value).map_err(|e| custom(format!("the JSON body: {e}")))?)
             }
-            Err(e) => (0, Vec::new(), Some(classify(e))),
+            None => None,
         };
+        let out = Outgoing {
+            method: &method,
+            path: &path,
+            name: &name,
+            headers: &headers,
+            json: json.as_deref(),
+        };
+        let started = Instant::now();
+        let exchanged = transport::exchange(vu.user, &vu.ctx, &out).await?;
         let latency_us = started.elapsed().as_micros() as u64;
+        let (status, body) = (exchanged.status, exchanged.body);
+        let failure = exchanged.failure.or_else(|| {
+            let bad = if expect.is_empty() {
+                status >= 400
+            } else {
+                !expect.contains(&status)
+            };
+            bad.then(|| {
+                (
+                    FailureKind::Status,
+                    format!("HTTP {status}{}", reason(status)),
+                )
+            })
+        });
         let mut reply = Reply {
             status,
             body,
@@ -233,7 +234,7 @@ impl Req<'_, '_> {
                 .find_map(|check| check(&reply).err())
                 .map(|why| (FailureKind::Check, why))
         });
-        vu.recorder.record(Sample {
+        vu.ctx.recorder.record(Sample {
             method: method_label(&method),
             name: &name,
             latency_us,
@@ -245,52 +246,13 @@ impl Req<'_, '_> {
     }
 }
 
-/// The request builder for `path` on the user's base URL, as goose's
-/// `get_request_builder` makes it, but with the URL parsed once: goose joins it
-/// into a `String` and reqwest parses that again (host and IDNA included), which
-/// was ~8% of the generator's CPU at 50k req/s.
-fn request_builder(
-    user: &GooseUser,
-    method: &GooseMethod,
-    path: &str,
-) -> Result<reqwest::RequestBuilder, Box<TransactionError>> {
-    let url = if path.starts_with('/') {
-        user.base_url.join(path)
-    } else {
-        // Perhaps absolute ("http://host/x"): what goose's `build_url` accepts.
-        match reqwest::Url::parse(path) {
-            Ok(url) if url.host().is_some() => Ok(url),
-            _ => user.base_url.join(path),
-        }
+/// The reason phrase after a status, as reqwest printed it (" 503 Service Unavailable").
+fn reason(status: u16) -> String {
+    match reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(r) => format!(" {r}"),
+        None => String::new(),
     }
-    .map_err(|e| Box::new(TransactionError::from(e)))?;
-    let method = match method {
-        GooseMethod::Get => reqwest::Method::GET,
-        GooseMethod::Post => reqwest::Method::POST,
-        GooseMethod::Put => reqwest::Method::PUT,
-        GooseMethod::Patch => reqwest::Method::PATCH,
-        GooseMethod::Delete => reqwest::Method::DELETE,
-        GooseMethod::Head => reqwest::Method::HEAD,
-        // Goose has no builder for a custom method either.
-        GooseMethod::Custom => return user.get_request_builder(method, path),
-    };
-    Ok(user.client.request(method, url))
-}
-
-fn classify(e: reqwest::Error) -> (FailureKind, String) {
-    let kind = if e.is_timeout() {
-        FailureKind::Timeout
-    } else if e.is_connect() {
-        FailureKind::Connect
-    } else {
-        FailureKind::Other
-    };
-    let mut causes = String::new();
-    let mut source = std::error::Error::source(&e);
-    while let Some(inner) = source {
-        causes = format!("{causes}: {inner}");
-        source = inner.source();
-    }
-    // Without the URL, so one endpoint's errors group under one message.
-    (kind, format!("{}{causes}", e.without_url()))
 }

@@ -1,6 +1,7 @@
 //! The aggregator: merges interval snapshots (from this process or from workers)
 //! into cumulative stats, a per-second series and a trailing window.
 
+use super::connections::{ConnectionStats, ConnectionTotals};
 use super::figures::{EndpointFigures, ErrorCount};
 use super::snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,12 @@ pub struct SecondPoint {
     pub p95_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
+    /// The users' connections open at the end of the second (per-user model).
+    #[serde(default)]
+    pub connections: u64,
+    /// Connections opened during the second.
+    #[serde(default)]
+    pub connects: u64,
 }
 
 impl SecondPoint {
@@ -35,6 +42,8 @@ impl SecondPoint {
             p95_us: f.p95_us,
             p99_us: f.p99_us,
             max_us: f.max_us,
+            connections: 0,
+            connects: 0,
         }
     }
 }
@@ -42,6 +51,7 @@ impl SecondPoint {
 #[derive(Default)]
 struct PendingSecond {
     users: u64,
+    connections: ConnectionStats,
     total: EndpointStats,
     per_endpoint: BTreeMap<EndpointKey, EndpointStats>,
 }
@@ -59,6 +69,8 @@ pub struct Aggregator {
     pub endpoints: BTreeMap<EndpointKey, EndpointStats>,
     pub total: EndpointStats,
     pub series: Vec<SecondPoint>,
+    /// The users' connections over the run (per-user model).
+    pub connections: ConnectionTotals,
     pending: BTreeMap<u64, PendingSecond>,
     window: VecDeque<EndpointStats>,
     window_len: usize,
@@ -73,6 +85,7 @@ impl Aggregator {
             endpoints: BTreeMap::new(),
             total: EndpointStats::default(),
             series: Vec::new(),
+            connections: ConnectionTotals::default(),
             pending: BTreeMap::new(),
             window: VecDeque::new(),
             window_len: window_len.max(1),
@@ -86,6 +99,7 @@ impl Aggregator {
     pub fn ingest(&mut self, snap: &IntervalSnapshot) {
         let pending = self.pending.entry(snap.second).or_default();
         pending.users += snap.users;
+        pending.connections.merge(&snap.connections);
         for (key, stats) in &snap.endpoints {
             match pending.per_endpoint.get_mut(key) {
                 Some(p) => p.merge(stats),
@@ -113,7 +127,10 @@ impl Aggregator {
                 }
             }
             self.total.merge(&p.total);
-            let point = SecondPoint::from_stats(second, p.users, &p.total);
+            let mut point = SecondPoint::from_stats(second, p.users, &p.total);
+            point.connections = p.connections.open;
+            point.connects = p.connections.opened;
+            self.connections.add(&p.connections);
             self.series.push(point.clone());
             self.window.push_back(p.total.clone());
             if self.window.len() > self.window_len {

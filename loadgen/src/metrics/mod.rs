@@ -5,15 +5,18 @@
 //! - [`snapshot`]: mergeable per-endpoint stats and the per-second interval snapshot.
 //! - [`aggregate`]: merges snapshots into cumulative stats, a per-second series, a window.
 //! - [`figures`]: an endpoint's Locust figures, computed once, and an error's record.
+//! - [`connections`]: the users' connections: open, opened, failed, connect times.
 //! - [`hdr`]: one histogram layout, clamping, V2 bytes and base64.
 
 pub mod aggregate;
+pub mod connections;
 pub mod figures;
 pub mod hdr;
 pub mod recorder;
 pub mod snapshot;
 
 pub use aggregate::{Aggregator, FinalSecond, SecondPoint};
+pub use connections::{ConnectionMeter, ConnectionStats, ConnectionTotals};
 pub use figures::{EndpointFigures, ErrorCount};
 pub use recorder::{Recorder, Sample};
 pub use snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};

@@ -1,10 +1,11 @@
 //! Where requests are measured: sharded per-thread HDR stats, drained every second.
 
+use super::connections::ConnectionMeter;
 use super::snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const SHARDS: usize = 16;
 
@@ -27,6 +28,8 @@ type Shard = HashMap<String, Vec<(&'static str, EndpointStats)>>;
 pub struct Recorder {
     shards: [Mutex<Shard>; SHARDS],
     users: AtomicU64,
+    /// The users' own connections (per-user connection model only).
+    pub connections: Arc<ConnectionMeter>,
 }
 
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
@@ -77,6 +80,7 @@ impl Recorder {
         let mut snap = IntervalSnapshot {
             second,
             users: self.active_users(),
+            connections: self.connections.drain(),
             ..Default::default()
         };
         for shard in &self.shards {
@@ -98,7 +102,6 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn lossless_under_concurrent_recording_and_draining() {

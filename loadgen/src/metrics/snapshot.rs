@@ -1,5 +1,6 @@
 //! Mergeable measurements: per-endpoint HDR stats and the per-second interval snapshot.
 
+use super::connections::ConnectionStats;
 use super::hdr;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -193,6 +194,9 @@ pub struct IntervalSnapshot {
     pub second: u64,
     /// Users active at the end of the interval.
     pub users: u64,
+    /// The users' connections (zero in the shared-pool model, which does not count them).
+    #[serde(default)]
+    pub connections: ConnectionStats,
     #[serde(with = "as_pairs")]
     pub endpoints: BTreeMap<EndpointKey, EndpointStats>,
 }
