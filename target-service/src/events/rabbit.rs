@@ -6,9 +6,10 @@ use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions,
     ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
-use lapin::publisher_confirm::Confirmation;
 use lapin::types::{FieldTable, ShortString};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
+};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -47,7 +48,7 @@ impl RabbitBroker {
         };
         channel
             .exchange_declare(
-                &self.exchange,
+                self.exchange.as_str().into(),
                 ExchangeKind::Topic,
                 durable,
                 FieldTable::default(),
@@ -58,13 +59,13 @@ impl RabbitBroker {
             ..Default::default()
         };
         channel
-            .queue_declare(&self.queue, queue, FieldTable::default())
+            .queue_declare(self.queue.as_str().into(), queue, FieldTable::default())
             .await?;
         channel
             .queue_bind(
-                &self.queue,
-                &self.exchange,
-                "loan.#",
+                self.queue.as_str().into(),
+                self.exchange.as_str().into(),
+                "loan.#".into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )
@@ -91,8 +92,8 @@ impl RabbitBroker {
             .with_message_id(ShortString::from(event.id.to_string()));
         let confirm = channel
             .basic_publish(
-                &self.exchange,
-                &event.event_type,
+                self.exchange.as_str().into(),
+                event.event_type.as_str().into(),
                 BasicPublishOptions::default(),
                 event.payload.as_bytes(),
                 props,
@@ -130,8 +131,8 @@ impl Publisher for RabbitBroker {
         let (conn, channel) = self.open().await?;
         let mut consumer = channel
             .basic_consume(
-                &self.queue,
-                "target-service",
+                self.queue.as_str().into(),
+                "target-service".into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
             )
@@ -149,7 +150,7 @@ impl Publisher for RabbitBroker {
                 },
             }
         }
-        let _ = conn.close(200, "shutdown").await;
+        let _ = conn.close(200, "shutdown".into()).await;
         Ok(())
     }
 }

@@ -62,7 +62,7 @@ async fn outbox_rows_reach_rabbitmq_and_are_marked_sent() {
     let mut kinds = Vec::new();
     for _ in 0..2 {
         let msg = channel
-            .basic_get(&queue, BasicGetOptions { no_ack: true })
+            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
             .await
             .unwrap()
             .expect("message queued");
@@ -72,14 +72,14 @@ async fn outbox_rows_reach_rabbitmq_and_are_marked_sent() {
     }
     assert_eq!(kinds, ["loan.created", "loan.returned"]);
     channel
-        .queue_delete(&queue, QueueDeleteOptions::default())
+        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
         .await
         .unwrap();
     channel
-        .exchange_delete(&exchange, ExchangeDeleteOptions::default())
+        .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
         .await
         .unwrap();
-    let _ = conn.close(200, "done").await;
+    let _ = conn.close(200, "done".into()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -85,7 +85,7 @@ async fn broker_killed_mid_stream_loses_no_event() {
     let channel = conn.create_channel().await.unwrap();
     let mut delivered = BTreeSet::new();
     while let Some(msg) = channel
-        .basic_get(&queue, BasicGetOptions { no_ack: true })
+        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
         .await
         .unwrap()
     {
@@ -95,12 +95,12 @@ async fn broker_killed_mid_stream_loses_no_event() {
     }
     assert_eq!(delivered, loans, "every loan's event arrived");
     let _ = channel
-        .queue_delete(&queue, QueueDeleteOptions::default())
+        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
         .await;
     let _ = channel
-        .exchange_delete(&exchange, ExchangeDeleteOptions::default())
+        .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
         .await;
-    let _ = conn.close(200, "done").await;
+    let _ = conn.close(200, "done".into()).await;
 }
 
 async fn breaker_state(app: &crate::helpers::TestApp, name: &str) -> String {
