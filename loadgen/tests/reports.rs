@@ -29,7 +29,7 @@ fn serve() -> String {
     Server::start(Behaviour {
         latency: Arc::new(|i| Duration::from_micros(500 + (i * 7_919) % 4_000)),
         status: Arc::new(|i| if i % 40 == 0 { 503 } else { 200 }),
-        close_after: None,
+        ..Behaviour::default()
     })
     .url
 }

@@ -106,7 +106,10 @@ fn start_ms(stderr: &str) -> u128 {
 #[test]
 fn manager_counts_exactly_what_three_workers_measured() {
     let served = Served::default();
-    let host = serve(known_latency_app_fast(served.clone()));
+    let host = serve_counting(
+        known_latency_app_fast(served.clone()),
+        served.accepted.clone(),
+    );
     let (port, out) = (free_port(), out_dir("dist-three"));
     let m = manager(port, "plan:30,2s;30,6s", 3, &host, &out, &[]);
     let ws: Vec<Proc> = [1, 1, 2]
@@ -141,6 +144,14 @@ fn manager_counts_exactly_what_three_workers_measured() {
         .collect();
     peaks.sort();
     assert_eq!(peaks, vec![7, 8, 15]);
+    // The workers' users each held their own connection: 30 at the peak, and
+    // every one the server accepted (but the manager's reachability check).
+    assert_eq!(s["config"]["connections"], "per-user");
+    assert_eq!(s["connections"]["peak_open"], 30, "{}", s["connections"]);
+    assert_eq!(
+        s["connections"]["opened"].as_u64().unwrap() + 1,
+        served.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    );
     let starts: Vec<u128> = outs.iter().map(|w| start_ms(&stderr(w))).collect();
     let spread = starts.iter().max().unwrap() - starts.iter().min().unwrap();
     assert!(spread < 100, "workers started {spread} ms apart");

@@ -3,10 +3,12 @@
 
 use super::compare::print_comparison;
 use super::session::Launch;
+use crate::engine::transport::ConnectionModel;
 use crate::engine::RunOutcome;
 use crate::error::exit;
 use crate::judge::regression::Limits;
 use crate::judge::{evaluate_all, Verdict};
+use crate::metrics::ConnectionFigures;
 use crate::plan::RunPlan;
 use crate::report::summary::{RunConfig, Summary, SCHEMA_VERSION};
 use crate::report::{self, console};
@@ -30,11 +32,13 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, outcome: RunOutcome) -> Result<
         total,
         endpoints,
         errors,
-        series: outcome.aggregator.series,
+        series: outcome.aggregator.series.clone(),
         thresholds,
         verdict,
         breaking_point: outcome.breaking_point,
         workers: outcome.workers,
+        connections: (plan.load.connections == ConnectionModel::PerUser)
+            .then(|| ConnectionFigures::of(&outcome.aggregator.connections)),
     };
     let path = summary.write(&plan.out)?;
     if let Err(e) = report::write_all(&summary, &plan.out) {

@@ -1,6 +1,7 @@
 //! What a person sees while a run goes: the live dashboard when stdout is a
 //! terminal (or `--tui`), else a status line every few seconds (`--headless`).
 
+use crate::engine::transport::ConnectionModel;
 use crate::engine::Tick;
 use crate::plan::RunPlan;
 use crate::report::console;
@@ -43,6 +44,7 @@ pub fn start(plan: &RunPlan, interrupt: &CancellationToken) -> (Observer, Displa
             Ok(dashboard) => {
                 let publisher = dashboard.publisher();
                 let rules = plan.rules.clone();
+                let counted = plan.load.connections == ConnectionModel::PerUser;
                 let board = workers.clone();
                 let interrupt = interrupt.clone();
                 // Runs on the aggregator's tick: copy numbers, hand over, return.
@@ -52,6 +54,7 @@ pub fn start(plan: &RunPlan, interrupt: &CancellationToken) -> (Observer, Displa
                         aggregator: tick.aggregator,
                         finalized: tick.finalized,
                         rules: &rules,
+                        connections: counted,
                         workers: board.get(),
                         stopping: interrupt.is_cancelled().then(|| "interrupted".to_string()),
                     }))
@@ -70,18 +73,23 @@ pub fn start(plan: &RunPlan, interrupt: &CancellationToken) -> (Observer, Displa
         workers,
     };
     let every = plan.display.status_every_secs;
-    (Box::new(status_lines(&plan.shape, every)), display)
+    let counted = plan.load.connections == ConnectionModel::PerUser;
+    (Box::new(status_lines(&plan.shape, every, counted)), display)
 }
 
 /// The headless observer: a status line every `every` seconds on stderr.
-fn status_lines(shape: &Shape, every: u64) -> impl FnMut(&Tick) + Send + 'static {
+fn status_lines(
+    shape: &Shape,
+    every: u64,
+    connections: bool,
+) -> impl FnMut(&Tick) + Send + 'static {
     let shape = shape.clone();
     move |tick: &Tick| {
         if (tick.second + 1).is_multiple_of(every) {
             let planned = shape.users_at(tick.second as f64 + 1.0);
             eprintln!(
                 "{}",
-                console::status_line(tick, shape.total_secs(), planned)
+                console::status_line(tick, shape.total_secs(), planned, connections)
             );
         }
     }

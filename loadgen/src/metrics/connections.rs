@@ -166,6 +166,34 @@ impl ConnectionTotals {
     }
 }
 
+/// The run's connections as summary.json reports them (per-user model).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionFigures {
+    /// Most connections open at the end of any second.
+    pub peak_open: u64,
+    /// Connections opened (a user's first, and every reopen after the server closed one).
+    pub opened: u64,
+    /// Connect attempts that failed.
+    pub failed: u64,
+    pub connect_p50_us: u64,
+    pub connect_p99_us: u64,
+    pub connect_max_us: u64,
+}
+
+impl ConnectionFigures {
+    pub fn of(t: &ConnectionTotals) -> ConnectionFigures {
+        let h = &t.connect_us;
+        ConnectionFigures {
+            peak_open: t.peak_open,
+            opened: t.opened,
+            failed: t.failed,
+            connect_p50_us: hdr::percentile(h, 50.0),
+            connect_p99_us: hdr::percentile(h, 99.0),
+            connect_max_us: if h.is_empty() { 0 } else { h.max() },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ pub mod recorder;
 pub mod snapshot;
 
 pub use aggregate::{Aggregator, FinalSecond, SecondPoint};
-pub use connections::{ConnectionMeter, ConnectionStats, ConnectionTotals};
+pub use connections::{ConnectionFigures, ConnectionMeter, ConnectionStats, ConnectionTotals};
 pub use figures::{EndpointFigures, ErrorCount};
 pub use recorder::{Recorder, Sample};
 pub use snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};

@@ -43,13 +43,18 @@ pub fn locust_cells(method: &str, name: &str, f: &EndpointFigures) -> [String; 1
     ]
 }
 
-/// `[  35s/1m30s] users 120/150 | 312.4 rps | fails 0.00% | p50 3.20ms p95 9.10ms p99 15.0ms | 10234 reqs`
-pub fn status_line(tick: &Tick, total_secs: u64, planned_users: f64) -> String {
+/// `[  35s/1m30s] users 120/150 | conns 120 | 312.4 rps | fails 0.00% | p50 3.20ms p95 9.10ms p99 15.0ms | 10234 reqs`
+/// (`conns` when the run counts its users' connections).
+pub fn status_line(tick: &Tick, total_secs: u64, planned_users: f64, connections: bool) -> String {
     let agg = tick.aggregator;
     let recent = agg.window(5);
     let secs = agg.series.len().clamp(1, 5) as f64;
+    let conns = match agg.series.last() {
+        Some(p) if connections => format!(" | conns {}", p.connections),
+        _ => String::new(),
+    };
     format!(
-        "[{:>6}/{}] users {}/{:.0} | {:.1} rps | fails {:.2}% | p50 {} p95 {} p99 {} (last 5s) | {} reqs",
+        "[{:>6}/{}] users {}/{:.0}{conns} | {:.1} rps | fails {:.2}% | p50 {} p95 {} p99 {} (last 5s) | {} reqs",
         fmt_secs(tick.second + 1),
         fmt_secs(total_secs),
         agg.current_users(),
@@ -116,6 +121,7 @@ pub fn final_report(s: &Summary) -> String {
         },
         s.duration_secs
     );
+    let _ = writeln!(out, "{}", connections_line(s));
     if !s.errors.is_empty() {
         let _ = writeln!(out, "\nErrors:");
         for e in s.errors.iter().take(10) {
@@ -150,6 +156,22 @@ pub fn final_report(s: &Summary) -> String {
     }
     out.push_str(&verdict_table(s));
     out
+}
+
+/// The connection model, and what the users' connections did when counted.
+pub fn connections_line(s: &Summary) -> String {
+    match &s.connections {
+        Some(c) => format!(
+            "Connections (one per user): peak {} open, {} opened, {} failed to open; connect p50 {} p99 {} max {}",
+            c.peak_open,
+            c.opened,
+            c.failed,
+            fmt_us(c.connect_p50_us),
+            fmt_us(c.connect_p99_us),
+            fmt_us(c.connect_max_us),
+        ),
+        None => "Connections: one shared pool (--connections shared; not counted, and not one per user)".into(),
+    }
 }
 
 pub fn verdict_table(s: &Summary) -> String {

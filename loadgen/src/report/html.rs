@@ -299,6 +299,7 @@ fn configuration(m: &Model, out: &mut dyn Write) -> io::Result<()> {
         ("Host", c.host.clone()),
         ("Bundled target", c.bundled_target.to_string()),
         ("Scenarios", c.scenarios.join(", ")),
+        ("Connections", c.connections.as_str().to_string()),
         (
             "Think time",
             c.think

@@ -2,9 +2,11 @@
 //! histograms (which it carries, so any figure can be recomputed later).
 
 use crate::distributed::WorkerSummary;
+use crate::engine::transport::ConnectionModel;
 use crate::judge::{BreakingPoint, RuleResult, Verdict};
 use crate::metrics::{
-    hdr, Aggregator, EndpointFigures, EndpointKey, EndpointStats, ErrorCount, SecondPoint,
+    hdr, Aggregator, ConnectionFigures, EndpointFigures, EndpointKey, EndpointStats, ErrorCount,
+    SecondPoint,
 };
 use crate::plan::RunPlan;
 use crate::shape::Shape;
@@ -37,6 +39,10 @@ pub struct Summary {
     /// Per worker figures of a distributed run; empty for a local run.
     #[serde(default)]
     pub workers: Vec<WorkerSummary>,
+    /// The users' connections (per-user model); null in the shared model,
+    /// whose pool is goose's and not counted.
+    #[serde(default)]
+    pub connections: Option<ConnectionFigures>,
 }
 
 /// The run's configuration, as the plan had it.
@@ -54,6 +60,14 @@ pub struct RunConfig {
     /// `--think` as given: every user's pause between tasks, overriding the scenarios'.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub think: Option<String>,
+    /// How users held connections: `per-user` or `shared` (summaries written
+    /// before the per-user model existed read as `shared`).
+    #[serde(default = "shared_pool")]
+    pub connections: ConnectionModel,
+}
+
+fn shared_pool() -> ConnectionModel {
+    ConnectionModel::Shared
 }
 
 impl RunConfig {
@@ -69,6 +83,7 @@ impl RunConfig {
             rules: plan.rules.iter().map(|r| r.text.clone()).collect(),
             abort_on_fail: plan.abort_on_fail,
             think: plan.load.selection.think.map(|t| t.to_string()),
+            connections: plan.load.connections,
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct TickView<'a> {
     /// Seconds closed at this tick.
     pub finalized: &'a [FinalSecond],
     pub rules: &'a [Rule],
+    /// Whether the run counts its users' connections (the per-user model).
+    pub connections: bool,
     pub workers: Vec<WorkerRow>,
     pub stopping: Option<String>,
 }
@@ -51,6 +53,9 @@ pub fn capture(v: TickView<'_>) -> Snapshot {
         errors,
         rules,
         workers: v.workers,
+        connections: v
+            .connections
+            .then(|| agg.series.last().map_or(0, |p| p.connections)),
         stopping: v.stopping,
     }
 }
@@ -100,6 +105,7 @@ mod tests {
             aggregator: &agg,
             finalized: &finalized,
             rules: &rules,
+            connections: true,
             workers: vec![],
             stopping: None,
         });

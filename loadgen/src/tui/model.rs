@@ -46,6 +46,8 @@ pub struct Snapshot {
     pub errors: Vec<ErrorCount>,
     pub rules: Vec<RuleLine>,
     pub workers: Vec<WorkerRow>,
+    /// The users' connections open now (`None`: not counted, the shared pool).
+    pub connections: Option<u64>,
     /// Why the run is stopping early, once it is.
     pub stopping: Option<String>,
 }

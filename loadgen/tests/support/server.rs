@@ -17,6 +17,9 @@ pub struct Behaviour {
     pub status: Arc<dyn Fn(u64) -> u16 + Send + Sync>,
     /// Close a connection after it served this many requests.
     pub close_after: Option<u64>,
+    /// Say so with `Connection: close` on the last response (else close unannounced,
+    /// as a server whose keep-alive timeout hits an idle connection does).
+    pub announce_close: bool,
 }
 
 impl Default for Behaviour {
@@ -25,6 +28,7 @@ impl Default for Behaviour {
             latency: Arc::new(|_| Duration::ZERO),
             status: Arc::new(|_| 200),
             close_after: None,
+            announce_close: true,
         }
     }
 }
@@ -100,9 +104,20 @@ fn serve_connection(mut stream: TcpStream, b: &Behaviour, c: &Counters) {
             let last = b.close_after.is_some_and(|k| served >= k);
             let reply = format!(
                 "HTTP/1.1 {status} X\r\nContent-Length: 2\r\n{}\r\nok",
-                if last { "Connection: close\r\n" } else { "" }
+                if last && b.announce_close {
+                    "Connection: close\r\n"
+                } else {
+                    ""
+                }
             );
-            if stream.write_all(reply.as_bytes()).is_err() || last {
+            if stream.write_all(reply.as_bytes()).is_err() {
+                return;
+            }
+            if last {
+                if !b.announce_close {
+                    // Closed after the client has had time to take the answer and go idle.
+                    std::thread::sleep(Duration::from_millis(20));
+                }
                 return;
             }
         }

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -46,11 +47,13 @@ pub fn summary(dir: &Path) -> Value {
     serde_json::from_str(&text).expect("summary.json is JSON")
 }
 
-/// What a test server saw: the latency it served to each request, in microseconds.
+/// What a test server saw: the latency it served to each request, in
+/// microseconds, and the connections it accepted.
 #[derive(Clone, Default)]
 pub struct Served {
     pub latencies_us: Arc<Mutex<Vec<u64>>>,
     pub in_flight: Arc<AtomicU64>,
+    pub accepted: Arc<AtomicU64>,
 }
 
 /// A server whose request i takes exactly 100 + (i mod 201) ms: a known,
@@ -108,6 +111,11 @@ pub fn overloadable_app(served: Served, limit: u64) -> Router {
 
 /// Serves `app` on a free loopback port from a background thread; returns its URL.
 pub fn serve(app: Router) -> String {
+    serve_counting(app, Arc::new(AtomicU64::new(0)))
+}
+
+/// As `serve`, counting the connections accepted into `accepted`.
+pub fn serve_counting(app: Router, accepted: Arc<AtomicU64>) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -118,6 +126,9 @@ pub fn serve(app: Router) -> String {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
+            let listener = listener.tap_io(move |_| {
+                accepted.fetch_add(1, Ordering::SeqCst);
+            });
             axum::serve(listener, app).await.unwrap();
         });
     });

@@ -26,9 +26,10 @@ pub struct RawResponse {
 /// Why an exchange failed.
 #[derive(Debug)]
 pub enum ExchangeError {
-    /// The server closed the connection before sending any byte of a response
-    /// (on a reused connection: it had closed it while idle; safe to retry).
-    ClosedBeforeResponse,
+    /// The connection ended (closed or reset) before any byte of a response
+    /// came (on a reused connection: the server had closed it while idle; safe
+    /// to retry); why.
+    ClosedBeforeResponse(String),
     /// Writing the request failed.
     Write(io::Error),
     /// Reading the response failed, or it ended half way.
@@ -90,12 +91,22 @@ impl Conn {
                     "response head over {MAX_HEAD} bytes"
                 )));
             }
-            if self.fill().await? == 0 {
-                return Err(if self.rbuf.is_empty() {
-                    ExchangeError::ClosedBeforeResponse
-                } else {
-                    ExchangeError::Read("the server closed the connection mid-head".into())
-                });
+            match self.fill().await {
+                Ok(0) if self.rbuf.is_empty() => {
+                    return Err(ExchangeError::ClosedBeforeResponse(
+                        "the server closed the connection without answering".into(),
+                    ))
+                }
+                Ok(0) => {
+                    return Err(ExchangeError::Read(
+                        "the server closed the connection mid-head".into(),
+                    ))
+                }
+                Ok(_) => {}
+                Err(ExchangeError::Read(why)) if self.rbuf.is_empty() => {
+                    return Err(ExchangeError::ClosedBeforeResponse(why))
+                }
+                Err(e) => return Err(e),
             }
         };
         let start = head.len;

@@ -222,16 +222,14 @@ impl UserHttp {
                     }
                     return Ok(raw);
                 }
-                Err(ExchangeError::ClosedBeforeResponse | ExchangeError::Write(_)) if reused => {
+                Err(ExchangeError::ClosedBeforeResponse(_) | ExchangeError::Write(_)) if reused => {
                     self.conn = None;
                     reused = false;
                 }
                 Err(e) => {
                     self.conn = None;
                     return Err(match e {
-                        ExchangeError::ClosedBeforeResponse => HttpError::Connect(
-                            "the server closed the connection without answering".into(),
-                        ),
+                        ExchangeError::ClosedBeforeResponse(why) => HttpError::Connect(why),
                         ExchangeError::Write(e) => {
                             HttpError::Connect(format!("sending the request: {e}"))
                         }

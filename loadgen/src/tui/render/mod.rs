@@ -9,7 +9,7 @@ use super::model::Model;
 use super::view::{Screen, ViewState};
 use crate::units::fmt_secs;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
@@ -97,9 +97,13 @@ fn render_header(model: &Model, view: &ViewState, frame: &mut Frame, area: Rect)
     } else {
         Span::raw("")
     };
+    let conns = model
+        .latest
+        .connections
+        .map_or_else(String::new, |n| format!(" | conns {n}"));
     let line2 = Line::from(vec![
         Span::raw(format!(
-            "users {}/{} | {workers} | {rps} rps | {fails} fails/s | {} reqs, {} fails",
+            "users {}/{}{conns} | {workers} | {rps} rps | {fails} fails/s | {} reqs, {} fails",
             model.current_users(),
             model.target_users(),
             t.figures.requests,
