@@ -107,17 +107,13 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
     };
     let started = tmux
         .cmd()
-        .args(["new-session", "-d", "-s", "dash", "-x", "120", "-y", "40"])
+        .args(["new-session", "-d", "-s", "dash", "-x", "130", "-y", "42"])
         .arg(&script)
         .env_remove("LOADGEN_HOST")
         .status()
         .expect("tmux starts");
     assert!(started.success());
 
-    // goose prints a line when its users are launched; the dashboard repaints
-    // in full every 5 s, so wait for a whole, clean frame.
-    // A frame caught while goose's line garbles it is retried: wait (up to
-    // 60 s, across several full repaints) for one with everything in place.
     let wanted = [
         "1 Overview",
         "plan |",
@@ -134,6 +130,26 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
     for want in wanted {
         assert!(pane.contains(want), "missing {want:?} in\n{pane}");
     }
+    // goose prints "5 users launched." to stdout once its users are up: it
+    // must land in the footer, never on the picture (no shifted or doubled
+    // lines between repaints).
+    let pane = tmux.wait_for("goose's line in the footer", 20, |p| {
+        p.lines()
+            .last()
+            .is_some_and(|l| l.contains("output: 5 users launched."))
+    });
+    for _ in 0..10 {
+        let pane = tmux.pane();
+        let lines: Vec<&str> = pane.lines().collect();
+        assert!(lines[0].starts_with('┌'), "the header moved:\n{pane}");
+        let strays = lines[..lines.len() - 1]
+            .iter()
+            .filter(|l| l.contains("launched"))
+            .count();
+        assert_eq!(strays, 0, "goose's line on the picture:\n{pane}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(pane);
     tmux.keys("2");
     tmux.wait_for("the endpoints screen", 10, |p| {
         p.contains("# Requests") && p.contains("Aggregated")
@@ -144,6 +160,7 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
     assert!(pane.contains("EXIT=130"), "q is an interruption:\n{pane}");
     // The final table and verdict are on the normal screen, the dashboard gone.
     for want in [
+        "5 users launched.",
         "# Requests",
         "INTERRUPTED run",
         "Verdict: FAILED",

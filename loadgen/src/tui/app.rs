@@ -15,25 +15,32 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const FRAME: Duration = Duration::from_millis(100);
-/// How often the whole screen is repainted: goose prints a line to stdout when
-/// its users are launched, which would otherwise scroll the picture for good.
-const HEAL: Duration = Duration::from_secs(5);
 
 pub(super) struct Loop {
     pub guard: TerminalGuard,
     pub model: Model,
     pub rx: Receiver<Snapshot>,
+    /// Lines the process printed meanwhile (stdout and stderr are redirected).
+    pub printed: Receiver<String>,
     pub stop: Arc<AtomicBool>,
     pub on_quit: Box<dyn Fn() + Send>,
 }
 
 impl Loop {
-    /// Runs until told to stop or the run's side hangs up; the guard restores on return.
-    pub fn run(mut self) -> io::Result<()> {
+    /// Runs until told to stop or the run's side hangs up, then gives the
+    /// terminal back; returns what the process printed meanwhile.
+    pub fn run(mut self) -> io::Result<Vec<String>> {
+        let result = self.serve();
+        let printed = self.guard.leave();
+        result.map(|()| printed)
+    }
+
+    fn serve(&mut self) -> io::Result<()> {
         let mut view = ViewState::default();
         let mut dirty = true;
         let mut last_draw: Option<Instant> = None;
-        let mut last_heal = Instant::now();
+        // A resize repaints every cell (nothing else writes to the terminal).
+        let mut full = false;
         loop {
             loop {
                 match self.rx.try_recv() {
@@ -45,16 +52,16 @@ impl Loop {
                     Err(TryRecvError::Disconnected) => return Ok(()),
                 }
             }
+            while let Ok(line) = self.printed.try_recv() {
+                self.model.printed(line);
+                dirty = true;
+            }
             if self.stop.load(Ordering::SeqCst) {
                 return Ok(());
             }
             let since = last_draw.map_or(FRAME, |t| t.elapsed());
             if dirty && since >= FRAME {
-                let heal = last_heal.elapsed() >= HEAL;
-                if heal {
-                    last_heal = Instant::now();
-                }
-                self.draw(&view, heal)?;
+                self.draw(&view, std::mem::take(&mut full))?;
                 dirty = false;
                 last_draw = Some(Instant::now());
             }
@@ -72,7 +79,7 @@ impl Loop {
                         dirty = true;
                     }
                     Event::Resize(..) => {
-                        last_heal -= HEAL;
+                        full = true;
                         dirty = true;
                     }
                     _ => {}
@@ -84,13 +91,13 @@ impl Loop {
     /// One frame, inside a synchronized update so terminals that know it show
     /// no half-drawn state; `full` clears first and repaints every cell.
     fn draw(&mut self, view: &ViewState, full: bool) -> io::Result<()> {
-        queue!(io::stdout(), BeginSynchronizedUpdate)?;
+        queue!(self.guard.terminal.backend_mut(), BeginSynchronizedUpdate)?;
         if full {
             self.guard.terminal.clear()?;
         }
         let model = &self.model;
         self.guard.terminal.draw(|f| render(model, view, f))?;
-        execute!(io::stdout(), EndSynchronizedUpdate)
+        execute!(self.guard.terminal.backend_mut(), EndSynchronizedUpdate)
     }
 }
 

@@ -5,11 +5,15 @@
 //! - [`view`]: screen, sort and help, and what keys do to them.
 //! - [`render`]: a pure function of model and view onto a ratatui frame.
 //! - [`term`]: the guard that gives the terminal back on drop and on panic.
+//! - `output`: stdout and stderr redirected while the dashboard is up; `backend`:
+//!   the terminal backend that never asks stdout where the cursor is.
 //! - `app`: the dashboard's thread; [`Dashboard`] starts and closes it.
 
 mod app;
+mod backend;
 pub mod capture;
 pub mod model;
+mod output;
 pub mod render;
 pub mod term;
 pub mod view;
@@ -32,7 +36,7 @@ pub struct Dashboard {
     stop: Arc<AtomicBool>,
     /// Hangs up when the thread ends, however it ends.
     ended: Receiver<()>,
-    thread: Option<JoinHandle<io::Result<()>>>,
+    thread: Option<JoinHandle<io::Result<Vec<String>>>>,
 }
 
 /// How long closing waits for the thread. crossterm can spin forever reading
@@ -69,7 +73,8 @@ impl Dashboard {
     /// Takes over the terminal and starts drawing `shape`'s run. `on_quit`
     /// runs once when the person presses q or Ctrl-C.
     pub fn start(shape: &Shape, on_quit: impl Fn() + Send + 'static) -> io::Result<Dashboard> {
-        let guard = term::TerminalGuard::enter()?;
+        let (printed_tx, printed) = mpsc::channel();
+        let guard = term::TerminalGuard::enter(printed_tx)?;
         let (tx, rx) = mpsc::channel();
         let (ended_tx, ended) = mpsc::channel::<()>();
         let stop = Arc::new(AtomicBool::new(false));
@@ -77,6 +82,7 @@ impl Dashboard {
             guard,
             model: Model::new(shape),
             rx,
+            printed,
             stop: stop.clone(),
             on_quit: Box::new(on_quit),
         };
@@ -114,7 +120,13 @@ impl Dashboard {
             ));
         }
         match self.thread.take().map(|t| t.join()) {
-            Some(Ok(result)) => result,
+            Some(Ok(result)) => {
+                // What was printed under the dashboard, now on the normal screen.
+                for line in result? {
+                    eprintln!("{line}");
+                }
+                Ok(())
+            }
             Some(Err(_)) => Err(io::Error::other("the dashboard thread panicked")),
             None => Ok(()),
         }

@@ -74,6 +74,8 @@ pub struct Model {
     pub latest: Snapshot,
     /// Snapshots received (0: the run has not ticked yet).
     pub ticks: u64,
+    /// The latest lines the process printed while the dashboard was up.
+    pub output: Vec<String>,
 }
 
 impl Model {
@@ -110,6 +112,14 @@ impl Model {
         }
         self.latest = snap;
         self.ticks += 1;
+    }
+
+    /// Keeps a line the process printed (the last few).
+    pub fn printed(&mut self, line: String) {
+        if self.output.len() >= 20 {
+            self.output.remove(0);
+        }
+        self.output.push(line);
     }
 
     pub fn elapsed_secs(&self) -> u64 {

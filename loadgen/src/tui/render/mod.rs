@@ -28,7 +28,7 @@ pub fn render(model: &Model, view: &ViewState, frame: &mut Frame) {
         Screen::Errors => tables::errors(model, frame, body),
         Screen::Workers => tables::workers(model, frame, body),
     }
-    frame.render_widget(Paragraph::new(footer_line(view)), footer);
+    frame.render_widget(Paragraph::new(footer_line(model, view)), footer);
     if view.help {
         render_help(frame, body);
     }
@@ -118,7 +118,7 @@ fn render_header(model: &Model, view: &ViewState, frame: &mut Frame, area: Rect)
     frame.render_widget(Paragraph::new(vec![line1, line2]).block(block), area);
 }
 
-fn footer_line(view: &ViewState) -> Line<'static> {
+fn footer_line(model: &Model, view: &ViewState) -> Line<'static> {
     let key = |k: &'static str| Span::styled(k, Style::new().fg(Color::Cyan).bold());
     let mut spans = vec![
         key(" q"),
@@ -136,6 +136,13 @@ fn footer_line(view: &ViewState) -> Line<'static> {
     ];
     if view.screen == Screen::Endpoints {
         spans.push(Span::raw(format!("   sorted by {}", view.sort.label())));
+    }
+    // What the process printed meanwhile (kept off the screen, shown after the run).
+    if let Some(line) = model.output.last() {
+        spans.push(Span::styled(
+            format!("   output: {line}"),
+            Style::new().fg(Color::DarkGray),
+        ));
     }
     Line::from(spans)
 }
