@@ -89,6 +89,38 @@ fn bad_input_is_exit_2_naming_the_problem_and_nothing_runs() {
 }
 
 #[test]
+fn more_users_than_open_files_is_exit_2_before_anything_starts() {
+    let hard = std::process::Command::new("sh")
+        .args(["-c", "ulimit -Hn"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let Ok(hard) = hard.parse::<u64>() else {
+        println!("skipped: the open-file limit is {hard:?}, not a number");
+        return;
+    };
+    let users = (hard + 1).to_string();
+    let plan = format!("plan:{users},1s;{users},1s");
+    let args = ["run", &plan, "--host", "http://127.0.0.1:9", "--path", "/"];
+    let err = execute(&args, &CancellationToken::new()).unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("may open only {hard} files")),
+        "{text}"
+    );
+    assert!(text.contains("--connections shared"), "{text}");
+    // The shared pool needs no file per user: the same plan gets as far as the target.
+    let shared = [&args[..], &["--connections", "shared"]].concat();
+    assert_eq!(
+        execute(&shared, &CancellationToken::new())
+            .unwrap_err()
+            .exit_code(),
+        3
+    );
+}
+
+#[test]
 fn unreachable_host_is_exit_3_within_seconds() {
     let started = Instant::now();
     let out = out_dir("unreachable");

@@ -4,7 +4,8 @@ use super::conclude::conclude;
 use super::session::{watched, Launch};
 use crate::cli::RunArgs;
 use crate::engine::live::LiveRun;
-use crate::engine::{local, target, Workload};
+use crate::engine::transport::ConnectionModel;
+use crate::engine::{files, local, target, Workload};
 use crate::plan::RunPlan;
 use crate::units::fmt_secs;
 use crate::{App, Error};
@@ -12,6 +13,13 @@ use tokio_util::sync::CancellationToken;
 
 pub async fn run(app: &App, args: &RunArgs, interrupt: &CancellationToken) -> Result<u8, Error> {
     let plan = RunPlan::from_args(args, &app.scenarios)?;
+    if plan.load.connections == ConnectionModel::PerUser {
+        let files_each = if plan.host.is_none() { 2 } else { 1 };
+        let limit = files::raise_limit();
+        if let Some(why) = files::too_many(plan.shape.peak_users(), files_each, limit) {
+            return Err(Error::Usage(why));
+        }
+    }
     let launch = Launch::start(app, &plan).await?;
     let result = run_against(&plan, &launch, interrupt).await;
     launch.stop().await;

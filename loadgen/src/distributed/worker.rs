@@ -10,7 +10,8 @@ use super::protocol::{
 use crate::engine::scenario::ScenarioDef;
 use crate::engine::stop::bridge_to_goose;
 use crate::engine::ticker::drain_every_second;
-use crate::engine::{goose, Workload};
+use crate::engine::transport::ConnectionModel;
+use crate::engine::{files, goose, Workload};
 use crate::error::exit;
 use crate::metrics::Recorder;
 use crate::Error;
@@ -138,8 +139,14 @@ pub async fn run(
         .map_or(0, |d| d.as_millis());
     eprintln!("worker {id}: load started at unix_ms={epoch_ms}");
     let mut current = first;
+    let limit = files::raise_limit();
     loop {
         let workload = workload(&current, registered, start)?;
+        if workload.spec.connections == ConnectionModel::PerUser {
+            if let Some(why) = files::too_many(workload.shape.peak_users(), 1, limit) {
+                eprintln!("worker {id}: warning: {why}");
+            }
+        }
         let halt = lock(&control).halt.clone();
         if !halt.is_cancelled() {
             let attack = goose::attack(&workload, &recorder)?;

@@ -11,9 +11,10 @@
 //! - [`ticker`]: the one per-second clock of local runs, managers and workers.
 //! - [`stop`]: cancellation handed in from the command line, bridged to goose.
 //! - [`bundled`], [`target`]: the service started when no host is given; the
-//!   reachability check of a host.
+//!   reachability check of a host. [`files`]: the open-file limit connections need.
 
 pub mod bundled;
+pub mod files;
 pub mod goose;
 pub mod http;
 pub mod live;
