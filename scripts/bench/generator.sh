@@ -2,6 +2,8 @@
 # Generator efficiency: requests per generator CPU-second against the same fast
 # loopback target, for loadgen, bare goose (same scenario, no loadgen layers)
 # and wrk, one after another in one run. Requests are counted by the target.
+# loadgen runs with a connection per user (its default) and with --connections
+# shared; LOADGEN_BEFORE=path/to/loadgen adds a row for another build (before/after).
 # Usage: scripts/bench/generator.sh [USERS] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,6 +35,12 @@ echo "| generator  |  requests | CPU s    | req/CPU-s  | req/s    |"
 echo "|------------|-----------|----------|------------|----------|"
 measure loadgen "$BIN/loadgen" run "plan:$USERS,0s;$USERS,${SECS}s" --host "http://127.0.0.1:$PORT" \
   --scenario http-get --path / --profile none --out "$tmp/run"
+measure shared "$BIN/loadgen" run "plan:$USERS,0s;$USERS,${SECS}s" --host "http://127.0.0.1:$PORT" \
+  --scenario http-get --path / --profile none --connections shared --out "$tmp/run-shared"
+if [ -n "${LOADGEN_BEFORE:-}" ]; then
+  measure before "$LOADGEN_BEFORE" run "plan:$USERS,0s;$USERS,${SECS}s" --host "http://127.0.0.1:$PORT" \
+    --scenario http-get --path / --profile none --out "$tmp/run-before"
+fi
 measure goose "$BIN/bare-goose" --host "http://127.0.0.1:$PORT" --users "$USERS" --increase-rate 1000 \
   --run-time "${SECS}s" --quiet --no-telnet
 measure wrk wrk -t2 -c "$USERS" -d "${SECS}s" "http://127.0.0.1:$PORT/"

@@ -7,6 +7,8 @@
 # Usage: scripts/bench/tools.sh [USERS] [SECONDS]
 # Installs what is missing: wrk (apt), oha (cargo install, skipped when SKIP_OHA=1),
 # locust (pip). LOADGEN_BEFORE=path/to/loadgen adds a row for another build.
+# loadgen runs with a connection per user (its default, like wrk -c, oha -c and
+# Locust's users) and again with --connections shared (one pool) for reference.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 USERS=${1:-50}
@@ -42,6 +44,8 @@ echo "| generator  |  requests | CPU s    | req/CPU-s  | req/s    |"
 echo "|------------|-----------|----------|------------|----------|"
 measure loadgen "$BIN/loadgen" run "plan:$USERS,0s;$USERS,${SECS}s" --host "$URL" \
   --scenario http-get --path / --profile none --headless --out "$tmp/run"
+measure shared "$BIN/loadgen" run "plan:$USERS,0s;$USERS,${SECS}s" --host "$URL" \
+  --scenario http-get --path / --profile none --headless --connections shared --out "$tmp/run-shared"
 if [ -n "${LOADGEN_BEFORE:-}" ]; then # another loadgen binary, for a before/after row
   measure before "$LOADGEN_BEFORE" run "plan:$USERS,0s;$USERS,${SECS}s" --host "$URL" \
     --scenario http-get --path / --profile none --headless --out "$tmp/run-before"
@@ -55,7 +59,7 @@ fi
 measure locust locust -f scripts/bench/locustfile.py --headless -u "$USERS" -r "$USERS" \
   -t "${SECS}s" -H "$URL" --only-summary --loglevel ERROR
 echo
-for other in before wrk goose oha locust; do
+for other in shared before wrk goose oha locust; do
   if [ -n "${RATE[$other]:-}" ]; then
     printf "loadgen vs %-6s %.2fx\n" "$other" "$(echo "${RATE[loadgen]} / ${RATE[$other]}" | bc -l)"
   fi
