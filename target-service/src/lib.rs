@@ -6,7 +6,8 @@
 //! - [`cache`]: cache-aside for book reads (in-process or Redis).
 //! - [`events`]: the transactional outbox relay and notification consumer.
 //! - [`resilience`]: circuit breakers, bulkheads, retries.
-//! - [`http`]: load shedding, rate limiting, metrics middleware.
+//! - [`http`]: the accept loop (header-read timeout), load shedding, rate limiting,
+//!   metrics middleware.
 //! - [`routes`]: the API, one module per resource.
 //!
 //! [`app`] builds the router (tests drive it in-process); [`serve`] runs it all.

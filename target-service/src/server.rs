@@ -1,13 +1,12 @@
 //! Running the service: connect, migrate, seed, start background tasks, serve, drain.
 
-use std::net::SocketAddr;
-
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::embedded_sqlite_path;
 use crate::events::{run_relay, Notifier};
+use crate::http::accept::serve_http;
 use crate::{app, AppState, Config};
 
 /// Serves until `shutdown` fires, then stops accepting, lets in-flight requests finish
@@ -47,12 +46,13 @@ async fn serve_until(
 
     let addr = listener.local_addr()?;
     tracing::info!(%addr, db = state.store.backend(), cache = state.cache.backend(), events = state.publisher.backend(), "serving");
-    let server = axum::serve(
+    let header_read_timeout = state.config.header_read_timeout;
+    let server = tokio::spawn(serve_http(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let server = tokio::spawn(async move { server.await });
+        app(state),
+        header_read_timeout,
+        shutdown.clone(),
+    ));
     shutdown.cancelled().await;
     let drained = tokio::time::timeout(grace, server).await;
     if drained.is_err() {
@@ -66,10 +66,10 @@ async fn serve_until(
     if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
         tracing::warn!("background tasks did not stop in time");
     }
-    match drained {
-        Ok(joined) => joined?.map_err(Into::into),
-        Err(_) => Ok(()),
+    if let Ok(joined) = drained {
+        joined?;
     }
+    Ok(())
 }
 
 fn spawn_background(state: &AppState, tasks: &TaskTracker, stop: &CancellationToken) {

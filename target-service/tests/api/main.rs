@@ -7,6 +7,7 @@ mod helpers;
 
 mod books;
 mod cache;
+mod connections;
 mod deploy;
 mod events;
 mod faults;
@@ -17,3 +18,4 @@ mod ops;
 mod overload;
 mod pgbouncer;
 mod proxy;
+mod socket;
