@@ -59,6 +59,9 @@ pub struct Config {
     pub rate_limit_per_sec: u32,
     /// Burst size of the per-client bucket (`RATE_LIMIT_BURST`).
     pub rate_limit_burst: u32,
+    /// Clients whose buckets are remembered (`RATE_LIMIT_MAX_CLIENTS`); the least
+    /// recently seen are forgotten past it.
+    pub rate_limit_max_clients: usize,
     /// Key rate limits by `X-Forwarded-For`/`X-Real-IP` (`TRUST_PROXY_HEADERS`).
     pub trust_proxy_headers: bool,
     /// In-flight requests before shedding with 503 (`MAX_IN_FLIGHT`).
@@ -136,6 +139,7 @@ impl Config {
             seed_members: env.parse("SEED_MEMBERS", 10_000i64)?,
             rate_limit_per_sec,
             rate_limit_burst: env.parse("RATE_LIMIT_BURST", rate_limit_per_sec.max(1))?,
+            rate_limit_max_clients: env.parse("RATE_LIMIT_MAX_CLIENTS", 100_000usize)?,
             trust_proxy_headers: env.parse("TRUST_PROXY_HEADERS", false)?,
             max_in_flight: env.parse("MAX_IN_FLIGHT", 2048usize)?,
             max_body_bytes: env.parse("MAX_BODY_BYTES", 64 * 1024usize)?,

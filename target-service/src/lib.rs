@@ -46,7 +46,10 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::loans::router())
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(from_fn_with_state(state.clone(), http::limits::rate_limit))
+        .layer(from_fn_with_state(
+            state.clone(),
+            http::rate_limit::rate_limit,
+        ))
         .layer(from_fn_with_state(state.clone(), http::limits::shed_load));
     Router::new()
         .merge(routes::health::router())

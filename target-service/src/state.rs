@@ -9,8 +9,9 @@ use crate::auth::token::TokenSigner;
 use crate::cache::{BookCache, Cache, MemoryCache, RedisCache};
 use crate::config::{embedded_sqlite_path, Config};
 use crate::events::{InProcessQueue, Publisher, RabbitBroker};
-use crate::http::limits::{InFlight, RateLimiter};
+use crate::http::limits::InFlight;
 use crate::http::metrics::Metrics;
+use crate::http::rate_limit::RateLimiter;
 use crate::resilience::{Bulkhead, Guard};
 use crate::store::{seed, PgStore, SeedPlan, SqliteStore, Store};
 
@@ -87,6 +88,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(
                 config.rate_limit_per_sec,
                 config.rate_limit_burst,
+                config.rate_limit_max_clients,
             )),
             in_flight: InFlight::new(config.max_in_flight),
             store,

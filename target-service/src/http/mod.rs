@@ -1,6 +1,7 @@
-//! HTTP plumbing shared by all routes: the accept loop, overload protection and
-//! request metrics.
+//! HTTP plumbing shared by all routes: the accept loop, overload protection, rate
+//! limiting and request metrics.
 
 pub mod accept;
 pub mod limits;
 pub mod metrics;
+pub mod rate_limit;

@@ -1,11 +1,59 @@
-//! What a client can do with a connection alone: hold sockets open with half-sent heads.
+//! What a client can do with a connection alone: rotate fake bearer tokens past the
+//! rate limit, hold sockets open with half-sent heads.
 
 use std::time::{Duration, Instant};
 
+use target_service::auth::token::TokenSigner;
+use target_service::model::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::socket::serve_with;
+
+/// `RATE_LIMIT_PER_SEC=1`: a bucket of 5 refills one token a second, far slower than
+/// these requests, so every count below is exact give or take one refill.
+const LIMITED: [(&str, &str); 2] = [("RATE_LIMIT_PER_SEC", "1"), ("RATE_LIMIT_BURST", "5")];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fake_bearer_tokens_share_the_peer_bucket() {
+    let served = serve_with(&LIMITED).await;
+    let mut ok = 0;
+    for _ in 0..8 {
+        let fake = format!("Bearer {:032x}", rand::random::<u128>());
+        let r = served.get("/books/1", &[("Authorization", &fake)]).await;
+        match r.status {
+            200 => ok += 1,
+            429 => assert!(r.body["error"].is_string() && r.headers.contains_key("retry-after")),
+            other => panic!("unexpected {other}: {r:?}"),
+        }
+    }
+    assert!(
+        (5..=6).contains(&ok),
+        "{ok} of 8 fake-token requests passed a bucket of 5"
+    );
+    let r = served.get("/books/1", &[]).await;
+    assert_eq!(r.status, 429, "the peer's own bucket is the one drained");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_member_has_one_bucket_whatever_the_token() {
+    let served = serve_with(&LIMITED).await;
+    // Drain the peer's anonymous bucket first: members do not share it.
+    for _ in 0..6 {
+        served.get("/books/1", &[]).await;
+    }
+    let signer = TokenSigner::new("test-secret", Duration::from_secs(600));
+    let (first, second) = (signer.issue(4, Role::Member), signer.issue(4, Role::Member));
+    assert_ne!(first, second);
+    let first = format!("Bearer {first}");
+    for n in 0..5 {
+        let r = served.get("/books/1", &[("Authorization", &first)]).await;
+        assert_eq!(r.status, 200, "member request {n}: {r:?}");
+    }
+    let second = format!("Bearer {second}");
+    let r = served.get("/books/1", &[("Authorization", &second)]).await;
+    assert_eq!(r.status, 429, "a second login is the same member: {r:?}");
+}
 
 /// Without a header-read timeout each of these held a socket (and a file descriptor)
 /// for as long as the client liked.
