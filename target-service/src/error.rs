@@ -14,6 +14,9 @@ pub enum ApiError {
     /// An extractor's own rejection (bad JSON, wrong content type, body too large).
     #[error("{message}")]
     Rejected { status: StatusCode, message: String },
+    /// Well-formed input this API cannot act on (a body of the wrong shape): 422.
+    #[error("{0}")]
+    Invalid(String),
     #[error("authentication required")]
     Unauthorized,
     #[error("not allowed")]
@@ -39,6 +42,7 @@ impl ApiError {
             ApiError::Rejected { status, .. } => *status,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -91,6 +95,15 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyReturned => ApiError::Conflict("loan already returned"),
             StoreError::CopiesOnLoan => {
                 ApiError::Conflict("more copies are on loan than the new total")
+            }
+            // Validation should have stopped these; the detail goes to the log only.
+            StoreError::BadValue(e) => {
+                tracing::warn!(error = %e, "database refused a value");
+                ApiError::BadRequest("a value in the request cannot be stored".into())
+            }
+            StoreError::Constraint(e) => {
+                tracing::warn!(error = %e, "database refused a row");
+                ApiError::Conflict("conflicts with existing data")
             }
             StoreError::Database(e) if is_unavailable(&e) => ApiError::Unavailable(e.to_string()),
             StoreError::Database(e) => ApiError::Internal(e.into()),

@@ -6,24 +6,70 @@ use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::Json;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// `Json<T>` with JSON rejections (400 syntax, 415 content type, 413 too large, 422 shape).
+/// `Json<T>` with JSON rejections: 415 content type, 413 too large, 400 syntax or a
+/// control character in any string (values and keys alike, the same on every backend:
+/// PostgreSQL cannot store NUL, SQLite can), 422 a shape that is not `T`.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(ApiError::Rejected {
+        let Json(value) = Json::<Value>::from_request(req, state)
+            .await
+            .map_err(|rejection| ApiError::Rejected {
                 status: rejection.status(),
                 message: rejection.body_text(),
-            }),
+            })?;
+        if let Some(path) = control_character_at(&value, "") {
+            return Err(ApiError::BadRequest(format!(
+                "{path} must not contain control characters"
+            )));
         }
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::Invalid(format!("request body: {e}")))
     }
+}
+
+/// Where the first string holding a control character (Unicode Cc) is, as a path.
+fn control_character_at(value: &Value, at: &str) -> Option<String> {
+    let name = |key: &str| match at {
+        "" => key.to_string(),
+        _ => format!("{at}.{key}"),
+    };
+    match value {
+        Value::String(s) if has_control(s) => Some(if at.is_empty() {
+            "body".into()
+        } else {
+            at.into()
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| control_character_at(v, &name(&i.to_string()))),
+        Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            if has_control(k) {
+                Some(if at.is_empty() {
+                    "a field name".into()
+                } else {
+                    format!("a field name in {at}")
+                })
+            } else {
+                control_character_at(v, &name(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Whether `text` holds a control character (C0, DEL, C1): never valid in this API's text.
+pub fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
 }
 
 /// Query string as raw pairs; handlers validate each value themselves.
@@ -45,5 +91,35 @@ pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
     match raw.parse::<i64>() {
         Ok(id) if id > 0 => Ok(id),
         _ => Err(ApiError::BadRequest("id must be a positive integer".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn control_characters_are_found_anywhere() {
+        assert_eq!(
+            control_character_at(&json!({"a": "ok", "b": ["x", "y\u{0}"]}), ""),
+            Some("b.1".into())
+        );
+        assert_eq!(
+            control_character_at(&json!({"k\u{7f}": 1}), ""),
+            Some("a field name".into())
+        );
+        assert_eq!(
+            control_character_at(&json!("\u{85}"), ""),
+            Some("body".into())
+        );
+        assert_eq!(
+            control_character_at(&json!({"t": "tab\tin"}), ""),
+            Some("t".into())
+        );
+        assert_eq!(
+            control_character_at(&json!({"t": "é ü 中 \u{200b}"}), ""),
+            None
+        );
     }
 }

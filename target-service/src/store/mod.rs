@@ -1,5 +1,6 @@
 //! Persistence behind a trait, so handlers never know which database they talk to.
 
+mod error;
 mod postgres;
 pub mod seed;
 mod sql;
@@ -9,35 +10,10 @@ mod sqlite;
 use async_trait::async_trait;
 
 use crate::model::{Book, BookInput, Credentials, Loan, Member, OutboxEvent, Role};
+pub use error::StoreError;
 pub use postgres::PgStore;
 pub use seed::SeedPlan;
 pub use sqlite::SqliteStore;
-
-/// What can go wrong in a store call; the business outcomes are distinct variants.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    #[error("no copies available")]
-    NoCopies,
-    #[error("loan limit reached")]
-    LoanLimit,
-    #[error("already exists")]
-    Duplicate,
-    #[error("loan already returned")]
-    AlreadyReturned,
-    #[error("copies on loan exceed the new total")]
-    CopiesOnLoan,
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-}
-
-impl StoreError {
-    /// Infrastructure failures (count against the breaker; reads may retry them).
-    pub fn is_infra(&self) -> bool {
-        matches!(self, StoreError::Database(_))
-    }
-}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -158,7 +158,7 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(|e| match e.as_database_error() {
                         Some(db) if db.is_unique_violation() => StoreError::Duplicate,
-                        _ => StoreError::Database(e),
+                        _ => e.into(),
                     })
                 }
                 .await;

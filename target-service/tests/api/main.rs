@@ -11,6 +11,7 @@ mod connections;
 mod deploy;
 mod events;
 mod faults;
+mod hostile;
 mod loans;
 mod malformed;
 mod members;
