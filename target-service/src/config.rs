@@ -68,6 +68,8 @@ pub struct Config {
     pub max_in_flight: usize,
     /// Largest accepted request body (`MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
+    /// Longest accepted request target, path and query (`MAX_URI_BYTES`).
+    pub max_uri_bytes: usize,
     /// How long a connection may take to send a whole request head, counted from its
     /// opening or the end of its previous response (`HEADER_READ_TIMEOUT_MS`).
     pub header_read_timeout: Duration,
@@ -143,6 +145,7 @@ impl Config {
             trust_proxy_headers: env.parse("TRUST_PROXY_HEADERS", false)?,
             max_in_flight: env.parse("MAX_IN_FLIGHT", 2048usize)?,
             max_body_bytes: env.parse("MAX_BODY_BYTES", 64 * 1024usize)?,
+            max_uri_bytes: env.parse("MAX_URI_BYTES", 8 * 1024usize)?,
             header_read_timeout: env.millis("HEADER_READ_TIMEOUT_MS", 10_000)?,
             request_timeout: env.millis("REQUEST_TIMEOUT_MS", 10_000)?,
             db_timeout: env.millis("DB_TIMEOUT_MS", 5_000)?,
@@ -261,6 +264,7 @@ mod tests {
         let cfg = Config::embedded();
         assert_eq!(cfg.loan_limit, 5);
         assert_eq!(cfg.max_body_bytes, 65_536);
+        assert_eq!(cfg.max_uri_bytes, 8_192);
         assert_eq!(cfg.header_read_timeout, Duration::from_secs(10));
         let bad = HashMap::from([("LOAN_LIMIT".to_string(), "x".to_string())]);
         assert!(Config::from_map(&bad).is_err());

@@ -14,7 +14,8 @@ pub enum ApiError {
     /// An extractor's own rejection (bad JSON, wrong content type, body too large).
     #[error("{message}")]
     Rejected { status: StatusCode, message: String },
-    /// Well-formed input this API cannot act on (a body of the wrong shape): 422.
+    /// Well-formed input this API cannot act on (a body of the wrong shape, an
+    /// idempotency key reused for another request): 422.
     #[error("{0}")]
     Invalid(String),
     #[error("authentication required")]
@@ -23,6 +24,10 @@ pub enum ApiError {
     Forbidden,
     #[error("not found")]
     NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request URI is longer than {0} bytes")]
+    UriTooLong(usize),
     #[error("{0}")]
     Conflict(&'static str),
     #[error("too many requests")]
@@ -44,6 +49,8 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded { .. } | ApiError::Unavailable(_) => {
@@ -95,6 +102,9 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyReturned => ApiError::Conflict("loan already returned"),
             StoreError::CopiesOnLoan => {
                 ApiError::Conflict("more copies are on loan than the new total")
+            }
+            StoreError::KeyReused => {
+                ApiError::Invalid("Idempotency-Key was already used for a different request".into())
             }
             // Validation should have stopped these; the detail goes to the log only.
             StoreError::BadValue(e) => {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::Json;
 use serde::de::DeserializeOwned;
@@ -86,12 +86,25 @@ impl<S: Send + Sync> FromRequestParts<S> for RawQuery {
     }
 }
 
-/// A positive integer id from a path segment (`"abc"`, `-1`, overflow -> 400).
-pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    match raw.parse::<i64>() {
-        Ok(id) if id > 0 => Ok(id),
-        _ => Err(ApiError::BadRequest("id must be a positive integer".into())),
+/// The positive integer id of a `/{id}` path (`"abc"`, `-1`, overflow, bad UTF-8 -> 400).
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| invalid_id())?;
+        match raw.0.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(Id(id)),
+            _ => Err(invalid_id()),
+        }
     }
+}
+
+fn invalid_id() -> ApiError {
+    ApiError::BadRequest("id must be a positive integer".into())
 }
 
 #[cfg(test)]

@@ -38,12 +38,15 @@ pub use server::serve;
 pub use state::AppState;
 
 /// The whole HTTP API. Health and metrics sit outside shedding and rate limiting so
-/// operators and load balancers can still see an overloaded instance.
+/// operators and load balancers can still see an overloaded instance. Every answer the
+/// router gives, 404, 405 and 414 included, is the JSON error shape.
 pub fn app(state: AppState) -> Router {
+    let wrong_method = || async { ApiError::MethodNotAllowed };
     let api = Router::new()
         .merge(routes::books::router())
         .merge(routes::members::router())
         .merge(routes::loans::router())
+        .method_not_allowed_fallback(wrong_method)
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(from_fn_with_state(
@@ -52,8 +55,9 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(from_fn_with_state(state.clone(), http::limits::shed_load));
     Router::new()
-        .merge(routes::health::router())
+        .merge(routes::health::router().method_not_allowed_fallback(wrong_method))
         .merge(api)
+        .layer(from_fn_with_state(state.clone(), http::limits::limit_uri))
         .layer(from_fn_with_state(state.clone(), http::metrics::track))
         .with_state(state)
 }

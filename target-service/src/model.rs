@@ -61,6 +61,7 @@ pub struct Member {
 
 /// Body of `POST /members`.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewMember {
     pub email: String,
     pub name: String,

@@ -1,4 +1,4 @@
-//! Overload protection: in-flight load shedding and the request deadline.
+//! Overload protection: in-flight load shedding, the request deadline, the URI length limit.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -58,6 +58,16 @@ pub async fn shed_load(State(state): State<AppState>, req: Request, next: Next) 
         Ok(response) => response,
         Err(_) => ApiError::Unavailable("request deadline exceeded".into()).into_response(),
     }
+}
+
+/// Refuses a request target longer than `MAX_URI_BYTES` with a JSON 414. (Past 64 KiB
+/// hyper's parser answers 414 itself, with an empty body, before any handler runs.)
+pub async fn limit_uri(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if len > state.config.max_uri_bytes {
+        return ApiError::UriTooLong(state.config.max_uri_bytes).into_response();
+    }
+    next.run(req).await
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use super::{db_read, db_write};
 use crate::auth::Librarian;
 use crate::error::ApiError;
-use crate::extract::{parse_id, ApiJson, RawQuery};
+use crate::extract::{ApiJson, Id, RawQuery};
 use crate::model::{Book, BookInput, BookPage};
 use crate::state::AppState;
 
@@ -82,11 +82,7 @@ async fn search(
     Ok(Json(result))
 }
 
-async fn show(
-    State(state): State<AppState>,
-    Path(raw): Path<String>,
-) -> Result<Json<Book>, ApiError> {
-    let id = parse_id(&raw)?;
+async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<Book>, ApiError> {
     if let Some(hit) = state.cache.book::<Book>(id).await {
         return Ok(Json(hit));
     }
@@ -111,10 +107,9 @@ async fn create(
 async fn update(
     State(state): State<AppState>,
     _: Librarian,
-    Path(raw): Path<String>,
+    Id(id): Id,
     ApiJson(input): ApiJson<BookInput>,
 ) -> Result<Json<Book>, ApiError> {
-    let id = parse_id(&raw)?;
     validate(&input)?;
     let book = db_write(&state, state.store.update_book(id, &input)).await?;
     state.cache.forget_book(id).await;

@@ -1,6 +1,6 @@
 //! `/loans` and `/members/me/loans`: borrowing and returning, idempotent by key.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{db_read, db_write};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{parse_id, ApiJson};
+use crate::extract::{ApiJson, Id};
 use crate::model::Loan;
 use crate::state::AppState;
 
@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BorrowRequest {
     book_id: i64,
 }
@@ -38,17 +39,7 @@ async fn borrow(
             "book_id must be a positive integer".into(),
         ));
     }
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => match v.to_str() {
-            Ok(k) if !k.trim().is_empty() && k.len() <= MAX_KEY_LEN => Some(k.trim().to_string()),
-            _ => {
-                return Err(ApiError::BadRequest(format!(
-                    "Idempotency-Key must be 1-{MAX_KEY_LEN} visible characters"
-                )))
-            }
-        },
-    };
+    let key = idempotency_key(&headers)?;
     let limit = state.config.loan_limit;
     let (loan, created) = db_write(
         &state,
@@ -72,9 +63,8 @@ async fn borrow(
 async fn give_back(
     State(state): State<AppState>,
     caller: Caller,
-    Path(raw): Path<String>,
+    Id(id): Id,
 ) -> Result<Json<Loan>, ApiError> {
-    let id = parse_id(&raw)?;
     let loan = db_write(&state, state.store.return_loan(caller.member_id, id)).await?;
     state.cache.forget_book(loan.book_id).await;
     state.cache.forget_loans(caller.member_id).await;
@@ -91,4 +81,19 @@ async fn my_loans(
     let loans = db_read(&state, || state.store.member_loans(caller.member_id)).await?;
     state.cache.put_loans(caller.member_id, &loans).await;
     Ok(Json(loans))
+}
+
+/// The `Idempotency-Key`: absent is none; present, it must be 1-128 visible ASCII
+/// characters (no spaces), so an empty or garbled key is a 400, never silently "no key".
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes();
+    if bytes.is_empty() || bytes.len() > MAX_KEY_LEN || !bytes.iter().all(u8::is_ascii_graphic) {
+        return Err(ApiError::BadRequest(format!(
+            "Idempotency-Key must be 1-{MAX_KEY_LEN} visible ASCII characters"
+        )));
+    }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
 }

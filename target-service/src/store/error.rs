@@ -15,6 +15,8 @@ pub enum StoreError {
     AlreadyReturned,
     #[error("copies on loan exceed the new total")]
     CopiesOnLoan,
+    #[error("idempotency key already used for another book")]
+    KeyReused,
     /// A value the database cannot hold (SQLSTATE class 22: a NUL byte, a number out of range).
     #[error("database refused the value: {0}")]
     BadValue(sqlx::Error),

@@ -182,7 +182,7 @@ macro_rules! impl_sql_store {
             async fn borrow(&self, member_id: i64, book_id: i64, key: Option<&str>, limit: i64) -> StoreResult<(Loan, bool)> {
                 if let Some(key) = key {
                     if let Some(loan) = self.loan_by_key(member_id, key).await? {
-                        return Ok((loan, false));
+                        return replay(loan, book_id);
                     }
                 }
                 let mut tx = self.pool.begin().await?;
@@ -226,7 +226,7 @@ macro_rules! impl_sql_store {
                         drop(tx);
                         let key = key.unwrap_or_default();
                         let loan = self.loan_by_key(member_id, key).await?.ok_or(StoreError::Duplicate)?;
-                        return Ok((loan, false));
+                        return replay(loan, book_id);
                     }
                     Err(e) => return Err(e.into()),
                 };
@@ -391,6 +391,16 @@ macro_rules! impl_sql_store {
                 }
                 .await;
                 finish(tx, out).await
+            }
+        }
+
+        /// The loan an idempotency key already made, if this request is the same one
+        /// (the same book); a key reused for another book is refused, not replayed.
+        fn replay(loan: Loan, book_id: i64) -> StoreResult<(Loan, bool)> {
+            if loan.book_id == book_id {
+                Ok((loan, false))
+            } else {
+                Err(StoreError::KeyReused)
             }
         }
 

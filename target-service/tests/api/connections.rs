@@ -1,5 +1,5 @@
 //! What a client can do with a connection alone: rotate fake bearer tokens past the
-//! rate limit, hold sockets open with half-sent heads.
+//! rate limit, hold sockets open with half-sent heads, send a huge request line.
 
 use std::time::{Duration, Instant};
 
@@ -95,5 +95,25 @@ async fn half_sent_request_heads_are_cut_off() {
         served.get("/books/1", &[]).await.status,
         200,
         "whole requests are served"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overlong_uri_is_a_json_414() {
+    let served = serve_with(&[]).await;
+    let path = format!("/books?q={}", "a".repeat(20_000));
+    let r = served.get(&path, &[]).await;
+    assert_eq!(r.status, 414, "{}", r.raw_body);
+    assert!(
+        r.body["error"].is_string(),
+        "JSON error, got {:?}",
+        r.raw_body
+    );
+    let r = served.send("DELETE", "/books/1", &[], None).await;
+    assert_eq!(r.status, 405);
+    assert!(
+        r.body["error"].is_string(),
+        "JSON error, got {:?}",
+        r.raw_body
     );
 }

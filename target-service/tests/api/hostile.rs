@@ -1,5 +1,6 @@
 //! Input that used to hurt other users: control characters that PostgreSQL refuses
-//! (once a breaker-opening 500), and a database refusing data.
+//! (once a breaker-opening 500), a database refusing data, idempotency keys reused
+//! for another book, unknown fields, and the error shape of every refusal.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -124,3 +125,92 @@ async fn refused_data_is_not_a_database_failure() {
     let breaker = state.guards.db.breaker.status();
     assert_eq!((breaker.consecutive_failures, breaker.times_opened), (0, 0));
 }
+
+async fn idempotency_key_reused_for_another_book_is_422(app: &TestApp) {
+    let token = app.login("member8@library.test").await;
+    let borrow = |book: i64, key: &'static str| {
+        let token = token.clone();
+        async move {
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri("/loans")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .header("idempotency-key", key)
+                .body(Body::from(json!({ "book_id": book }).to_string()))
+                .unwrap();
+            app.send(req).await
+        }
+    };
+    assert_eq!(borrow(21, "k-1").await.status, StatusCode::CREATED);
+    let other = borrow(22, "k-1").await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        other.body
+    );
+    assert!(other.body["error"].is_string());
+    assert_eq!(
+        borrow(21, "k-1").await.status,
+        StatusCode::OK,
+        "same request replays"
+    );
+    let before = app.get("/books/22").await.body["copies_available"].clone();
+    assert_eq!(
+        borrow(22, "").await.status,
+        StatusCode::BAD_REQUEST,
+        "an empty key is a 400"
+    );
+    assert_eq!(app.get("/books/22").await.body["copies_available"], before);
+}
+on_both!(idempotency_key_reused_for_another_book_is_422);
+
+async fn unknown_fields_are_refused_everywhere(app: &TestApp) {
+    let token = app.login("member9@library.test").await;
+    let cases = [
+        (
+            "/members",
+            None,
+            json!({"email": "c@example.com", "name": "C", "password": "longenough", "role": "librarian"}),
+        ),
+        (
+            "/auth/login",
+            None,
+            json!({"email": "member9@library.test", "password": PASSWORD, "extra": 1}),
+        ),
+        (
+            "/loans",
+            Some(token.as_str()),
+            json!({"book_id": 3, "copies": 2}),
+        ),
+    ];
+    for (path, token, body) in cases {
+        let (status, reply) = post_json(app, path, token, &body.to_string()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {reply:?}"
+        );
+        assert!(reply["error"].is_string());
+    }
+}
+on_both!(unknown_fields_are_refused_everywhere);
+
+async fn wrong_method_is_a_json_405(app: &TestApp) {
+    for (method, path) in [
+        (Method::DELETE, "/books"),
+        (Method::PATCH, "/books/1"),
+        (Method::GET, "/loans"),
+        (Method::POST, "/health/live"),
+    ] {
+        let r = app.request(method.clone(), path, None, None).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert!(r.body["error"].is_string(), "{method} {path}: {:?}", r.body);
+        assert!(r.headers.contains_key("allow"), "{method} {path}");
+    }
+    let r = app.get("/books/%FF").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body["error"].is_string(), "{:?}", r.body);
+}
+on_both!(wrong_method_is_a_json_405);
