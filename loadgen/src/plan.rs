@@ -169,7 +169,7 @@ mod tests {
             "http://127.0.0.1:1",
         ])
         .unwrap();
-        assert_eq!((p.shape.peak_users(), p.shape.total_secs()), (100, 120));
+        assert_eq!((p.shape.peak(), p.shape.total_secs()), (100, 120));
         assert_eq!(p.shape.stop.unwrap().max_p99_us, 250_000);
         assert_eq!(p.rules.len(), 5);
         assert_eq!(p.load.selection.think.unwrap().max_us, 3_000_000);

@@ -128,7 +128,7 @@ fn summaries_validate_against_the_schema() {
         schema::assert_valid_summary(&serde_json::from_str(&text).unwrap());
         Summary::read(&path).expect("loadgen reads it");
     }
-    let broken = serde_json::json!({"schema_version": 1, "total": {"requests": "many"}});
+    let broken = serde_json::json!({"schema_version": 2, "total": {"requests": "many"}});
     assert!(schema::validate(&schema::summary_schema(), &broken).len() > 3);
 }
 
@@ -341,13 +341,13 @@ fn a_stress_runs_breaking_point_and_plan_are_in_the_page() {
         reason: "P99 1.2s over the last 10 s is above 1s".into(),
         second: 21,
         last_good: Some(loadgen::judge::stress::StepResult {
-            users: 40,
+            level: 40,
             rps: 20.5,
             p99_us: 25_000,
             error_rate: 0.0,
         }),
         failing: loadgen::judge::stress::StepResult {
-            users: 50,
+            level: 50,
             rps: 21.0,
             p99_us: 1_200_000,
             error_rate: 0.02,

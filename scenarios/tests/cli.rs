@@ -80,7 +80,7 @@ fn failed_threshold_exits_1_and_check_rejudges() {
     assert!(stdout(&o).contains("FAIL") && stdout(&o).contains("Verdict: FAILED"));
     let s = summary(&out);
     assert_eq!(s["verdict"]["passed"], false);
-    assert_eq!(s["schema_version"], 1);
+    assert_eq!(s["schema_version"], 2);
     let file = out.join("summary.json");
     let again = run(&[
         "check",

@@ -20,9 +20,9 @@ def phases(stages):
     """(burst_start, drop_start) in seconds from the stages' timeline."""
     t, times, prev = 0, [], 0
     for st in stages:
-        times.append((t, prev, st["users"]))
+        times.append((t, prev, st.get("level", st.get("users"))))
         t += st["secs"]
-        prev = st["users"]
+        prev = st.get("level", st.get("users"))
     burst = max(times, key=lambda x: x[2] - x[1])
     peak = burst[2]
     drop = next((s for s, before, after in times if s > burst[0] and before == peak and after < peak), t)

@@ -16,7 +16,7 @@ pub async fn run(app: &App, args: &RunArgs, interrupt: &CancellationToken) -> Re
     if plan.load.connections == ConnectionModel::PerUser {
         let files_each = if plan.host.is_none() { 2 } else { 1 };
         let limit = files::raise_limit();
-        if let Some(why) = files::too_many(plan.shape.peak_users(), files_each, limit) {
+        if let Some(why) = files::too_many(plan.shape.peak(), files_each, limit) {
             return Err(Error::Usage(why));
         }
     }
@@ -37,7 +37,7 @@ async fn run_against(
         "loadgen: {} against {}: peak {} users over {} ({} scenario(s)); results in {}",
         shape.name,
         launch.host,
-        shape.peak_users(),
+        shape.peak(),
         fmt_secs(shape.total_secs()),
         plan.scenarios.len(),
         plan.out.display()

@@ -139,7 +139,7 @@ pub async fn run(
     let workers = workers
         .into_values()
         .map(|mut w| {
-            w.summary.peak_users = w.share.peak_users();
+            w.summary.peak_users = w.share.peak();
             w.summary.rps = w.summary.requests as f64 / elapsed_secs.max(1e-9);
             if w.active {
                 w.summary.state = WorkerState::Stopped;
@@ -297,10 +297,10 @@ fn roster(workers: &BTreeMap<u32, Worker>, started: Instant) -> Vec<(WorkerSumma
         .values()
         .map(|w| {
             let mut s = w.summary.clone();
-            s.peak_users = w.share.peak_users();
+            s.peak_users = w.share.peak();
             s.rps = s.requests as f64 / at.max(1.0);
             let users = if w.active {
-                w.share.users_at(at).round() as u64
+                w.share.level_at(at).round() as u64
             } else {
                 0
             };
@@ -354,7 +354,7 @@ fn lose(
         return;
     }
     let at = started.elapsed().as_secs_f64();
-    let moved = w.share.users_at(at).round() as u64;
+    let moved = w.share.level_at(at).round() as u64;
     w.active = false;
     w.summary.state = WorkerState::Lost;
     w.summary.lost_at_secs = Some(at);

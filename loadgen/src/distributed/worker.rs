@@ -143,7 +143,7 @@ pub async fn run(
     loop {
         let workload = workload(&current, registered, start)?;
         if workload.spec.connections == ConnectionModel::PerUser {
-            if let Some(why) = files::too_many(workload.shape.peak_users(), 1, limit) {
+            if let Some(why) = files::too_many(workload.shape.peak(), 1, limit) {
                 eprintln!("worker {id}: warning: {why}");
             }
         }

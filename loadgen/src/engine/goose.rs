@@ -17,7 +17,7 @@ pub fn test_plan(shape: &Shape) -> String {
     let mut plan: Vec<String> = shape
         .stages
         .iter()
-        .map(|s| format!("{},{}s", s.users, s.secs))
+        .map(|s| format!("{},{}s", s.level, s.secs))
         .collect();
     plan.push("0,0s".into());
     plan.join(";")

@@ -13,6 +13,7 @@
 //! - [`bundled`], [`target`]: the service started when no host is given; the
 //!   reachability check of a host. [`files`]: the open-file limit connections need.
 
+pub mod arrivals;
 pub mod bundled;
 pub mod files;
 pub mod goose;

@@ -6,10 +6,11 @@ use crate::shape::{Step, StopRules};
 use crate::units::fmt_us;
 use serde::{Deserialize, Serialize};
 
-/// How one step of users went.
+/// How one step went: its level (users, or iterations/s in an open shape).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
-    pub users: u64,
+    #[serde(alias = "users")]
+    pub level: u64,
     pub rps: f64,
     pub p99_us: u64,
     pub error_rate: f64,
@@ -33,9 +34,9 @@ struct StepAcc {
 }
 
 impl StepAcc {
-    fn result(&self, users: u64) -> StepResult {
+    fn result(&self, level: u64) -> StepResult {
         StepResult {
-            users,
+            level,
             rps: self.stats.requests as f64 / self.secs.max(1) as f64,
             p99_us: self.stats.percentile(99.0),
             error_rate: self.stats.error_rate(),
@@ -137,18 +138,18 @@ impl StressDetector {
             None
         };
         if let Some(reason) = reason {
-            let last_good = (k > 0).then(|| self.acc[k - 1].result(self.steps[k - 1].users));
+            let last_good = (k > 0).then(|| self.acc[k - 1].result(self.steps[k - 1].level));
             return self.fire(
                 reason,
                 point.second,
                 last_good,
-                self.acc[k].result(step.users),
+                self.acc[k].result(step.level),
             );
         }
 
         // At the end of a step: did throughput stop rising across the last two steps?
         if point.second + 1 == step.end_secs && k >= 2 {
-            let rps = |i: usize| self.acc[i].result(self.steps[i].users).rps;
+            let rps = |i: usize| self.acc[i].result(self.steps[i].level).rps;
             let grew = |a: f64, b: f64| b >= a * (1.0 + self.rules.min_growth);
             if !grew(rps(k - 2), rps(k - 1)) && !grew(rps(k - 1), rps(k)) {
                 let reason = format!(
@@ -158,12 +159,12 @@ impl StressDetector {
                     rps(k),
                     self.rules.min_growth * 100.0
                 );
-                let last_good = Some(self.acc[k - 2].result(self.steps[k - 2].users));
+                let last_good = Some(self.acc[k - 2].result(self.steps[k - 2].level));
                 return self.fire(
                     reason,
                     point.second,
                     last_good,
-                    self.acc[k].result(step.users),
+                    self.acc[k].result(step.level),
                 );
             }
         }
@@ -230,7 +231,7 @@ mod tests {
     #[test]
     fn a_breaking_point_below_the_rps_goal_is_named() {
         let step = |rps| StepResult {
-            users: 10,
+            level: 10,
             rps,
             p99_us: 1,
             error_rate: 0.0,
@@ -269,8 +270,8 @@ mod tests {
         })
         .unwrap();
         assert!(bp.reason.contains("error rate"), "{}", bp.reason);
-        assert_eq!(bp.failing.users, 40);
-        assert_eq!(bp.last_good.unwrap().users, 30);
+        assert_eq!(bp.failing.level, 40);
+        assert_eq!(bp.last_good.unwrap().level, 30);
     }
 
     #[test]
@@ -287,7 +288,7 @@ mod tests {
         let bp = drive(&plan(), |s| (if s < 10 { 100 } else { 200 }, 1_000, 0)).unwrap();
         assert!(bp.reason.contains("stopped rising"), "{}", bp.reason);
         let good = bp.last_good.unwrap();
-        assert_eq!((good.users, good.rps.round()), (20, 200.0));
-        assert_eq!(bp.failing.users, 40);
+        assert_eq!((good.level, good.rps.round()), (20, 200.0));
+        assert_eq!(bp.failing.level, 40);
     }
 }

@@ -133,12 +133,13 @@ pub fn final_report(s: &Summary) -> String {
         }
     }
     if let Some(bp) = &s.breaking_point {
+        let unit = s.shape.model.unit();
         let _ = writeln!(out, "\nBreaking point: {}", bp.reason);
         if let Some(g) = &bp.last_good {
             let _ = writeln!(
                 out,
-                "  last good step: {} users, {:.1} rps, p99 {}, errors {:.2}%",
-                g.users,
+                "  last good step: {} {unit}, {:.1} rps, p99 {}, errors {:.2}%",
+                g.level,
                 g.rps,
                 fmt_us(g.p99_us),
                 g.error_rate * 100.0
@@ -147,8 +148,8 @@ pub fn final_report(s: &Summary) -> String {
         let f = &bp.failing;
         let _ = writeln!(
             out,
-            "  failing step:   {} users, {:.1} rps, p99 {}, errors {:.2}%",
-            f.users,
+            "  failing step:   {} {unit}, {:.1} rps, p99 {}, errors {:.2}%",
+            f.level,
             f.rps,
             fmt_us(f.p99_us),
             f.error_rate * 100.0

@@ -5,6 +5,7 @@ use super::escape;
 use super::model::{pct, Model};
 use super::summary::EndpointRow;
 use super::svg::{line_chart, Chart, Line};
+use crate::shape::LoadModel;
 use crate::units::fmt_ms_fixed;
 use hdrhistogram::Histogram;
 use std::io::{self, Write};
@@ -112,7 +113,7 @@ fn time_charts(m: &Model) -> Vec<Chart> {
     let shape = &m.summary.shape;
     let plan_end = shape.total_secs().max(series.len() as u64);
     let plan: Vec<(f64, f64)> = (0..=plan_end)
-        .map(|t| (t as f64, shape.users_at(t as f64)))
+        .map(|t| (t as f64, shape.level_at(t as f64)))
         .collect();
     let ms = |us: u64| us as f64 / 1000.0;
     vec![
@@ -243,6 +244,14 @@ fn thresholds_table(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</table>")
 }
 
+/// What the shape's levels are: `Users` or `Iterations/s` (open model).
+fn level_header(m: &Model) -> &'static str {
+    match m.summary.shape.model {
+        LoadModel::Closed => "Users",
+        LoadModel::Open => "Iterations/s",
+    }
+}
+
 fn breaking_point(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     let Some(bp) = &m.summary.breaking_point else {
         return Ok(());
@@ -250,9 +259,10 @@ fn breaking_point(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "<h2>Breaking point</h2><p id=\"breaking-point\">{} (at second {})</p><table>\
-         <tr><th>Step</th><th>Users</th><th>RPS</th><th>P99 ms</th><th>Errors</th></tr>",
+         <tr><th>Step</th><th>{}</th><th>RPS</th><th>P99 ms</th><th>Errors</th></tr>",
         escape(&bp.reason),
-        bp.second
+        bp.second,
+        level_header(m)
     )?;
     for (label, step) in [
         ("last good", bp.last_good.as_ref()),
@@ -262,7 +272,7 @@ fn breaking_point(m: &Model, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "<tr><td>{label}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{:.2}%</td></tr>",
-                s.users,
+                s.level,
                 s.rps,
                 fmt_ms_fixed(s.p99_us),
                 s.error_rate * 100.0
@@ -326,15 +336,16 @@ fn configuration(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "</table><h3>Plan: {}</h3><table><tr><th>Stage</th><th>Users</th><th>Seconds</th></tr>",
-        escape(&m.summary.shape.name)
+        "</table><h3>Plan: {}</h3><table><tr><th>Stage</th><th>{}</th><th>Seconds</th></tr>",
+        escape(&m.summary.shape.name),
+        level_header(m)
     )?;
     for (i, st) in m.summary.shape.stages.iter().enumerate() {
         writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             i + 1,
-            st.users,
+            st.level,
             st.secs
         )?;
     }

@@ -15,7 +15,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: shape levels are `level` (users, or iterations/s in an open shape) and
+/// the shape says its model; version 1 files are read too (their `users` are levels).
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest version `read` accepts.
+const OLDEST_READ: u32 = 1;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
@@ -179,9 +183,9 @@ impl Summary {
                 path.display()
             ))
         })?;
-        if summary.schema_version != SCHEMA_VERSION {
+        if !(OLDEST_READ..=SCHEMA_VERSION).contains(&summary.schema_version) {
             return Err(Error::Usage(format!(
-                "{}: schema_version {} is not supported (this loadgen reads {SCHEMA_VERSION})",
+                "{}: schema_version {} is not supported (this loadgen reads {OLDEST_READ} to {SCHEMA_VERSION})",
                 path.display(),
                 summary.schema_version
             )));

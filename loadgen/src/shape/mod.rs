@@ -1,4 +1,6 @@
-//! Load shapes as data: stages of (target users, seconds) and what they tell.
+//! Load shapes as data: stages of (level, seconds) and what they tell. A level
+//! is users in a closed shape (users loop with think time) and iterations
+//! started per second in an open shape (arrivals, whatever the target does).
 //!
 //! - here: [`Stage`], [`Shape`], [`StopRules`], [`Step`], and queries over time.
 //! - [`named`]: the four named shapes and `plan:` definitions.
@@ -14,12 +16,36 @@ pub use split::largest_remainder;
 
 use serde::{Deserialize, Serialize};
 
-/// Reach `users` linearly over `secs`, starting from the previous stage's users
-/// (0 before the first stage). A stage with the previous stage's users is a hold.
+/// Reach `level` linearly over `secs`, starting from the previous stage's level
+/// (0 before the first stage). A stage with the previous stage's level is a hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stage {
-    pub users: u64,
+    /// Users (closed shape) or iterations per second (open shape).
+    #[serde(alias = "users")]
+    pub level: u64,
     pub secs: u64,
+}
+
+/// What a shape's levels count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadModel {
+    /// Users: each loops through its tasks with think time (Locust, goose).
+    #[default]
+    Closed,
+    /// Arrivals: iterations started per second, whatever the target does (k6's
+    /// arrival rate, wrk2); latency is timed from each arrival's due time.
+    Open,
+}
+
+impl LoadModel {
+    /// What a level counts, for people: `users` or `iterations/s`.
+    pub fn unit(self) -> &'static str {
+        match self {
+            LoadModel::Closed => "users",
+            LoadModel::Open => "iterations/s",
+        }
+    }
 }
 
 /// When a stress run should stop: judged every second on the live aggregate.
@@ -46,19 +72,23 @@ impl Default for StopRules {
     }
 }
 
-/// A named plan of users over time.
+/// A named plan of users (or arrivals per second) over time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Shape {
     pub name: String,
+    /// Closed (levels are users) or open (levels are iterations per second).
+    #[serde(default)]
+    pub model: LoadModel,
     pub stages: Vec<Stage>,
     /// Present for shapes that end themselves when the target breaks (stress).
     pub stop: Option<StopRules>,
 }
 
-/// A level of users that the shape ramps to and then holds: one step of a stress run.
+/// A level the shape ramps to and then holds: one step of a stress run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
-    pub users: u64,
+    #[serde(alias = "users")]
+    pub level: u64,
     /// When the ramp to this level starts, in seconds from the start.
     pub start_secs: u64,
     /// When the hold at this level starts (the ramp has ended).
@@ -70,6 +100,7 @@ impl Shape {
     pub(crate) fn new(name: &str, stages: Vec<Stage>) -> Shape {
         Shape {
             name: name.to_string(),
+            model: LoadModel::Closed,
             stages,
             stop: None,
         }
@@ -77,7 +108,7 @@ impl Shape {
 
     /// A shape must start someone and last some time.
     pub fn validate(&self) -> Result<(), String> {
-        if self.peak_users() == 0 {
+        if self.peak() == 0 {
             return Err(format!("shape '{}' never starts a user", self.name));
         }
         if self.total_secs() == 0 {
@@ -90,12 +121,12 @@ impl Shape {
         self.stages.iter().map(|s| s.secs).sum()
     }
 
-    pub fn peak_users(&self) -> u64 {
-        self.stages.iter().map(|s| s.users).max().unwrap_or(0)
+    pub fn peak(&self) -> u64 {
+        self.stages.iter().map(|s| s.level).max().unwrap_or(0)
     }
 
-    /// Planned users `t` seconds after the start (linear within a ramp).
-    pub fn users_at(&self, t: f64) -> f64 {
+    /// The planned level `t` seconds after the start (linear within a ramp).
+    pub fn level_at(&self, t: f64) -> f64 {
         let (mut from, mut start) = (0.0, 0.0);
         for stage in &self.stages {
             let end = start + stage.secs as f64;
@@ -105,9 +136,9 @@ impl Shape {
                 } else {
                     (t - start) / stage.secs as f64
                 };
-                return from + (stage.users as f64 - from) * frac.clamp(0.0, 1.0);
+                return from + (stage.level as f64 - from) * frac.clamp(0.0, 1.0);
             }
-            from = stage.users as f64;
+            from = stage.level as f64;
             start = end;
         }
         0.0
@@ -115,11 +146,11 @@ impl Shape {
 
     /// The first second at which the plan reaches its peak: the end of the ramp-up.
     pub fn ramp_up_secs(&self) -> u64 {
-        let peak = self.peak_users();
+        let peak = self.peak();
         let mut t = 0;
         for stage in &self.stages {
             t += stage.secs;
-            if stage.users == peak {
+            if stage.level == peak {
                 return t;
             }
         }
@@ -134,15 +165,15 @@ impl Shape {
             let start = t;
             t += stage.secs;
             match steps.last_mut() {
-                Some(step) if stage.users == prev => step.end_secs = t,
+                Some(step) if stage.level == prev => step.end_secs = t,
                 _ => steps.push(Step {
-                    users: stage.users,
+                    level: stage.level,
                     start_secs: start,
                     hold_secs: t,
                     end_secs: t,
                 }),
             }
-            prev = stage.users;
+            prev = stage.level;
         }
         steps
     }
@@ -155,17 +186,17 @@ mod tests {
     #[test]
     fn users_over_time_follow_the_ramps() {
         let shape = Shape::parse_plan("100,10s;100,10s;0,10s").unwrap();
-        assert_eq!(shape.users_at(0.0), 0.0);
-        assert_eq!(shape.users_at(5.0), 50.0);
-        assert_eq!(shape.users_at(15.0), 100.0);
-        assert_eq!(shape.users_at(25.0), 50.0);
-        assert_eq!(shape.users_at(31.0), 0.0);
+        assert_eq!(shape.level_at(0.0), 0.0);
+        assert_eq!(shape.level_at(5.0), 50.0);
+        assert_eq!(shape.level_at(15.0), 100.0);
+        assert_eq!(shape.level_at(25.0), 50.0);
+        assert_eq!(shape.level_at(31.0), 0.0);
         assert_eq!(shape.ramp_up_secs(), 10);
         let steps = shape.steps();
         assert_eq!(
             steps[0],
             Step {
-                users: 100,
+                level: 100,
                 start_secs: 0,
                 hold_secs: 10,
                 end_secs: 20

@@ -13,7 +13,16 @@ fn steps_to(peak: u64, steps: u64, ramp: u64, hold: u64, last_hold: u64) -> Vec<
         .flat_map(|i| {
             let users = peak * i / steps;
             let hold = if i == steps { last_hold } else { hold };
-            [Stage { users, secs: ramp }, Stage { users, secs: hold }]
+            [
+                Stage {
+                    level: users,
+                    secs: ramp,
+                },
+                Stage {
+                    level: users,
+                    secs: hold,
+                },
+            ]
         })
         .collect()
 }
@@ -37,9 +46,12 @@ impl Shape {
         Shape::new(
             "soak",
             vec![
-                Stage { users, secs: 300 },
                 Stage {
-                    users,
+                    level: users,
+                    secs: 300,
+                },
+                Stage {
+                    level: users,
                     secs: hold_secs,
                 },
             ],
@@ -53,27 +65,27 @@ impl Shape {
             "spike",
             vec![
                 Stage {
-                    users: base,
+                    level: base,
                     secs: 30,
                 },
                 Stage {
-                    users: base,
+                    level: base,
                     secs: 60,
                 },
                 Stage {
-                    users: peak,
+                    level: peak,
                     secs: 5,
                 },
                 Stage {
-                    users: peak,
+                    level: peak,
                     secs: 60,
                 },
                 Stage {
-                    users: base,
+                    level: base,
                     secs: 5,
                 },
                 Stage {
-                    users: base,
+                    level: base,
                     secs: 120,
                 },
             ],
@@ -99,7 +111,7 @@ impl Shape {
             })?;
             let secs =
                 parse_secs(secs).map_err(|e| format!("plan step {} '{step}': {e}", i + 1))?;
-            stages.push(Stage { users, secs });
+            stages.push(Stage { level: users, secs });
         }
         let shape = Shape::new("plan", stages);
         shape.validate()?;
@@ -135,11 +147,11 @@ mod tests {
             shape.validate().unwrap();
             assert!(shape.ramp_up_secs() <= shape.total_secs());
         }
-        assert_eq!(Shape::named("stages").unwrap().peak_users(), 10_000);
+        assert_eq!(Shape::named("stages").unwrap().peak(), 10_000);
         assert_eq!(Shape::named("stages").unwrap().total_secs(), 840);
         assert!(Shape::named("stress").unwrap().stop.is_some());
         let spike = Shape::named("spike").unwrap();
-        assert_eq!(spike.peak_users(), 10 * spike.stages[0].users);
+        assert_eq!(spike.peak(), 10 * spike.stages[0].level);
     }
 
     #[test]
@@ -148,12 +160,12 @@ mod tests {
         assert_eq!(
             shape.stages,
             vec![
-                Stage { users: 10, secs: 5 },
+                Stage { level: 10, secs: 5 },
                 Stage {
-                    users: 10,
+                    level: 10,
                     secs: 60
                 },
-                Stage { users: 0, secs: 5 }
+                Stage { level: 0, secs: 5 }
             ]
         );
         assert!(Shape::parse_plan("10")

@@ -14,14 +14,14 @@ impl Shape {
         let prev = if index == 0 {
             0
         } else {
-            self.stages[index - 1].users
+            self.stages[index - 1].level
         };
-        let verb = match stage.users.cmp(&prev) {
+        let verb = match stage.level.cmp(&prev) {
             std::cmp::Ordering::Equal => "hold",
             std::cmp::Ordering::Greater => "ramp up to",
             std::cmp::Ordering::Less => "ramp down to",
         };
-        format!("{verb} {} users over {}", stage.users, fmt_secs(stage.secs))
+        format!("{verb} {} users over {}", stage.level, fmt_secs(stage.secs))
     }
 }
 
@@ -32,7 +32,7 @@ pub fn describe(shape: &Shape) -> String {
         out,
         "{}: peak {} users, {} in all, ramp-up ends at {}",
         shape.name,
-        shape.peak_users(),
+        shape.peak(),
         fmt_secs(shape.total_secs()),
         fmt_secs(shape.ramp_up_secs())
     );
@@ -49,7 +49,7 @@ pub fn describe(shape: &Shape) -> String {
             i + 1,
             fmt_secs(t),
             fmt_secs(stage.secs),
-            stage.users,
+            stage.level,
             shape.describe_stage(i)
         );
         t += stage.secs;
@@ -72,15 +72,15 @@ pub fn describe(shape: &Shape) -> String {
 /// Users over time as a character plot, `HEIGHT` rows by `WIDTH` columns.
 pub fn plot(shape: &Shape) -> String {
     let total = shape.total_secs().max(1) as f64;
-    let peak = shape.peak_users().max(1) as f64;
+    let peak = shape.peak().max(1) as f64;
     let columns: Vec<f64> = (0..WIDTH)
-        .map(|c| shape.users_at((c as f64 + 0.5) * total / WIDTH as f64))
+        .map(|c| shape.level_at((c as f64 + 0.5) * total / WIDTH as f64))
         .collect();
     let mut out = String::new();
     for row in (0..HEIGHT).rev() {
         let level = (row as f64 + 0.5) * peak / HEIGHT as f64;
         let label = if row == HEIGHT - 1 {
-            format!("{:>7}", shape.peak_users())
+            format!("{:>7}", shape.peak())
         } else if row == 0 {
             format!("{:>7}", 0)
         } else {

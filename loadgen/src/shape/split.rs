@@ -9,7 +9,7 @@ impl Shape {
     /// rest of the timeline.
     pub fn tail_from(&self, secs: u64) -> Shape {
         let mut stages = vec![Stage {
-            users: self.users_at(secs as f64).round() as u64,
+            level: self.level_at(secs as f64).round() as u64,
             secs: 1,
         }];
         let mut t = 0;
@@ -21,13 +21,13 @@ impl Shape {
                 let take = left.min(skip);
                 skip -= take;
                 stages.push(Stage {
-                    users: stage.users,
+                    level: stage.level,
                     secs: left - take,
                 });
             }
             t = end;
         }
-        stages.retain(|s| s.secs > 0 || s.users == 0);
+        stages.retain(|s| s.secs > 0 || s.level == 0);
         Shape {
             stages,
             ..self.clone()
@@ -38,11 +38,11 @@ impl Shape {
     pub fn scaled(&self, users: Option<u64>, secs: Option<u64>) -> Shape {
         let mut shape = self.clone();
         if let Some(users) = users {
-            let peak = self.peak_users().max(1);
+            let peak = self.peak().max(1);
             for stage in &mut shape.stages {
                 // Round half up, but never scale a non-zero level down to nobody.
-                let scaled = (stage.users * users * 2 + peak) / (peak * 2);
-                stage.users = if stage.users > 0 && users > 0 {
+                let scaled = (stage.level * users * 2 + peak) / (peak * 2);
+                stage.level = if stage.level > 0 && users > 0 {
                     scaled.max(1)
                 } else {
                     scaled
@@ -75,10 +75,10 @@ impl Shape {
         for stage in &self.stages {
             for (part, users) in parts
                 .iter_mut()
-                .zip(largest_remainder(stage.users, capacities))
+                .zip(largest_remainder(stage.level, capacities))
             {
                 part.stages.push(Stage {
-                    users,
+                    level: users,
                     secs: stage.secs,
                 });
             }
@@ -124,27 +124,27 @@ mod tests {
     #[test]
     fn scaling_keeps_the_form_and_hits_the_totals() {
         let shape = Shape::stages(10_000).scaled(Some(300), Some(90));
-        assert_eq!(shape.peak_users(), 300);
+        assert_eq!(shape.peak(), 300);
         assert_eq!(shape.total_secs(), 90);
-        assert_eq!(shape.stages[0].users, 60);
+        assert_eq!(shape.stages[0].level, 60);
     }
 
     #[test]
     fn tail_resumes_where_the_plan_is() {
         let shape = Shape::parse_plan("100,10s;100,20s").unwrap();
         let tail = shape.tail_from(5);
-        assert_eq!(tail.stages[0], Stage { users: 50, secs: 1 });
+        assert_eq!(tail.stages[0], Stage { level: 50, secs: 1 });
         assert_eq!(tail.total_secs(), 25);
-        assert_eq!(tail.peak_users(), 100);
+        assert_eq!(tail.peak(), 100);
         assert_eq!(
             shape.tail_from(15).stages,
             vec![
                 Stage {
-                    users: 100,
+                    level: 100,
                     secs: 1
                 },
                 Stage {
-                    users: 100,
+                    level: 100,
                     secs: 14
                 }
             ]
@@ -165,14 +165,13 @@ mod tests {
         for _ in 0..500 {
             let stages = (0..rng.random_range(1..12))
                 .map(|_| Stage {
-                    users: rng.random_range(0..100_000),
+                    level: rng.random_range(0..100_000),
                     secs: rng.random_range(0..600),
                 })
                 .collect();
             let shape = Shape {
-                name: "p".into(),
                 stages,
-                stop: None,
+                ..Shape::new("p", vec![])
             };
             let caps: Vec<u64> = (0..rng.random_range(1..40))
                 .map(|_| rng.random_range(0..500))
@@ -180,15 +179,15 @@ mod tests {
             let parts = shape.split(&caps);
             assert_eq!(parts.len(), caps.len());
             for (i, stage) in shape.stages.iter().enumerate() {
-                let sum: u64 = parts.iter().map(|p| p.stages[i].users).sum();
-                assert_eq!(sum, stage.users);
+                let sum: u64 = parts.iter().map(|p| p.stages[i].level).sum();
+                assert_eq!(sum, stage.level);
                 assert!(parts.iter().all(|p| p.stages[i].secs == stage.secs));
                 let cap_sum: u64 = caps.iter().sum();
                 if cap_sum > 0 {
                     // Each share is within one user of its exact proportion.
                     for (p, &c) in parts.iter().zip(&caps) {
-                        let exact = stage.users as f64 * c as f64 / cap_sum as f64;
-                        assert!((p.stages[i].users as f64 - exact).abs() < 1.0 + 1e-9);
+                        let exact = stage.level as f64 * c as f64 / cap_sum as f64;
+                        assert!((p.stages[i].level as f64 - exact).abs() < 1.0 + 1e-9);
                     }
                 }
             }

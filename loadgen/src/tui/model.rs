@@ -90,12 +90,12 @@ impl Model {
                 text: shape.describe_stage(i),
             });
             t += stage.secs;
-            plan.push((t as f64, stage.users as f64));
+            plan.push((t as f64, stage.level as f64));
         }
         Model {
             shape_name: shape.name.clone(),
             total_secs: shape.total_secs(),
-            peak_users: shape.peak_users(),
+            peak_users: shape.peak(),
             stages,
             plan,
             ..Model::default()
