@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use super::{db_read, db_write};
 use crate::auth::Librarian;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Id, RawQuery};
+use crate::extract::{has_control, ApiJson, Id, RawQuery};
 use crate::model::{Book, BookInput, BookPage};
 use crate::state::AppState;
 
@@ -29,18 +29,13 @@ async fn search(
 ) -> Result<Json<BookPage>, ApiError> {
     let page = int_param(&query, "page", 1, 1, 1_000_000)?;
     let per_page = int_param(&query, "per_page", 20, 1, MAX_PER_PAGE)?;
-    let needle = query
-        .get("q")
-        .map(|q| q.trim().to_lowercase())
-        .filter(|q| !q.is_empty());
-    if needle
-        .as_ref()
-        .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS || q.chars().any(char::is_control))
-    {
+    let raw_q = query.get("q").map(String::as_str).unwrap_or_default();
+    if raw_q.chars().count() > MAX_QUERY_CHARS || has_control(raw_q) {
         return Err(ApiError::BadRequest(format!(
-            "q must be at most {MAX_QUERY_CHARS} printable characters"
+            "q must be at most {MAX_QUERY_CHARS} characters, none of them control characters"
         )));
     }
+    let needle = Some(raw_q.trim().to_lowercase()).filter(|q| !q.is_empty());
     let keys = state
         .cache
         .search_key(needle.as_deref(), page, per_page)
@@ -134,7 +129,7 @@ fn int_param(
 ) -> Result<i64, ApiError> {
     match query.get(name) {
         None => Ok(default),
-        Some(raw) => match raw.trim().parse::<i64>() {
+        Some(raw) => match raw.parse::<i64>() {
             Ok(v) if (min..=max).contains(&v) => Ok(v),
             _ => Err(ApiError::BadRequest(format!(
                 "{name} must be an integer from {min} to {max}"

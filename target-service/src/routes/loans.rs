@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BorrowRequest {
+    #[serde(deserialize_with = "crate::model::integer")]
     book_id: i64,
 }
 

@@ -15,6 +15,7 @@ mod hostile;
 mod loans;
 mod malformed;
 mod members;
+mod openapi;
 mod ops;
 mod overload;
 mod pgbouncer;
