@@ -191,8 +191,8 @@ fn stress_stops_at_the_breaking_point_and_names_it() {
     let s = summary(&out);
     let bp = &s["breaking_point"];
     assert!(bp.is_object(), "no breaking point: {}", stdout(&o));
-    assert!(bp["failing"]["users"].as_u64().unwrap() > 20, "{bp}");
-    assert!(bp["last_good"]["users"].as_u64().unwrap() <= 21, "{bp}");
+    assert!(bp["failing"]["level"].as_u64().unwrap() > 20, "{bp}");
+    assert!(bp["last_good"]["level"].as_u64().unwrap() <= 21, "{bp}");
     assert!(s["stopped_by"].as_str().unwrap().contains("breaking point"));
     assert!(
         s["duration_secs"].as_f64().unwrap() < 55.0,
