@@ -43,8 +43,13 @@ fn secs(text: &str) -> Result<u64, String> {
 #[derive(Args, Debug, Clone)]
 pub struct ScaleArgs {
     /// Peak users: the shape is scaled so its busiest stage has this many.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "rate")]
     pub users: Option<u64>,
+    /// Open model: peak iterations started per second. Scales a rate: shape;
+    /// runs a named shape (stages, stress, soak, spike) as arrivals, its levels
+    /// becoming rates in the same proportions.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<u64>,
     /// Total run time; the shape's timeline is stretched to it (90s, 10m, 2h, 1h30m).
     #[arg(long, value_parser = secs)]
     pub duration: Option<u64>,
@@ -64,7 +69,10 @@ pub struct JudgeArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// stages | stress | soak | spike | plan:"USERS,DUR;USERS,DUR;..."
+    /// stages | stress | soak | spike | plan:"USERS,DUR;USERS,DUR;..." (closed
+    /// model: users) | rate:"RATE,DUR;RATE,DUR;..." (open model: iterations
+    /// started per second, whatever the target does; latency is timed from each
+    /// arrival's due time, so a stalled target shows)
     pub shape: String,
     /// The target's base URL. Without it the bundled library service starts on
     /// embedded defaults on a free loopback port, and stops after the run.
@@ -106,6 +114,16 @@ pub struct RunArgs {
     /// but it does not model users' connections (and keeps no cookies).
     #[arg(long, value_enum, default_value_t = ConnectionModel::PerUser, value_name = "MODEL")]
     pub connections: ConnectionModel,
+    /// Open model: the most users busy at once (like k6's maxVUs). Users are
+    /// made as arrivals need them (each running its on-start tasks first).
+    /// Default: the peak rate (one second of latency at the peak), at least 10.
+    #[arg(long, value_name = "N")]
+    pub max_users: Option<u64>,
+    /// Open model: arrivals that may wait, in order, for a free user before new
+    /// ones are dropped (counted as dropped, never silently skipped).
+    /// Default: 10 seconds of the peak rate, at least 100.
+    #[arg(long, value_name = "N")]
+    pub max_queue: Option<u64>,
     /// Request timeout in seconds; a slower request fails as a timeout.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,

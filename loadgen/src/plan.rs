@@ -9,7 +9,7 @@ use crate::engine::think::Think;
 use crate::engine::LoadSpec;
 use crate::judge::{self, Rule};
 use crate::report::summary::Summary;
-use crate::shape::Shape;
+use crate::shape::{LoadModel, Shape};
 use crate::{clock, units, Error};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -79,6 +79,7 @@ impl RunPlan {
             .map(Think::parse)
             .transpose()
             .map_err(|e| Error::Usage(format!("--think: {e}")))?;
+        let (max_users, max_queue) = open_limits(args, &shape, think.is_some())?;
         let load = LoadSpec {
             selection: ScenarioSelection {
                 names: args.scenarios.clone(),
@@ -86,6 +87,8 @@ impl RunPlan {
                 think,
             },
             connections: args.connections,
+            max_users,
+            max_queue,
             request_timeout_secs: args.timeout,
         };
         let scenarios = load.selection.resolve(registered).map_err(Error::Usage)?;
@@ -125,13 +128,64 @@ impl RunPlan {
     }
 }
 
-/// A named or planned shape, scaled by --users and --duration, checked.
+/// A named, planned or rate shape, scaled by --users or --rate and --duration,
+/// checked. `--rate` runs a named shape as an open model.
 pub fn scaled_shape(name: &str, scale: &ScaleArgs) -> Result<Shape, Error> {
-    let shape = Shape::named(name)
-        .map_err(Error::Usage)?
-        .scaled(scale.users, scale.duration);
+    let shape = Shape::named(name).map_err(Error::Usage)?;
+    if shape.model == LoadModel::Open && scale.users.is_some() {
+        return Err(Error::Usage(format!(
+            "--users scales users, and '{name}' is a rate: scale it with --rate"
+        )));
+    }
+    let shape = match scale.rate {
+        Some(rate) => shape.opened(rate).scaled(None, scale.duration),
+        None => shape.scaled(scale.users, scale.duration),
+    };
     shape.validate().map_err(Error::Usage)?;
     Ok(shape)
+}
+
+/// Most users the open model makes by default, whatever the rate: each holds
+/// a connection, and 5,000 fit the usual open-file limits with room to spare.
+pub const DEFAULT_MAX_USERS_CAP: u64 = 5_000;
+
+/// `--max-users` and `--max-queue` with their defaults for an open shape;
+/// flags that only the other model understands are usage errors.
+fn open_limits(
+    args: &RunArgs,
+    shape: &Shape,
+    think: bool,
+) -> Result<(Option<u64>, Option<u64>), Error> {
+    match shape.model {
+        LoadModel::Closed => {
+            if args.max_users.is_some() || args.max_queue.is_some() {
+                return Err(Error::Usage(
+                    "--max-users and --max-queue bound the open model: use a rate: shape or --rate"
+                        .into(),
+                ));
+            }
+            Ok((None, None))
+        }
+        LoadModel::Open => {
+            if think {
+                return Err(Error::Usage(
+                    "--think paces the closed model's users; an open run is paced by its rate"
+                        .into(),
+                ));
+            }
+            if args.max_users == Some(0) {
+                return Err(Error::Usage("--max-users must be at least 1".into()));
+            }
+            let peak = shape.peak();
+            let users = args
+                .max_users
+                .unwrap_or_else(|| peak.clamp(10, DEFAULT_MAX_USERS_CAP));
+            let queue = args
+                .max_queue
+                .unwrap_or_else(|| peak.saturating_mul(10).max(100));
+            Ok((Some(users), Some(queue)))
+        }
+    }
 }
 
 #[cfg(test)]

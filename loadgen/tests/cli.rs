@@ -200,6 +200,7 @@ fn shapes_prints_every_named_plan() {
         "spike",
         &loadgen::cli::ScaleArgs {
             users: Some(500),
+            rate: None,
             duration: Some(120),
         },
     )

@@ -14,7 +14,8 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
         .stats()
         .map_err(|e| Error::Usage(format!("{}: {e}", args.summary.display())))?;
     summary.thresholds = judge::evaluate_all(&rules, &total, &endpoints, summary.duration_secs);
-    summary.verdict = Verdict::judge(&summary.thresholds, summary.breaking_point.as_ref(), &rules);
+    summary.verdict = Verdict::judge(&summary.thresholds, summary.breaking_point.as_ref(), &rules)
+        .noting_generator(&summary.generator.bound_by);
     print!("{}", console::verdict_table(&summary));
     Ok(if summary.verdict.passed {
         exit::PASSED

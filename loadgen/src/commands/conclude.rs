@@ -8,10 +8,11 @@ use crate::engine::RunOutcome;
 use crate::error::exit;
 use crate::judge::regression::Limits;
 use crate::judge::{evaluate_all, Verdict};
-use crate::metrics::ConnectionFigures;
+use crate::metrics::{ConnectionFigures, GeneratorFigures};
 use crate::plan::RunPlan;
 use crate::report::summary::{RunConfig, Summary, SCHEMA_VERSION};
 use crate::report::{self, console};
+use crate::shape::LoadModel;
 use crate::Error;
 
 pub fn conclude(plan: &RunPlan, launch: &Launch, outcome: RunOutcome) -> Result<u8, Error> {
@@ -19,7 +20,10 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, outcome: RunOutcome) -> Result<
     let agg = &outcome.aggregator;
     let (total, endpoints, errors) = Summary::endpoint_rows(agg, secs);
     let thresholds = evaluate_all(&plan.rules, &agg.total, &agg.endpoints, secs);
-    let verdict = Verdict::judge(&thresholds, outcome.breaking_point.as_ref(), &plan.rules);
+    let open = plan.shape.model == LoadModel::Open;
+    let generator = GeneratorFigures::of(&agg.generator, open);
+    let verdict = Verdict::judge(&thresholds, outcome.breaking_point.as_ref(), &plan.rules)
+        .noting_generator(&generator.bound_by);
     let summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -39,6 +43,8 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, outcome: RunOutcome) -> Result<
         workers: outcome.workers,
         connections: (plan.load.connections == ConnectionModel::PerUser)
             .then(|| ConnectionFigures::of(&outcome.aggregator.connections)),
+        generator_bound: generator.bound(),
+        generator,
     };
     let path = summary.write(&plan.out)?;
     if let Err(e) = report::write_all(&summary, &plan.out) {

@@ -86,11 +86,7 @@ fn status_lines(
     let shape = shape.clone();
     move |tick: &Tick| {
         if (tick.second + 1).is_multiple_of(every) {
-            let planned = shape.level_at(tick.second as f64 + 1.0);
-            eprintln!(
-                "{}",
-                console::status_line(tick, shape.total_secs(), planned, connections)
-            );
+            eprintln!("{}", console::status_line(tick, &shape, connections));
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::engine::live::LiveRun;
 use crate::engine::transport::ConnectionModel;
 use crate::engine::{files, local, target, Workload};
 use crate::plan::RunPlan;
+use crate::shape::LoadModel;
 use crate::units::fmt_secs;
 use crate::{App, Error};
 use tokio_util::sync::CancellationToken;
@@ -16,7 +17,11 @@ pub async fn run(app: &App, args: &RunArgs, interrupt: &CancellationToken) -> Re
     if plan.load.connections == ConnectionModel::PerUser {
         let files_each = if plan.host.is_none() { 2 } else { 1 };
         let limit = files::raise_limit();
-        if let Some(why) = files::too_many(plan.shape.peak(), files_each, limit) {
+        let users = match plan.shape.model {
+            LoadModel::Closed => plan.shape.peak(),
+            LoadModel::Open => plan.load.max_users.unwrap_or(0),
+        };
+        if let Some(why) = files::too_many(users, files_each, limit) {
             return Err(Error::Usage(why));
         }
     }
@@ -33,11 +38,19 @@ async fn run_against(
 ) -> Result<u8, Error> {
     target::preflight(&launch.host).await?;
     let shape = &plan.shape;
+    let peak = match shape.model {
+        LoadModel::Closed => format!("{} users", shape.peak()),
+        LoadModel::Open => format!(
+            "{} iterations/s (open model: at most {} users, {} waiting)",
+            shape.peak(),
+            plan.load.max_users.unwrap_or(0),
+            plan.load.max_queue.unwrap_or(0)
+        ),
+    };
     eprintln!(
-        "loadgen: {} against {}: peak {} users over {} ({} scenario(s)); results in {}",
+        "loadgen: {} against {}: peak {peak} over {} ({} scenario(s)); results in {}",
         shape.name,
         launch.host,
-        shape.peak(),
         fmt_secs(shape.total_secs()),
         plan.scenarios.len(),
         plan.out.display()

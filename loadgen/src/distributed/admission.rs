@@ -20,7 +20,7 @@ pub(crate) enum Event {
     },
     Snapshot {
         id: u32,
-        snapshot: crate::metrics::IntervalSnapshot,
+        snapshot: Box<crate::metrics::IntervalSnapshot>,
     },
     Alive {
         id: u32,

@@ -10,8 +10,9 @@ use super::{WorkerState, WorkerSummary};
 use crate::engine::live::LiveRun;
 use crate::engine::scenario::ScenarioDef;
 use crate::engine::ticker::Ticker;
-use crate::engine::{RunOutcome, Tick};
+use crate::engine::{LoadSpec, RunOutcome, Tick};
 use crate::plan::RunPlan;
+use crate::shape::largest_remainder;
 use crate::Error;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -325,18 +326,42 @@ fn assign(
         .iter()
         .map(|id| workers[id].summary.capacity)
         .collect();
-    for (id, share) in active.iter().zip(plan.run.shape.split(&capacities)) {
+    let shares = plan.run.shape.split(&capacities);
+    let loads = split_load(&plan.run.load, &capacities);
+    for ((id, share), load) in active.iter().zip(shares).zip(loads) {
         let w = workers.get_mut(id).expect("active worker exists");
         w.share = share.clone();
         w.summary.state = WorkerState::Running;
         let _ = w.tx.send(Message::Assign(Assignment {
             shape: share,
             host: plan.host.clone(),
-            load: plan.run.load.clone(),
+            load,
             start_in_ms: start_in.as_millis() as u64,
             from_secs,
         }));
     }
+}
+
+/// The run's generator options for each worker: the open model's user and
+/// queue bounds split by capacity (exact totals), everything else whole.
+fn split_load(load: &LoadSpec, capacities: &[u64]) -> Vec<LoadSpec> {
+    let part = |total: Option<u64>| match total {
+        Some(t) => largest_remainder(t, capacities)
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => vec![None; capacities.len()],
+    };
+    part(load.max_users)
+        .into_iter()
+        .zip(part(load.max_queue))
+        .map(|(max_users, max_queue)| LoadSpec {
+            // A worker with a share of the rate needs at least one user for it.
+            max_users: max_users.map(|u| u.max(1)),
+            max_queue,
+            ..load.clone()
+        })
+        .collect()
 }
 
 /// Marks a worker lost and moves its users onto the others.

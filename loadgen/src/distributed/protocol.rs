@@ -54,7 +54,7 @@ pub enum Message {
     Assign(Assignment),
     /// Worker -> manager: one second of measurements.
     Snapshot {
-        snapshot: IntervalSnapshot,
+        snapshot: Box<IntervalSnapshot>,
     },
     /// Worker -> manager: alive (sent when there is no snapshot to send).
     Heartbeat,

@@ -7,11 +7,11 @@ use super::protocol::{
     scenario_fingerprint, Assignment, Join, Message, HEARTBEAT_SECS, MISSED_HEARTBEATS,
     PROTOCOL_VERSION,
 };
+use crate::engine::generate::generate;
 use crate::engine::scenario::ScenarioDef;
-use crate::engine::stop::bridge_to_goose;
 use crate::engine::ticker::drain_every_second;
 use crate::engine::transport::ConnectionModel;
-use crate::engine::{files, goose, Workload};
+use crate::engine::{files, Workload};
 use crate::error::exit;
 use crate::metrics::Recorder;
 use crate::Error;
@@ -125,7 +125,12 @@ pub async fn run(
     let ticking = {
         let (tx, control) = (tx.clone(), control.clone());
         drain_every_second(start, recorder.clone(), move |snapshot, _| {
-            if tx.send(Message::Snapshot { snapshot }).is_err() {
+            if tx
+                .send(Message::Snapshot {
+                    snapshot: Box::new(snapshot),
+                })
+                .is_err()
+            {
                 let mut ctl = lock(&control);
                 ctl.lost = Some("cannot send to it".into());
                 ctl.halt();
@@ -143,16 +148,14 @@ pub async fn run(
     loop {
         let workload = workload(&current, registered, start)?;
         if workload.spec.connections == ConnectionModel::PerUser {
-            if let Some(why) = files::too_many(workload.shape.peak(), 1, limit) {
+            if let Some(why) = files::too_many(workload.peak_users(), 1, limit) {
                 eprintln!("worker {id}: warning: {why}");
             }
         }
         let halt = lock(&control).halt.clone();
         if !halt.is_cancelled() {
-            let attack = goose::attack(&workload, &recorder)?;
-            let _bridge = bridge_to_goose(halt, "stopped by the manager");
-            if let Err(e) = attack.execute().await {
-                eprintln!("worker {id}: goose failed: {e:?}");
+            if let Err(e) = generate(&workload, &recorder, &halt, Instant::now()).await {
+                eprintln!("worker {id}: {e}");
             }
         }
         let mut ctl = lock(&control);
@@ -172,7 +175,7 @@ pub async fn run(
     let _ = ticking.await;
     let second = start.elapsed().as_secs();
     let _ = tx.send(Message::Snapshot {
-        snapshot: recorder.drain(second),
+        snapshot: Box::new(recorder.drain(second)),
     });
     let _ = tx.send(Message::Done);
     drop(tx);

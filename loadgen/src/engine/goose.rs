@@ -1,9 +1,8 @@
 //! The goose attack for a workload: configuration, the shape as goose's test
 //! plan, one shared HTTP client, and our scenarios registered on it.
 
-use super::transport::{Transport, VuContext};
+use super::transport::VuContext;
 use super::Workload;
-use crate::metrics::Recorder;
 use crate::shape::Shape;
 use crate::Error;
 use goose::client::GooseClientBuilder;
@@ -23,8 +22,8 @@ pub fn test_plan(shape: &Shape) -> String {
     plan.join(";")
 }
 
-/// A goose attack that runs `workload`, every request recorded into `recorder`.
-pub fn attack(workload: &Workload, recorder: &Arc<Recorder>) -> Result<GooseAttack, Error> {
+/// A goose attack that runs `workload`'s users, their requests going through `ctx`.
+pub fn attack(workload: &Workload, ctx: &Arc<VuContext>) -> Result<GooseAttack, Error> {
     let config_err =
         |e: goose::GooseError| Error::Usage(format!("goose refused the configuration: {e:?}"));
     let config = GooseConfiguration::parse_args_default::<&str>(&[]).map_err(config_err)?;
@@ -59,18 +58,8 @@ pub fn attack(workload: &Workload, recorder: &Arc<Recorder>) -> Result<GooseAtta
     attack = attack
         .set_client_builder_without_cookies(client)
         .map_err(config_err)?;
-    let transport = Transport::new(
-        workload.spec.connections,
-        &workload.host,
-        Duration::from_secs(timeout_secs),
-    )
-    .map_err(Error::Usage)?;
-    let ctx = Arc::new(VuContext {
-        recorder: recorder.clone(),
-        transport,
-    });
     for def in &workload.scenarios {
-        attack = attack.register_scenario(def.to_goose(&ctx).map_err(Error::Usage)?);
+        attack = attack.register_scenario(def.to_goose(ctx).map_err(Error::Usage)?);
     }
     Ok(attack)
 }

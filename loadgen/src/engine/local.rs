@@ -1,10 +1,10 @@
 //! A run in this process: the workload on goose, its measurements aggregated
 //! and judged every second, stopped early by the judges or an interrupt.
 
+use super::generate::generate;
 use super::live::LiveRun;
-use super::stop::bridge_to_goose;
 use super::ticker::drain_every_second;
-use super::{goose, RunOutcome, Tick, Workload};
+use super::{RunOutcome, Tick, Workload};
 use crate::metrics::Recorder;
 use crate::Error;
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,6 @@ pub async fn run(
     mut on_tick: impl FnMut(&Tick) + Send + 'static,
 ) -> Result<RunOutcome, Error> {
     let recorder = Arc::new(Recorder::new());
-    let attack = goose::attack(&workload, &recorder)?;
     let halt = interrupt.child_token();
     let live = Arc::new(Mutex::new(live));
     let started = Instant::now();
@@ -41,15 +40,11 @@ pub async fn run(
             });
         })
     };
-    let bridge = bridge_to_goose(halt, "stopping");
-    let result = attack.execute().await;
+    let result = generate(&workload, &recorder, &halt, started).await;
     ticking.abort();
     let _ = ticking.await;
-    drop(bridge);
     let elapsed_secs = started.elapsed().as_secs_f64();
-    if let Err(e) = result {
-        return Err(Error::Run(format!("goose failed: {e:?}")));
-    }
+    result?;
     let mut live = Arc::try_unwrap(live)
         .map_err(|_| Error::Run("ticker still running".into()))?
         .into_inner()

@@ -5,7 +5,10 @@
 //! - [`transport`], [`http`]: how a user's request reaches the target: its own
 //!   keep-alive connection (HTTP/1.1 from the user's task), or the shared pool.
 //! - [`selection`]: which scenarios a run uses (names, paths, think), resolved once.
-//! - [`goose`]: the goose attack for a workload (goose runs the users).
+//! - [`generate`]: a workload's load in this process, closed or open:
+//!   [`goose`] runs the closed model's users (with [`probe`] checking the
+//!   runtime keeps time); [`open`] dispatches the open model's arrivals on the
+//!   schedule of [`arrivals`].
 //! - [`local`]: a run in this process; [`live`]: the aggregate and the judges
 //!   that may stop a run early, shared with the distributed manager.
 //! - [`ticker`]: the one per-second clock of local runs, managers and workers.
@@ -16,10 +19,13 @@
 pub mod arrivals;
 pub mod bundled;
 pub mod files;
+pub mod generate;
 pub mod goose;
 pub mod http;
 pub mod live;
 pub mod local;
+pub mod open;
+pub mod probe;
 pub mod scenario;
 pub mod selection;
 pub mod stop;
@@ -47,6 +53,12 @@ pub struct LoadSpec {
     /// How users hold connections (`--connections`).
     #[serde(default)]
     pub connections: ConnectionModel,
+    /// Open model: the most users at once (`--max-users`), and the most
+    /// arrivals that may wait for one (`--max-queue`). Set for open shapes.
+    #[serde(default)]
+    pub max_users: Option<u64>,
+    #[serde(default)]
+    pub max_queue: Option<u64>,
     /// A slower request fails as a timeout.
     pub request_timeout_secs: u64,
 }
@@ -75,6 +87,17 @@ impl Workload {
             spec,
             scenarios,
         })
+    }
+}
+
+impl Workload {
+    /// The most users this workload runs at once: the shape's peak in the
+    /// closed model, `--max-users` in the open one.
+    pub fn peak_users(&self) -> u64 {
+        match self.shape.model {
+            crate::shape::LoadModel::Closed => self.shape.peak(),
+            crate::shape::LoadModel::Open => self.spec.max_users.unwrap_or(0),
+        }
     }
 }
 

@@ -29,11 +29,11 @@ where
 }
 
 #[derive(Clone)]
-struct TaskDef {
-    name: String,
-    weight: usize,
-    on_start: bool,
-    f: TaskFn,
+pub(crate) struct TaskDef {
+    pub name: String,
+    pub weight: usize,
+    pub on_start: bool,
+    pub f: TaskFn,
 }
 
 /// A persona: what one kind of user does, and how often it is picked.
@@ -98,6 +98,11 @@ impl ScenarioDef {
             f,
         });
         self
+    }
+
+    /// Its tasks, on-start ones included, in order.
+    pub(crate) fn tasks(&self) -> impl Iterator<Item = &TaskDef> {
+        self.tasks.iter()
     }
 
     /// The names of its tasks, in order (for the distributed fingerprint).

@@ -84,6 +84,9 @@ pub struct Exchanged {
 pub(crate) struct UserState {
     pub http: Option<UserHttp>,
     pub data: Option<Box<dyn GooseUserData>>,
+    /// Open model: how late the current iteration started against its
+    /// arrival's due time; each of its requests is timed from that due time.
+    pub lag_us: Option<u64>,
 }
 
 impl Clone for UserState {
@@ -91,6 +94,7 @@ impl Clone for UserState {
         UserState {
             http: None,
             data: self.data.clone(),
+            lag_us: None,
         }
     }
 }
@@ -102,6 +106,7 @@ pub(crate) fn state(user: &mut GooseUser) -> &mut UserState {
         user.set_session_data(UserState {
             http: None,
             data: None,
+            lag_us: None,
         });
     }
     user.get_session_data_mut::<UserState>().expect("just set")

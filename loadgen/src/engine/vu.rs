@@ -205,9 +205,12 @@ impl Req<'_, '_> {
             headers: &headers,
             json: json.as_deref(),
         };
+        let lag_us = transport::state(vu.user).lag_us;
         let started = Instant::now();
         let exchanged = transport::exchange(vu.user, &vu.ctx, &out).await?;
-        let latency_us = started.elapsed().as_micros() as u64;
+        let service_us = started.elapsed().as_micros() as u64;
+        // The open model times a request from its arrival's due time too.
+        let latency_us = service_us + lag_us.unwrap_or(0);
         let (status, body) = (exchanged.status, exchanged.body);
         let failure = exchanged.failure.or_else(|| {
             let bad = if expect.is_empty() {
@@ -238,6 +241,7 @@ impl Req<'_, '_> {
             method: method_label(&method),
             name: &name,
             latency_us,
+            service_us: lag_us.map(|_| service_us),
             bytes: reply.body.len() as u64,
             failure: failure.as_ref().map(|(k, m)| (*k, m.as_str())),
         });

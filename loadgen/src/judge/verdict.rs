@@ -12,6 +12,9 @@ pub struct Verdict {
     /// A stress run whose last good step falls short of the rps goal.
     #[serde(default)]
     pub breaking_point_below_goal: Option<String>,
+    /// The generator fell behind: its latency figures are lower than the truth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figures_understate_latency: Option<String>,
 }
 
 impl Verdict {
@@ -28,6 +31,20 @@ impl Verdict {
             passed: failed == 0 && below.is_none(),
             failed_rules: failed,
             breaking_point_below_goal: below,
+            figures_understate_latency: None,
         }
+    }
+
+    /// Says the figures understate latency when the generator was bound (the
+    /// pass or fail stands: a latency rule that failed on understated figures
+    /// failed all the more).
+    pub fn noting_generator(mut self, bound_by: &[String]) -> Verdict {
+        if !bound_by.is_empty() {
+            self.figures_understate_latency = Some(format!(
+                "the generator fell behind ({}): latency was at least as bad as these figures",
+                bound_by.join("; ")
+            ));
+        }
+        self
     }
 }

@@ -3,6 +3,8 @@
 
 use super::connections::{ConnectionStats, ConnectionTotals};
 use super::figures::{EndpointFigures, ErrorCount};
+use super::generator::{GeneratorStats, GeneratorTotals};
+use super::hdr;
 use super::snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -26,6 +28,21 @@ pub struct SecondPoint {
     /// Connections opened during the second.
     #[serde(default)]
     pub connects: u64,
+    /// Open model: P99 from each request's send (`p99_us` is from its arrival's due time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_p99_us: Option<u64>,
+    /// Open model: arrivals dropped in the second, and the most waiting at once in it.
+    #[serde(default)]
+    pub dropped: u64,
+    #[serde(default)]
+    pub queued: u64,
+    /// How late the generator started work in the second (P99, microseconds).
+    #[serde(default)]
+    pub lag_p99_us: u64,
+    /// The generator's CPU in the second, as a share of what it may use
+    /// (the busiest generator of a distributed run).
+    #[serde(default)]
+    pub cpu: f64,
 }
 
 impl SecondPoint {
@@ -44,6 +61,11 @@ impl SecondPoint {
             max_us: f.max_us,
             connections: 0,
             connects: 0,
+            service_p99_us: f.service_p99_us,
+            dropped: 0,
+            queued: 0,
+            lag_p99_us: 0,
+            cpu: 0.0,
         }
     }
 }
@@ -52,6 +74,7 @@ impl SecondPoint {
 struct PendingSecond {
     users: u64,
     connections: ConnectionStats,
+    generator: GeneratorStats,
     total: EndpointStats,
     per_endpoint: BTreeMap<EndpointKey, EndpointStats>,
 }
@@ -71,6 +94,8 @@ pub struct Aggregator {
     pub series: Vec<SecondPoint>,
     /// The users' connections over the run (per-user model).
     pub connections: ConnectionTotals,
+    /// How well the generators kept their schedule over the run.
+    pub generator: GeneratorTotals,
     pending: BTreeMap<u64, PendingSecond>,
     window: VecDeque<EndpointStats>,
     window_len: usize,
@@ -86,6 +111,7 @@ impl Aggregator {
             total: EndpointStats::default(),
             series: Vec::new(),
             connections: ConnectionTotals::default(),
+            generator: GeneratorTotals::default(),
             pending: BTreeMap::new(),
             window: VecDeque::new(),
             window_len: window_len.max(1),
@@ -100,6 +126,7 @@ impl Aggregator {
         let pending = self.pending.entry(snap.second).or_default();
         pending.users += snap.users;
         pending.connections.merge(&snap.connections);
+        pending.generator.merge(&snap.generator);
         for (key, stats) in &snap.endpoints {
             match pending.per_endpoint.get_mut(key) {
                 Some(p) => p.merge(stats),
@@ -131,6 +158,11 @@ impl Aggregator {
             point.connections = p.connections.open;
             point.connects = p.connections.opened;
             self.connections.add(&p.connections);
+            point.dropped = p.generator.dropped;
+            point.queued = p.generator.queued;
+            point.lag_p99_us = hdr::percentile(&p.generator.lag_us, 99.0);
+            point.cpu = p.generator.cpu;
+            self.generator.add(&p.generator);
             self.series.push(point.clone());
             self.window.push_back(p.total.clone());
             if self.window.len() > self.window_len {

@@ -2,6 +2,7 @@
 //! in one place for every consumer: summary.json, the console table, the
 //! dashboard, the per-second series; and the shape of one distinct error.
 
+use super::hdr;
 use super::snapshot::{EndpointStats, FailureKind};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,18 @@ pub struct EndpointFigures {
     pub rps: f64,
     pub failures_per_sec: f64,
     pub avg_bytes: f64,
+    /// Open model: the same from each request's send (service time); the
+    /// figures above are timed from each arrival's due time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_p50_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_p90_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_p95_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_p99_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_max_us: Option<u64>,
 }
 
 impl EndpointFigures {
@@ -48,6 +61,11 @@ impl EndpointFigures {
             } else {
                 0.0
             },
+            service_p50_us: s.service.as_ref().map(|h| hdr::percentile(h, 50.0)),
+            service_p90_us: s.service.as_ref().map(|h| hdr::percentile(h, 90.0)),
+            service_p95_us: s.service.as_ref().map(|h| hdr::percentile(h, 95.0)),
+            service_p99_us: s.service.as_ref().map(|h| hdr::percentile(h, 99.0)),
+            service_max_us: s.service.as_ref().map(|h| hdr::percentile(h, 100.0)),
         }
     }
 

@@ -6,11 +6,13 @@
 //! - [`aggregate`]: merges snapshots into cumulative stats, a per-second series, a window.
 //! - [`figures`]: an endpoint's Locust figures, computed once, and an error's record.
 //! - [`connections`]: the users' connections: open, opened, failed, connect times.
+//! - [`generator`]: the generator checking itself: start lag, CPU, queued and dropped arrivals.
 //! - [`hdr`]: one histogram layout, clamping, V2 bytes and base64.
 
 pub mod aggregate;
 pub mod connections;
 pub mod figures;
+pub mod generator;
 pub mod hdr;
 pub mod recorder;
 pub mod snapshot;
@@ -18,5 +20,6 @@ pub mod snapshot;
 pub use aggregate::{Aggregator, FinalSecond, SecondPoint};
 pub use connections::{ConnectionFigures, ConnectionMeter, ConnectionStats, ConnectionTotals};
 pub use figures::{EndpointFigures, ErrorCount};
+pub use generator::{GeneratorFigures, GeneratorMeter, GeneratorStats, GeneratorTotals};
 pub use recorder::{Recorder, Sample};
 pub use snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};

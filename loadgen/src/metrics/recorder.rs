@@ -1,6 +1,7 @@
 //! Where requests are measured: sharded per-thread HDR stats, drained every second.
 
 use super::connections::ConnectionMeter;
+use super::generator::GeneratorMeter;
 use super::snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -15,6 +16,8 @@ pub struct Sample<'a> {
     pub method: &'static str,
     pub name: &'a str,
     pub latency_us: u64,
+    /// From the send, when `latency_us` is timed from an arrival's due time.
+    pub service_us: Option<u64>,
     pub bytes: u64,
     pub failure: Option<(FailureKind, &'a str)>,
 }
@@ -30,6 +33,8 @@ pub struct Recorder {
     users: AtomicU64,
     /// The users' own connections (per-user connection model only).
     pub connections: Arc<ConnectionMeter>,
+    /// How well the generator keeps its schedule.
+    pub generator: Arc<GeneratorMeter>,
 }
 
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
@@ -57,6 +62,9 @@ impl Recorder {
             }
         };
         stats.record(sample.latency_us, sample.bytes, sample.failure);
+        if let Some(us) = sample.service_us {
+            stats.record_service(us);
+        }
     }
 
     pub fn user_started(&self) {
@@ -81,6 +89,7 @@ impl Recorder {
             second,
             users: self.active_users(),
             connections: self.connections.drain(),
+            generator: self.generator.drain(),
             ..Default::default()
         };
         for shard in &self.shards {
@@ -117,6 +126,7 @@ mod tests {
                             method: "GET",
                             name,
                             latency_us: i + t,
+                            service_us: None,
                             bytes: 1,
                             failure,
                         });

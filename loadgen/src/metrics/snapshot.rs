@@ -1,6 +1,7 @@
 //! Mergeable measurements: per-endpoint HDR stats and the per-second interval snapshot.
 
 use super::connections::ConnectionStats;
+use super::generator::GeneratorStats;
 use super::hdr;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,9 @@ pub struct EndpointStats {
     /// Latencies above `hdr::MAX_US`, recorded as the maximum.
     pub clamped: u64,
     pub errors: BTreeMap<(FailureKind, String), u64>,
+    /// Service times (from each request's send), when `hist` holds something
+    /// else: in the open model `hist` is timed from each arrival's due time.
+    pub service: Option<Histogram<u64>>,
 }
 
 impl Default for EndpointStats {
@@ -79,6 +83,7 @@ impl Default for EndpointStats {
             bytes: 0,
             clamped: 0,
             errors: BTreeMap::new(),
+            service: None,
         }
     }
 }
@@ -94,6 +99,12 @@ impl EndpointStats {
             self.failures += 1;
             self.add_error(kind, message, 1);
         }
+    }
+
+    /// The service time of the request just recorded (open model).
+    pub fn record_service(&mut self, service_us: u64) {
+        let hist = self.service.get_or_insert_with(hdr::new_histogram);
+        hdr::record_clamped(hist, service_us);
     }
 
     fn add_error(&mut self, kind: FailureKind, message: &str, n: u64) {
@@ -117,6 +128,10 @@ impl EndpointStats {
         self.clamped += other.clamped;
         for ((kind, message), n) in &other.errors {
             self.add_error(*kind, message, *n);
+        }
+        if let Some(theirs) = &other.service {
+            let ours = self.service.get_or_insert_with(hdr::new_histogram);
+            ours.add(theirs).expect("histograms share bounds");
         }
     }
 
@@ -150,6 +165,8 @@ struct StatsWire {
     bytes: u64,
     clamped: u64,
     errors: Vec<(FailureKind, String, u64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    service_hdr: Option<String>,
 }
 
 impl From<EndpointStats> for StatsWire {
@@ -161,6 +178,7 @@ impl From<EndpointStats> for StatsWire {
             bytes: s.bytes,
             clamped: s.clamped,
             errors: s.errors.into_iter().map(|((k, m), n)| (k, m, n)).collect(),
+            service_hdr: s.service.as_ref().map(hdr::to_base64),
         }
     }
 }
@@ -176,6 +194,14 @@ impl TryFrom<StatsWire> for EndpointStats {
                 w.requests
             ));
         }
+        let service = w.service_hdr.as_deref().map(hdr::from_base64).transpose()?;
+        if let Some(s) = service.as_ref().filter(|s| s.len() != w.requests) {
+            return Err(format!(
+                "service histogram holds {} samples but requests says {}",
+                s.len(),
+                w.requests
+            ));
+        }
         Ok(EndpointStats {
             hist,
             requests: w.requests,
@@ -183,6 +209,7 @@ impl TryFrom<StatsWire> for EndpointStats {
             bytes: w.bytes,
             clamped: w.clamped,
             errors: w.errors.into_iter().map(|(k, m, n)| ((k, m), n)).collect(),
+            service,
         })
     }
 }
@@ -197,6 +224,9 @@ pub struct IntervalSnapshot {
     /// The users' connections (zero in the shared-pool model, which does not count them).
     #[serde(default)]
     pub connections: ConnectionStats,
+    /// How well this generator kept its schedule in the interval.
+    #[serde(default)]
+    pub generator: GeneratorStats,
     #[serde(with = "as_pairs")]
     pub endpoints: BTreeMap<EndpointKey, EndpointStats>,
 }

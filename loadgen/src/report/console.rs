@@ -4,6 +4,7 @@
 use super::summary::{EndpointRow, Summary};
 use crate::engine::Tick;
 use crate::metrics::EndpointFigures;
+use crate::shape::{LoadModel, Shape};
 use crate::units::{fmt_ms, fmt_secs, fmt_us};
 use std::fmt::Write;
 
@@ -45,20 +46,34 @@ pub fn locust_cells(method: &str, name: &str, f: &EndpointFigures) -> [String; 1
 
 /// `[  35s/1m30s] users 120/150 | conns 120 | 312.4 rps | fails 0.00% | p50 3.20ms p95 9.10ms p99 15.0ms | 10234 reqs`
 /// (`conns` when the run counts its users' connections).
-pub fn status_line(tick: &Tick, total_secs: u64, planned_users: f64, connections: bool) -> String {
+pub fn status_line(tick: &Tick, shape: &Shape, connections: bool) -> String {
     let agg = tick.aggregator;
+    let planned = shape.level_at(tick.second as f64 + 1.0);
+    let load = match shape.model {
+        LoadModel::Closed => format!("users {}/{planned:.0}", agg.current_users()),
+        LoadModel::Open => format!("rate {planned:.0}/s | users {}", agg.current_users()),
+    };
     let recent = agg.window(5);
     let secs = agg.series.len().clamp(1, 5) as f64;
     let conns = match agg.series.last() {
         Some(p) if connections => format!(" | conns {}", p.connections),
         _ => String::new(),
     };
+    let open = match agg.series.last() {
+        Some(p) if agg.generator.arrivals > 0 => {
+            format!(" | waiting {} dropped {}", p.queued, agg.generator.dropped)
+        }
+        _ => String::new(),
+    };
+    let behind = if agg.generator.bound_reasons().is_empty() {
+        ""
+    } else {
+        " | GENERATOR BEHIND: figures understate latency"
+    };
     format!(
-        "[{:>6}/{}] users {}/{:.0}{conns} | {:.1} rps | fails {:.2}% | p50 {} p95 {} p99 {} (last 5s) | {} reqs",
+        "[{:>6}/{}] {load}{conns}{open} | {:.1} rps | fails {:.2}% | p50 {} p95 {} p99 {} (last 5s) | {} reqs{behind}",
         fmt_secs(tick.second + 1),
-        fmt_secs(total_secs),
-        agg.current_users(),
-        planned_users,
+        fmt_secs(shape.total_secs()),
         recent.requests as f64 / secs,
         agg.total.error_rate() * 100.0,
         fmt_us(recent.percentile(50.0)),
@@ -122,6 +137,8 @@ pub fn final_report(s: &Summary) -> String {
         s.duration_secs
     );
     let _ = writeln!(out, "{}", connections_line(s));
+    out.push_str(&service_times(s));
+    let _ = writeln!(out, "{}", generator_line(s));
     if !s.errors.is_empty() {
         let _ = writeln!(out, "\nErrors:");
         for e in s.errors.iter().take(10) {
@@ -157,6 +174,56 @@ pub fn final_report(s: &Summary) -> String {
     }
     out.push_str(&verdict_table(s));
     out
+}
+
+/// Open model: the table's times run from each arrival's due time (what a user
+/// waited, queueing included); here the same requests from their send.
+fn service_times(s: &Summary) -> String {
+    let mut out = String::new();
+    if s.total.figures.service_p99_us.is_none() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "Open model: the times above run from each arrival's due time; from each request's send (service time):"
+    );
+    for r in s.endpoints.iter().chain([&s.total]) {
+        let f = &r.figures;
+        let ms = |us: Option<u64>| fmt_ms(us.unwrap_or(0) as f64);
+        let _ = writeln!(
+            out,
+            "  {:<7} {:<32} median {:>8}  95%ile {:>8}  99%ile {:>8}  max {:>8}",
+            r.method,
+            truncate(&r.name, 32),
+            ms(f.service_p50_us),
+            ms(f.service_p95_us),
+            ms(f.service_p99_us),
+            ms(f.service_max_us),
+        );
+    }
+    out
+}
+
+/// How well the generator kept its schedule, and the open model's arrivals.
+pub fn generator_line(s: &Summary) -> String {
+    let g = &s.generator;
+    let mut line = format!(
+        "Generator: start lag p50 {} p99 {} max {}; CPU up to {:.0}% of what it may use",
+        fmt_us(g.start_lag_p50_us),
+        fmt_us(g.start_lag_p99_us),
+        fmt_us(g.start_lag_max_us),
+        g.cpu_max * 100.0
+    );
+    if let (Some(a), Some(d), Some(q)) = (g.arrivals, g.dropped, g.max_queued) {
+        let _ = write!(
+            line,
+            "; {a} arrivals, {d} dropped, at most {q} waiting for a user"
+        );
+    }
+    for why in &g.bound_by {
+        let _ = write!(line, "\nWARNING: the generator fell behind: {why}");
+    }
+    line
 }
 
 /// The connection model, and what the users' connections did when counted.
@@ -213,6 +280,9 @@ pub fn verdict_table(s: &Summary) -> String {
     );
     if let Some(why) = &s.verdict.breaking_point_below_goal {
         let _ = writeln!(out, "Breaking point below the goal: {why}");
+    }
+    if let Some(why) = &s.verdict.figures_understate_latency {
+        let _ = writeln!(out, "Figures understate latency: {why}");
     }
     if let Some(why) = &s.stopped_by {
         let _ = writeln!(out, "Stopped early: {why}");

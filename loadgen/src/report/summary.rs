@@ -6,7 +6,7 @@ use crate::engine::transport::ConnectionModel;
 use crate::judge::{BreakingPoint, RuleResult, Verdict};
 use crate::metrics::{
     hdr, Aggregator, ConnectionFigures, EndpointFigures, EndpointKey, EndpointStats, ErrorCount,
-    SecondPoint,
+    GeneratorFigures, SecondPoint,
 };
 use crate::plan::RunPlan;
 use crate::shape::Shape;
@@ -47,6 +47,12 @@ pub struct Summary {
     /// whose pool is goose's and not counted.
     #[serde(default)]
     pub connections: Option<ConnectionFigures>,
+    /// The generator fell behind its schedule (late starts, or no CPU left):
+    /// the figures understate latency. Why, in `generator.bound_by`.
+    #[serde(default)]
+    pub generator_bound: bool,
+    #[serde(default)]
+    pub generator: GeneratorFigures,
 }
 
 /// The run's configuration, as the plan had it.
@@ -140,6 +146,7 @@ impl EndpointRow {
             bytes: f.bytes,
             clamped: self.clamped,
             errors: BTreeMap::new(),
+            service: None,
         })
     }
 }

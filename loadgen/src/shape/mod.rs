@@ -109,12 +109,24 @@ impl Shape {
     /// A shape must start someone and last some time.
     pub fn validate(&self) -> Result<(), String> {
         if self.peak() == 0 {
-            return Err(format!("shape '{}' never starts a user", self.name));
+            return Err(match self.model {
+                LoadModel::Closed => format!("shape '{}' never starts a user", self.name),
+                LoadModel::Open => format!("shape '{}' never starts an iteration", self.name),
+            });
         }
         if self.total_secs() == 0 {
             return Err(format!("shape '{}' lasts 0 seconds", self.name));
         }
         Ok(())
+    }
+
+    /// The same shape as an open model peaking at `rate` iterations per second
+    /// (a closed shape's users become rates in the same proportions).
+    pub fn opened(&self, rate: u64) -> Shape {
+        Shape {
+            model: LoadModel::Open,
+            ..self.scaled(Some(rate), None)
+        }
     }
 
     pub fn total_secs(&self) -> u64 {

@@ -1,6 +1,6 @@
 //! The four named shapes at their default sizes, and `plan:"USERS,DUR;..."`.
 
-use super::{Shape, Stage, StopRules};
+use super::{LoadModel, Shape, Stage, StopRules};
 use crate::units::parse_secs;
 
 /// The names `Shape::named` knows, for help and errors.
@@ -94,26 +94,44 @@ impl Shape {
 
     /// `plan:"USERS,DUR;USERS,DUR;..."`, each step as in goose's test plans.
     pub fn parse_plan(text: &str) -> Result<Shape, String> {
+        Shape::parse_steps("plan", LoadModel::Closed, text)
+    }
+
+    /// `rate:"RATE,DUR;RATE,DUR;..."`: iterations started per second, each
+    /// rate reached by a linear ramp over its duration (the open model).
+    pub fn parse_rate(text: &str) -> Result<Shape, String> {
+        Shape::parse_steps("rate", LoadModel::Open, text)
+    }
+
+    fn parse_steps(name: &str, model: LoadModel, text: &str) -> Result<Shape, String> {
+        let (what, example) = match model {
+            LoadModel::Closed => ("USERS", "100,30s"),
+            LoadModel::Open => ("RATE", "200,30s"),
+        };
         let mut stages = Vec::new();
         for (i, step) in text.split(';').enumerate() {
-            let (users, secs) = step.split_once(',').ok_or_else(|| {
+            let (level, secs) = step.split_once(',').ok_or_else(|| {
                 format!(
-                    "plan step {} '{step}' must be USERS,DURATION (e.g. 100,30s)",
+                    "{name} step {} '{step}' must be {what},DURATION (e.g. {example})",
                     i + 1
                 )
             })?;
-            let users = users.trim().parse::<u64>().map_err(|_| {
+            let level = level.trim().parse::<u64>().map_err(|_| {
                 format!(
-                    "plan step {} '{step}': users '{}' is not a whole number",
+                    "{name} step {} '{step}': {} '{}' is not a whole number",
                     i + 1,
-                    users.trim()
+                    what.to_lowercase(),
+                    level.trim()
                 )
             })?;
             let secs =
-                parse_secs(secs).map_err(|e| format!("plan step {} '{step}': {e}", i + 1))?;
-            stages.push(Stage { level: users, secs });
+                parse_secs(secs).map_err(|e| format!("{name} step {} '{step}': {e}", i + 1))?;
+            stages.push(Stage { level, secs });
         }
-        let shape = Shape::new("plan", stages);
+        let shape = Shape {
+            model,
+            ..Shape::new(name, stages)
+        };
         shape.validate()?;
         Ok(shape)
     }
@@ -127,10 +145,13 @@ impl Shape {
             "spike" => Ok(Shape::spike(5_000)),
             _ => match name.strip_prefix("plan:") {
                 Some(plan) => Shape::parse_plan(plan.trim_matches('"')),
-                None => Err(format!(
-                    "unknown shape '{name}': use one of {} or plan:\"USERS,DUR;...\"",
-                    NAMES.join(", ")
-                )),
+                None => match name.strip_prefix("rate:") {
+                    Some(rate) => Shape::parse_rate(rate.trim_matches('"')),
+                    None => Err(format!(
+                        "unknown shape '{name}': use one of {}, plan:\"USERS,DUR;...\" or rate:\"RATE,DUR;...\"",
+                        NAMES.join(", ")
+                    )),
+                },
             },
         }
     }

@@ -21,7 +21,12 @@ impl Shape {
             std::cmp::Ordering::Greater => "ramp up to",
             std::cmp::Ordering::Less => "ramp down to",
         };
-        format!("{verb} {} users over {}", stage.level, fmt_secs(stage.secs))
+        format!(
+            "{verb} {} {} over {}",
+            stage.level,
+            self.model.unit(),
+            fmt_secs(stage.secs)
+        )
     }
 }
 
@@ -30,16 +35,23 @@ pub fn describe(shape: &Shape) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}: peak {} users, {} in all, ramp-up ends at {}",
+        "{}: peak {} {}, {} in all, ramp-up ends at {}",
         shape.name,
         shape.peak(),
+        shape.model.unit(),
         fmt_secs(shape.total_secs()),
         fmt_secs(shape.ramp_up_secs())
     );
     let _ = writeln!(
         out,
         "{:>4}  {:>8}  {:>8}  {:>8}  what",
-        "#", "start", "length", "users"
+        "#",
+        "start",
+        "length",
+        match shape.model {
+            super::LoadModel::Closed => "users",
+            super::LoadModel::Open => "rate",
+        }
     );
     let mut t = 0;
     for (i, stage) in shape.stages.iter().enumerate() {

@@ -1,0 +1,367 @@
+//! The open model: iterations start at the shape's rate, whatever the target
+//! does. Each arrival goes to a free user of its scenario (scenarios picked by
+//! weight; users made on demand up to `--max-users`, each running its on-start
+//! tasks first); with none free it waits in order (up to `--max-queue`, then
+//! it is dropped and counted). An iteration is one task, picked by weight, and
+//! its requests are timed from the arrival's due time as well as from their send.
+//!
+//! Arrivals are dispatched from a thread of their own, which sleeps precisely
+//! (a timed wait on its inbox, not the async timer's 1 ms wheel) and measures
+//! how late it hands each arrival over: the generator's start lag.
+
+use super::arrivals::Schedule;
+use super::scenario::{ScenarioDef, TaskFn};
+use super::transport::{self, VuContext};
+use super::vu::Vu;
+use super::Workload;
+use crate::Error;
+use goose::config::GooseConfiguration;
+use goose::goose::GooseUser;
+use std::collections::VecDeque;
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The open model's bounds, from `--max-users` and `--max-queue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenLimits {
+    /// The most users busy (or alive) at once, across scenarios.
+    pub max_users: u64,
+    /// The most arrivals waiting for a free user before new ones are dropped.
+    pub max_queue: u64,
+}
+
+/// One arrival: when it was due.
+struct Arrival {
+    due: Instant,
+}
+
+/// A user telling the dispatcher it is free again.
+struct Idle {
+    scenario: usize,
+    user: usize,
+}
+
+/// What a scenario's users run: its weighted tasks and its on-start tasks.
+struct Persona {
+    name: Arc<str>,
+    on_start: Vec<TaskFn>,
+    tasks: Vec<(usize, TaskFn)>,
+    total_weight: usize,
+}
+
+impl Persona {
+    fn of(def: &ScenarioDef) -> Persona {
+        let tasks: Vec<(usize, TaskFn)> = def
+            .tasks()
+            .filter(|t| !t.on_start)
+            .map(|t| (t.weight, t.f.clone()))
+            .collect();
+        Persona {
+            name: Arc::from(def.name.as_str()),
+            on_start: def
+                .tasks()
+                .filter(|t| t.on_start)
+                .map(|t| t.f.clone())
+                .collect(),
+            total_weight: tasks.iter().map(|(w, _)| w).sum::<usize>().max(1),
+            tasks,
+        }
+    }
+
+    /// A task picked by weight.
+    fn pick(&self) -> Option<&TaskFn> {
+        let mut at = rand::random_range(0..self.total_weight);
+        self.tasks.iter().find_map(|(w, f)| {
+            if at < *w {
+                Some(f)
+            } else {
+                at -= w;
+                None
+            }
+        })
+    }
+}
+
+/// Smooth weighted round robin (as nginx picks upstreams): over any run of
+/// arrivals each scenario gets its share of them, within one.
+struct Rotation {
+    weights: Vec<i64>,
+    current: Vec<i64>,
+    total: i64,
+}
+
+impl Rotation {
+    fn new(weights: &[usize]) -> Rotation {
+        let weights: Vec<i64> = weights.iter().map(|&w| w.max(1) as i64).collect();
+        Rotation {
+            total: weights.iter().sum(),
+            current: vec![0; weights.len()],
+            weights,
+        }
+    }
+
+    fn next(&mut self) -> usize {
+        for (c, w) in self.current.iter_mut().zip(&self.weights) {
+            *c += w;
+        }
+        let best = (0..self.current.len())
+            .max_by_key(|&i| (self.current[i], std::cmp::Reverse(i)))
+            .unwrap_or(0);
+        self.current[best] -= self.total;
+        best
+    }
+}
+
+/// Runs the workload's rate shape until it ends or `halt` is cancelled, then
+/// lets the iterations in flight finish (at most the request timeout).
+pub async fn run(
+    workload: &Workload,
+    ctx: Arc<VuContext>,
+    limits: OpenLimits,
+    halt: &CancellationToken,
+    start: Instant,
+) -> Result<(), Error> {
+    let config = GooseConfiguration::parse_args_default::<&str>(&[])
+        .map_err(|e| Error::Usage(format!("goose refused the configuration: {e:?}")))?;
+    let base = reqwest::Url::parse(&workload.host)
+        .map_err(|e| Error::Usage(format!("--host '{}': {e}", workload.host)))?;
+    let timeout = Duration::from_secs(workload.spec.request_timeout_secs);
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("loadgen/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Run(format!("cannot build the HTTP client: {e}")))?;
+    let personas: Vec<Arc<Persona>> = workload
+        .scenarios
+        .iter()
+        .map(|s| Arc::new(Persona::of(s)))
+        .collect();
+    let weights: Vec<usize> = workload.scenarios.iter().map(|s| s.weight).collect();
+    let caps = crate::shape::largest_remainder(
+        limits.max_users,
+        &weights.iter().map(|&w| w as u64).collect::<Vec<_>>(),
+    );
+    let factory = UserFactory {
+        handle: Handle::current(),
+        ctx,
+        personas,
+        config,
+        base,
+        client,
+    };
+    let dispatcher = Dispatcher {
+        schedule: Schedule::new(&workload.shape),
+        end: start + Duration::from_secs(workload.shape.total_secs()),
+        start,
+        rotation: Rotation::new(&weights),
+        caps,
+        max_queue: limits.max_queue,
+        halt: halt.clone(),
+    };
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("loadgen-arrivals".into())
+        .spawn(move || {
+            let users = dispatcher.run(factory);
+            let _ = done_tx.send(users);
+        })
+        .map_err(|e| Error::Run(format!("cannot start the arrivals thread: {e}")))?;
+    let users = done_rx
+        .await
+        .map_err(|_| Error::Run("the arrivals thread failed".into()))?;
+    // Users see their inbox close, finish the iteration in hand, and stop.
+    let grace = timeout + Duration::from_secs(1);
+    let _ = tokio::time::timeout(grace, async {
+        for user in users {
+            let _ = user.await;
+        }
+    })
+    .await;
+    Ok(())
+}
+
+/// Makes users: each a task owning a goose user, run on the async runtime.
+struct UserFactory {
+    handle: Handle,
+    ctx: Arc<VuContext>,
+    personas: Vec<Arc<Persona>>,
+    config: GooseConfiguration,
+    base: reqwest::Url,
+    client: reqwest::Client,
+}
+
+impl UserFactory {
+    fn spawn(
+        &self,
+        scenario: usize,
+        id: usize,
+        idle: std_mpsc::Sender<Idle>,
+    ) -> Option<(mpsc::Sender<Arrival>, JoinHandle<()>)> {
+        let persona = self.personas[scenario].clone();
+        let user = GooseUser::new(
+            scenario,
+            persona.name.clone(),
+            self.base.clone(),
+            &self.config,
+            0,
+            Some(self.client.clone()),
+        )
+        .ok()?;
+        let (tx, rx) = mpsc::channel(1);
+        let task = self.handle.spawn(user_main(
+            user,
+            persona,
+            self.ctx.clone(),
+            rx,
+            idle,
+            (scenario, id),
+        ));
+        Some((tx, task))
+    }
+}
+
+/// One user: its on-start tasks, then an iteration per arrival it is handed.
+async fn user_main(
+    mut user: GooseUser,
+    persona: Arc<Persona>,
+    ctx: Arc<VuContext>,
+    mut inbox: mpsc::Receiver<Arrival>,
+    idle: std_mpsc::Sender<Idle>,
+    (scenario, id): (usize, usize),
+) {
+    ctx.recorder.user_started();
+    for task in &persona.on_start {
+        let _ = task(Vu::new(&mut user, ctx.clone())).await;
+    }
+    while let Some(arrival) = inbox.recv().await {
+        if let Some(task) = persona.pick() {
+            let lag = arrival.due.elapsed().as_micros() as u64;
+            transport::state(&mut user).lag_us = Some(lag);
+            let _ = task(Vu::new(&mut user, ctx.clone())).await;
+            transport::state(&mut user).lag_us = None;
+        }
+        if idle.send(Idle { scenario, user: id }).is_err() {
+            break;
+        }
+    }
+    ctx.recorder.user_stopped();
+}
+
+/// The arrivals thread's state.
+struct Dispatcher {
+    schedule: Schedule,
+    start: Instant,
+    /// The end of the plan: arrivals still waiting then are dropped.
+    end: Instant,
+    rotation: Rotation,
+    /// Per scenario: the most users it may have.
+    caps: Vec<u64>,
+    max_queue: u64,
+    halt: CancellationToken,
+}
+
+/// Per scenario: its users' inboxes, which of them are free, and its waiting arrivals.
+#[derive(Default)]
+struct Pool {
+    inboxes: Vec<mpsc::Sender<Arrival>>,
+    free: Vec<usize>,
+    waiting: VecDeque<Arrival>,
+}
+
+impl Dispatcher {
+    /// Dispatches every arrival of the schedule; returns the users' tasks.
+    fn run(mut self, factory: UserFactory) -> Vec<JoinHandle<()>> {
+        let meter = factory.ctx.recorder.generator.clone();
+        let (idle_tx, idle_rx) = std_mpsc::channel::<Idle>();
+        let mut pools: Vec<Pool> = self.caps.iter().map(|_| Pool::default()).collect();
+        let mut tasks = Vec::new();
+        let mut waiting_total = 0u64;
+        let mut next = 0u64;
+        loop {
+            if self.halt.is_cancelled() {
+                break;
+            }
+            let now = Instant::now();
+            let elapsed = now.saturating_duration_since(self.start).as_secs_f64();
+            for (_, due) in self.schedule.due_until(&mut next, elapsed) {
+                let due = self.start + Duration::from_secs_f64(due);
+                meter.arrival();
+                meter.started_late(now.saturating_duration_since(due).as_micros() as u64);
+                let s = self.rotation.next();
+                let pool = &mut pools[s];
+                let arrival = Arrival { due };
+                if let Some(user) = pool.free.pop() {
+                    let _ = pool.inboxes[user].try_send(arrival);
+                } else if (pool.inboxes.len() as u64) < self.caps[s] {
+                    let id = pool.inboxes.len();
+                    if let Some((inbox, task)) = factory.spawn(s, id, idle_tx.clone()) {
+                        let _ = inbox.try_send(arrival);
+                        pool.inboxes.push(inbox);
+                        tasks.push(task);
+                    } else {
+                        meter.dropped();
+                    }
+                } else if waiting_total < self.max_queue {
+                    pool.waiting.push_back(arrival);
+                    waiting_total += 1;
+                } else {
+                    meter.dropped();
+                }
+            }
+            meter.set_queued(waiting_total);
+            let finished = next >= self.schedule.total() && waiting_total == 0;
+            if finished || now >= self.end {
+                break;
+            }
+            // Sleep until the next arrival is due, or a user is free.
+            let wake = self
+                .schedule
+                .due(next)
+                .map(|d| self.start + Duration::from_secs_f64(d))
+                .unwrap_or(self.end)
+                .min(now + Duration::from_millis(50));
+            let mut timeout = wake.saturating_duration_since(Instant::now());
+            while let Ok(Idle { scenario, user }) = idle_rx.recv_timeout(timeout) {
+                let pool = &mut pools[scenario];
+                match pool.waiting.pop_front() {
+                    Some(arrival) => {
+                        waiting_total -= 1;
+                        meter.set_queued(waiting_total);
+                        let _ = pool.inboxes[user].try_send(arrival);
+                    }
+                    None => pool.free.push(user),
+                }
+                timeout = wake.saturating_duration_since(Instant::now());
+                if timeout.is_zero() {
+                    break;
+                }
+            }
+        }
+        // Arrivals that never found a user by the end were not run: dropped.
+        for _ in 0..waiting_total {
+            meter.dropped();
+        }
+        meter.set_queued(0);
+        tasks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rotation_gives_each_scenario_its_share() {
+        let mut r = Rotation::new(&[3, 1, 1]);
+        let picks: Vec<usize> = (0..500).map(|_| r.next()).collect();
+        let count = |s| picks.iter().filter(|&&p| p == s).count();
+        assert_eq!((count(0), count(1), count(2)), (300, 100, 100));
+        // Spread out, not in runs: no scenario waits more than its turn.
+        assert!(picks.windows(5).all(|w| w.contains(&0)));
+    }
+}

@@ -1,0 +1,208 @@
+//! The open model against a server that answers in 10 ms but freezes every
+//! response for 1 s once every 5 s (a GC pause, a failover). Arrivals at a
+//! fixed rate land uniformly in time, so the truth is known: 80% of requests
+//! take 10 ms and 20% wait out the rest of a freeze, uniform up to 1 s more:
+//! P90 = 510 ms, P99 = 960 ms. The open model reports that truth; the closed
+//! model, whose users stop sending while the server stalls, does not.
+
+#[path = "support/server.rs"]
+mod server;
+
+use clap::Parser;
+use loadgen::cli::Cli;
+use loadgen::App;
+use serde_json::Value;
+use server::{Behaviour, Server};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Runs are timed: one at a time in this binary.
+static ONE_RUN: Mutex<()> = Mutex::new(());
+
+const PERIOD: f64 = 5.0;
+/// Each period freezes from 1.5 s to 2.5 s after the server starts (the run
+/// starts a few ms later): mid-run, so what waited has drained by the end.
+const FREEZE: std::ops::Range<f64> = 1.5..2.5;
+const SERVICE: Duration = Duration::from_millis(10);
+
+fn freezing_server() -> Server {
+    let t0 = Instant::now();
+    Server::start(Behaviour {
+        latency: Arc::new(move |_| {
+            let t = t0.elapsed().as_secs_f64() % PERIOD;
+            let frozen = if FREEZE.contains(&t) {
+                FREEZE.end - t
+            } else {
+                0.0
+            };
+            Duration::from_secs_f64(frozen) + SERVICE
+        }),
+        ..Behaviour::default()
+    })
+}
+
+fn run(test: &str, server: &Server, args: &[&str]) -> Value {
+    let _one = ONE_RUN.lock().unwrap_or_else(|p| p.into_inner());
+    let out = std::env::temp_dir().join(format!("loadgen-open-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let tail = [
+        "--host",
+        &server.url,
+        "--path",
+        "/",
+        "--profile",
+        "none",
+        "--headless",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let cli = Cli::try_parse_from([&["loadgen", "run"][..], args, &tail].concat()).unwrap();
+    let code = App::new().execute(&cli, &CancellationToken::new()).unwrap();
+    assert_eq!(code, 0, "{test}: exit {code}");
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+fn ms(s: &Value, field: &str) -> f64 {
+    s["total"][field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no total.{field}"))
+        / 1_000.0
+}
+
+fn within(measured: f64, truth: f64, share: f64) -> bool {
+    (measured - truth).abs() <= truth * share
+}
+
+#[test]
+fn the_open_model_reports_the_freezes_and_the_closed_model_hides_them() {
+    let server = freezing_server();
+    // 200 arrivals/s for one whole period, enough users to cover a freeze.
+    let open = run(
+        "truth",
+        &server,
+        &["rate:200,0s;200,5s", "--max-users", "400"],
+    );
+    assert_eq!(open["shape"]["model"], "open");
+    assert_eq!(open["total"]["requests"].as_u64().unwrap(), 1_000);
+    assert_eq!(open["generator"]["arrivals"], 1_000);
+    assert_eq!(open["generator"]["dropped"], 0);
+    let (p90, p99) = (ms(&open, "p90_us"), ms(&open, "p99_us"));
+    assert!(
+        within(p90, 510.0, 0.05),
+        "open-model P90 {p90} ms, truth 510 ms"
+    );
+    assert!(
+        within(p99, 960.0, 0.05),
+        "open-model P99 {p99} ms, truth 960 ms"
+    );
+    // From the send, the users that covered a freeze waited as long.
+    assert!(within(ms(&open, "service_p99_us"), 960.0, 0.05));
+    assert_eq!(open["generator_bound"], false, "{}", open["generator"]);
+
+    // 20 users, no pause, the same server: the freezes nearly vanish.
+    let closed = run("closed", &server, &["plan:20,0s;20,5s"]);
+    let closed_p99 = ms(&closed, "p99_us");
+    assert!(
+        closed_p99 < 0.25 * 960.0,
+        "closed-model P99 {closed_p99} ms"
+    );
+    let served = server.requests();
+    let counted =
+        open["total"]["requests"].as_u64().unwrap() + closed["total"]["requests"].as_u64().unwrap();
+    assert_eq!(
+        counted, served,
+        "every request the server answered is counted once"
+    );
+}
+
+#[test]
+fn arrivals_waiting_for_users_keep_their_due_time() {
+    let server = freezing_server();
+    // 6 users cannot cover a 1 s freeze at 200/s: the rest wait in order in
+    // the generator, timed from when they were due. Each one due x s into a
+    // freeze answers (1 - x) + x * 200/600 s later: the slowest 1% stay true.
+    let s = run(
+        "few-users",
+        &server,
+        &["rate:200,0s;200,5s", "--max-users", "6"],
+    );
+    assert_eq!(s["generator"]["dropped"], 0);
+    assert!(
+        s["generator"]["max_queued"].as_u64().unwrap() > 100,
+        "{}",
+        s["generator"]
+    );
+    let p99 = ms(&s, "p99_us");
+    assert!(
+        within(p99, 960.0, 0.05),
+        "P99 from the due time {p99} ms, truth 960 ms"
+    );
+    // From the send only the 6 requests in hand when it froze saw the freeze.
+    let service = ms(&s, "service_p99_us");
+    assert!(service < 100.0, "service-time P99 {service} ms");
+}
+
+#[test]
+fn a_full_queue_drops_arrivals_and_counts_them() {
+    let server = freezing_server();
+    let s = run(
+        "drops",
+        &server,
+        &[
+            "rate:200,0s;200,5s",
+            "--max-users",
+            "6",
+            "--max-queue",
+            "50",
+        ],
+    );
+    let dropped = s["generator"]["dropped"].as_u64().unwrap();
+    let requests = s["total"]["requests"].as_u64().unwrap();
+    assert!(dropped > 50, "{dropped} dropped");
+    assert_eq!(
+        s["generator"]["max_queued"], 50,
+        "the queue filled to its bound"
+    );
+    assert_eq!(
+        requests + dropped,
+        1_000,
+        "each arrival ran or was counted as dropped"
+    );
+    assert_eq!(requests, server.requests());
+    let dropped_per_second: u64 = s["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["dropped"].as_u64().unwrap())
+        .sum();
+    assert_eq!(dropped_per_second, dropped);
+}
+
+#[test]
+fn a_starved_generator_says_so_and_a_quiet_one_does_not() {
+    let server = Server::start(Behaviour::default());
+    let quiet = run("quiet", &server, &["rate:100,0s;100,3s"]);
+    assert_eq!(quiet["generator_bound"], false, "{}", quiet["generator"]);
+    assert!(quiet["verdict"]["figures_understate_latency"].is_null());
+    // Far more arrivals than one process can start, and users enough to take
+    // every core: it falls behind its schedule and runs out of CPU.
+    let starved = run(
+        "starved",
+        &server,
+        &[
+            "rate:300000,0s;300000,6s",
+            "--max-users",
+            "1000",
+            "--max-queue",
+            "1000",
+        ],
+    );
+    assert_eq!(starved["generator_bound"], true, "{}", starved["generator"]);
+    let why = starved["generator"]["bound_by"][0].as_str().unwrap();
+    assert!(why.contains("late") || why.contains("CPU"), "{why}");
+    assert!(starved["verdict"]["figures_understate_latency"]
+        .as_str()
+        .unwrap()
+        .contains("fell behind"));
+}
