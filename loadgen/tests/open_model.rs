@@ -5,6 +5,8 @@
 //! P90 = 510 ms, P99 = 960 ms. The open model reports that truth; the closed
 //! model, whose users stop sending while the server stalls, does not.
 
+#[path = "support/schema.rs"]
+mod schema;
 #[path = "support/server.rs"]
 mod server;
 
@@ -43,6 +45,11 @@ fn freezing_server() -> Server {
 }
 
 fn run(test: &str, server: &Server, args: &[&str]) -> Value {
+    run_in(test, server, args).0
+}
+
+/// The summary and the run folder.
+fn run_in(test: &str, server: &Server, args: &[&str]) -> (Value, std::path::PathBuf) {
     let _one = ONE_RUN.lock().unwrap_or_else(|p| p.into_inner());
     let out = std::env::temp_dir().join(format!("loadgen-open-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
@@ -60,7 +67,8 @@ fn run(test: &str, server: &Server, args: &[&str]) -> Value {
     let cli = Cli::try_parse_from([&["loadgen", "run"][..], args, &tail].concat()).unwrap();
     let code = App::new().execute(&cli, &CancellationToken::new()).unwrap();
     assert_eq!(code, 0, "{test}: exit {code}");
-    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    (serde_json::from_str(&summary).unwrap(), out)
 }
 
 fn ms(s: &Value, field: &str) -> f64 {
@@ -78,11 +86,14 @@ fn within(measured: f64, truth: f64, share: f64) -> bool {
 fn the_open_model_reports_the_freezes_and_the_closed_model_hides_them() {
     let server = freezing_server();
     // 200 arrivals/s for one whole period, enough users to cover a freeze.
-    let open = run(
+    let (open, dir) = run_in(
         "truth",
         &server,
         &["rate:200,0s;200,5s", "--max-users", "400"],
     );
+    schema::assert_valid_summary(&open);
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(page.contains("Load model: open") && page.contains("P99 from send"));
     assert_eq!(open["shape"]["model"], "open");
     assert_eq!(open["total"]["requests"].as_u64().unwrap(), 1_000);
     assert_eq!(open["generator"]["arrivals"], 1_000);

@@ -64,14 +64,18 @@ fn manager(
         host,
         "--path",
         "/",
-        "--think",
-        "20ms",
         "--profile",
         "none",
         "--out",
         out.to_str().unwrap(),
     ])
     .args(extra)
+    // The closed model's users pause; an open run is paced by its rate.
+    .args(if plan.starts_with("rate:") {
+        &[][..]
+    } else {
+        &["--think", "20ms"][..]
+    })
     .env("LOADGEN_TOKEN", "t0ken")
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
@@ -155,6 +159,51 @@ fn manager_counts_exactly_what_three_workers_measured() {
     let starts: Vec<u128> = outs.iter().map(|w| start_ms(&stderr(w))).collect();
     let spread = starts.iter().max().unwrap() - starts.iter().min().unwrap();
     assert!(spread < 100, "workers started {spread} ms apart");
+}
+
+#[test]
+fn an_open_run_splits_its_rate_and_merges_both_histograms() {
+    let served = Served::default();
+    let host = serve(known_latency_app_fast(served.clone()));
+    let (port, out) = (free_port(), out_dir("dist-open"));
+    let m = manager(
+        port,
+        "rate:100,0s;100,4s",
+        2,
+        &host,
+        &out,
+        &["--max-users", "20"],
+    );
+    let ws: Vec<Proc> = [1, 3].iter().map(|&c| worker(port, "t0ken", c)).collect();
+    let o = m.wait_output();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for w in ws.into_iter().map(|w| w.wait_output()) {
+        assert_eq!(w.status.code(), Some(0), "{}", stderr(&w));
+    }
+    let s = summary(&out);
+    // 100 arrivals/s for 4 s, split 25:75 by capacity, every one run once.
+    assert_eq!(s["shape"]["model"], "open");
+    assert_eq!(s["generator"]["arrivals"], 400, "{}", s["generator"]);
+    assert_eq!(s["generator"]["dropped"], 0);
+    assert_eq!(s["total"]["requests"], 400);
+    assert_eq!(served.latencies_us.lock().unwrap().len(), 400);
+    let mut peaks: Vec<u64> = s["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["peak_users"].as_u64().unwrap())
+        .collect();
+    peaks.sort();
+    assert_eq!(peaks, vec![25, 75], "the rate split by capacity");
+    // Both histograms came back from the workers and merged.
+    let (p99, service) = (
+        s["total"]["p99_us"].as_u64().unwrap(),
+        s["total"]["service_p99_us"].as_u64().unwrap(),
+    );
+    assert!(
+        service > 0 && service <= p99,
+        "service {service} us, from due {p99} us"
+    );
 }
 
 #[test]

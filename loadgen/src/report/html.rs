@@ -66,6 +66,7 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
             .map(|r| format!(" &middot; stopped: {}", escape(r)))
             .unwrap_or_default()
     )?;
+    generator_section(m, out)?;
     writeln!(out, "<h2>Over time</h2>")?;
     for chart in time_charts(m) {
         out.write_all(line_chart(&chart).as_bytes())?;
@@ -116,6 +117,7 @@ fn time_charts(m: &Model) -> Vec<Chart> {
         .map(|t| (t as f64, shape.level_at(t as f64)))
         .collect();
     let ms = |us: u64| us as f64 / 1000.0;
+    let open = m.summary.shape.model == LoadModel::Open;
     vec![
         chart(
             "chart-users",
@@ -143,9 +145,48 @@ fn time_charts(m: &Model) -> Vec<Chart> {
                 line("P50", PALETTE[2], at(&|p| ms(p.p50_us)), false),
                 line("P95", PALETTE[3], at(&|p| ms(p.p95_us)), false),
                 line("P99", PALETTE[1], at(&|p| ms(p.p99_us)), false),
-            ],
+            ]
+            .into_iter()
+            .chain(open.then(|| {
+                let service = |p: &crate::metrics::SecondPoint| ms(p.service_p99_us.unwrap_or(0));
+                line("P99 from send", PALETTE[4], at(&service), true)
+            }))
+            .collect(),
         ),
     ]
+}
+
+/// The load and connection models, the generator's self-check, and a warning
+/// when it fell behind (its figures then understate latency).
+fn generator_section(m: &Model, out: &mut dyn Write) -> io::Result<()> {
+    let s = m.summary;
+    let g = &s.generator;
+    let model = match s.shape.model {
+        LoadModel::Closed => "closed (users with think time)",
+        LoadModel::Open => "open (arrivals per second; latency from each arrival's due time)",
+    };
+    writeln!(
+        out,
+        "<p id=\"models\">Load model: {model} &middot; connections: {} &middot; generator start lag \
+         P99 {} ms, CPU up to {:.0}%{}</p>",
+        s.config.connections.as_str(),
+        fmt_ms_fixed(g.start_lag_p99_us),
+        g.cpu_max * 100.0,
+        match (g.arrivals, g.dropped, g.max_queued) {
+            (Some(a), Some(d), Some(q)) =>
+                format!(" &middot; {a} arrivals, {d} dropped, at most {q} waiting"),
+            _ => String::new(),
+        }
+    )?;
+    if s.generator_bound {
+        writeln!(
+            out,
+            "<p class=\"banner fail\" id=\"generator-bound\">The generator fell behind: {}. \
+             Latency was at least as bad as these figures.</p>",
+            escape(&g.bound_by.join("; "))
+        )?;
+    }
+    Ok(())
 }
 
 /// Latency against percentile on HdrHistogram's usual axis: x = log10(1/(1-p)).
@@ -190,7 +231,7 @@ fn endpoint_row(out: &mut dyn Write, r: &EndpointRow) -> io::Result<()> {
         out,
         "<tr data-name=\"{n}\"><td>{}</td><td>{n}</td><td>{}</td><td>{}</td><td class=\"p50\">{}</td>\
          <td class=\"p90\">{}</td><td class=\"p95\">{}</td><td class=\"p99\">{}</td><td class=\"p999\">{}</td>\
-         <td>{}</td><td>{:.2}</td><td>{:.1}</td><td>{:.2}</td></tr>",
+         <td>{}</td><td>{:.2}</td><td>{:.1}</td><td>{:.2}</td>{}</tr>",
         escape(&r.method),
         r.figures.requests,
         r.figures.failures,
@@ -203,6 +244,10 @@ fn endpoint_row(out: &mut dyn Write, r: &EndpointRow) -> io::Result<()> {
         r.figures.mean_us / 1000.0,
         r.figures.rps,
         r.figures.failures_per_sec,
+        r.figures
+            .service_p99_us
+            .map(|us| format!("<td class=\"service-p99\">{}</td>", fmt_ms_fixed(us)))
+            .unwrap_or_default(),
         n = escape(&r.name),
     )
 }
@@ -212,7 +257,12 @@ fn endpoints_table(m: &Model, out: &mut dyn Write) -> io::Result<()> {
         out,
         "<h2>Endpoints</h2><table id=\"endpoints\"><tr><th>Type</th><th>Name</th><th>Requests</th>\
          <th>Failures</th><th>P50 ms</th><th>P90 ms</th><th>P95 ms</th><th>P99 ms</th><th>P99.9 ms</th>\
-         <th>Max ms</th><th>Avg ms</th><th>RPS</th><th>Failures/s</th></tr>"
+         <th>Max ms</th><th>Avg ms</th><th>RPS</th><th>Failures/s</th>{}</tr>",
+        if m.summary.total.figures.service_p99_us.is_some() {
+            "<th>P99 from send ms</th>"
+        } else {
+            ""
+        }
     )?;
     for (row, _) in &m.endpoints {
         endpoint_row(out, row)?;

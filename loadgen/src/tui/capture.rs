@@ -56,6 +56,13 @@ pub fn capture(v: TickView<'_>) -> Snapshot {
         connections: v
             .connections
             .then(|| agg.series.last().map_or(0, |p| p.connections)),
+        service_p99_us: agg
+            .total
+            .service
+            .as_ref()
+            .map(|h| crate::metrics::hdr::percentile(h, 99.0)),
+        dropped: (agg.generator.arrivals > 0).then_some(agg.generator.dropped),
+        generator_behind: agg.generator.bound_reasons().into_iter().next(),
         stopping: v.stopping,
     }
 }

@@ -48,6 +48,12 @@ pub struct Snapshot {
     pub workers: Vec<WorkerRow>,
     /// The users' connections open now (`None`: not counted, the shared pool).
     pub connections: Option<u64>,
+    /// Open model: P99 so far from each request's send (the tables run from
+    /// each arrival's due time), and arrivals dropped so far.
+    pub service_p99_us: Option<u64>,
+    pub dropped: Option<u64>,
+    /// Why the generator is behind its schedule, once it is.
+    pub generator_behind: Option<String>,
     /// Why the run is stopping early, once it is.
     pub stopping: Option<String>,
 }
@@ -65,6 +71,8 @@ pub struct StageLine {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Model {
     pub shape_name: String,
+    /// Levels are arrivals per second (open model), not users.
+    pub open: bool,
     pub total_secs: u64,
     pub peak_users: u64,
     pub stages: Vec<StageLine>,
@@ -94,6 +102,7 @@ impl Model {
         }
         Model {
             shape_name: shape.name.clone(),
+            open: shape.model == crate::shape::LoadModel::Open,
             total_secs: shape.total_secs(),
             peak_users: shape.peak(),
             stages,

@@ -75,6 +75,13 @@ fn render_header(model: &Model, view: &ViewState, frame: &mut Frame, area: Rect)
     };
     let (rps, fails) = model.current_rates();
     let t = &model.latest.total;
+    let behind = match &model.latest.generator_behind {
+        Some(why) => Span::styled(
+            format!(" | GENERATOR BEHIND ({why}): figures understate latency"),
+            Style::new().fg(Color::Red).bold(),
+        ),
+        None => Span::raw(""),
+    };
     let line1 = Line::from(vec![
         Span::styled(format!("{} ", model.shape_name), Style::new().bold()),
         Span::raw(format!(
@@ -83,6 +90,7 @@ fn render_header(model: &Model, view: &ViewState, frame: &mut Frame, area: Rect)
             fmt_secs(model.total_secs),
             fmt_secs(left)
         )),
+        behind,
     ]);
     let status = if let Some(why) = &model.latest.stopping {
         Span::styled(
@@ -101,13 +109,24 @@ fn render_header(model: &Model, view: &ViewState, frame: &mut Frame, area: Rect)
         .latest
         .connections
         .map_or_else(String::new, |n| format!(" | conns {n}"));
+    let load = if model.open {
+        format!(
+            "rate {}/s | users {} | dropped {} | p99 from send {}",
+            model.target_users(),
+            model.current_users(),
+            model.latest.dropped.unwrap_or(0),
+            model
+                .latest
+                .service_p99_us
+                .map_or_else(|| "-".to_string(), crate::units::fmt_us)
+        )
+    } else {
+        format!("users {}/{}", model.current_users(), model.target_users())
+    };
     let line2 = Line::from(vec![
         Span::raw(format!(
-            "users {}/{}{conns} | {workers} | {rps} rps | {fails} fails/s | {} reqs, {} fails",
-            model.current_users(),
-            model.target_users(),
-            t.figures.requests,
-            t.figures.failures
+            "{load}{conns} | {workers} | {rps} rps | {fails} fails/s | {} reqs, {} fails",
+            t.figures.requests, t.figures.failures
         )),
         status,
     ]);

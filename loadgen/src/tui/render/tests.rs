@@ -218,3 +218,24 @@ fn help_overlay_and_an_empty_start_render() {
     // Tiny terminals do not panic.
     draw(&model(), &ViewState::default(), 20, 5);
 }
+
+#[test]
+fn an_open_run_shows_its_rate_drops_service_time_and_a_generator_behind() {
+    let mut m = model();
+    m.open = true;
+    m.latest.service_p99_us = Some(12_300);
+    m.latest.dropped = Some(7);
+    m.latest.connections = Some(42);
+    let (text, _) = draw(&m, &on(Screen::Overview), 140, 30);
+    for want in ["rate 50/s", "dropped 7", "p99 from send 12.3ms", "conns 42"] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    assert!(!text.contains("GENERATOR BEHIND"));
+    m.latest.generator_behind = Some("it started work late".into());
+    let (text, buf) = draw(&m, &on(Screen::Overview), 140, 30);
+    assert!(text.contains("GENERATOR BEHIND"), "{text}");
+    let at = text.lines().position(|l| l.contains("GENERATOR")).unwrap();
+    let x = text.lines().nth(at).unwrap().find("GENERATOR").unwrap();
+    let x = text.lines().nth(at).unwrap()[..x].chars().count() as u16;
+    assert_eq!(buf[(x, at as u16)].fg, Color::Red);
+}
