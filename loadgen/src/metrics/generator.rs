@@ -19,6 +19,9 @@ pub const BUSY_CPU: f64 = 0.90;
 pub const BUSY_SHARE: f64 = 0.10;
 pub const MIN_BUSY_SECONDS: u64 = 3;
 
+/// Intervals shorter than this get no CPU share.
+const MIN_CPU_SECS: f64 = 0.5;
+
 /// Counts as the run goes; drained every second.
 pub struct GeneratorMeter {
     lag_us: Mutex<Option<Histogram<u64>>>,
@@ -101,7 +104,13 @@ impl GeneratorMeter {
             queued: self
                 .queued_peak
                 .swap(self.queued.load(Ordering::Relaxed), Ordering::Relaxed),
-            cpu: used.as_secs_f64() / (secs.max(1e-3) * self.cores),
+            // CPU time is accounted in scheduler ticks: a share over a few
+            // milliseconds (the last, partial second) says nothing.
+            cpu: if secs >= MIN_CPU_SECS {
+                used.as_secs_f64() / (secs * self.cores)
+            } else {
+                0.0
+            },
         }
     }
 }
@@ -304,9 +313,9 @@ mod tests {
         m.dropped();
         m.set_queued(9);
         m.set_queued(7);
-        // Burn a little CPU so the share is above zero.
+        // Burn some CPU so the share is above zero.
         let t = std::time::Instant::now();
-        while t.elapsed() < Duration::from_millis(20) {}
+        while t.elapsed() < Duration::from_millis(600) {}
         let s = m.drain();
         assert_eq!(
             (s.lag_us.len(), s.arrivals, s.dropped, s.queued),
