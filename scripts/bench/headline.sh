@@ -8,7 +8,13 @@
 #      amqp://guest:guest@127.0.0.1:5672/%2f), OUT (default reports/<date>-headline),
 #      SHAPE (default stages; e.g. stress), THINK (every user's pause between tasks,
 #      default 3s..8s; THINK= keeps the personas' own 1-3 s), EXTRA (more arguments),
-#      FRESH_DB (default 1: drop database `library` first, so the run starts from the seed).
+#      FRESH_DB (default 1: drop database `library` first, so the run starts from the seed),
+#      RATE (the open model: run SHAPE as arrivals peaking at RATE iterations/s, no
+#      think time; e.g. RATE=1800), CONNECTIONS (per-user, the default, or shared),
+#      SKIP_BUILD=1 (use the release binaries as they are).
+# Every user holds its own connection to nginx (per-user): the connections nginx
+# holds are sampled every 10 s with `ss` into OUT/server-connections.txt, beside
+# loadgen's own count per second in summary.json.
 # Prints the summary's figures and where the CPU went per component (cpu-split.py);
 # for SHAPE=spike, how long the stack took to recover (recovery.py); the stack's
 # memory every MEM_EVERY (30) s into OUT/memory.jsonl, and for SHAPE=soak the drift
@@ -21,7 +27,7 @@ export RABBITMQ_URL=${RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
 # Per-request spans cost CPU the generator and the APIs share; warnings only.
 export RUST_LOG=${RUST_LOG:-warn}
 OUT=${OUT:-reports/$(date +%Y%m%d-%H%M%S)-headline}
-cargo build --release -p scenarios -p target-service >&2
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -p scenarios -p target-service >&2
 ulimit -n "$(ulimit -Hn)"
 trap 'scripts/stack-down' EXIT
 # Every run starts from the seed: librarians add ~30 books a second, and searches
@@ -32,16 +38,25 @@ if [ "${FRESH_DB:-1}" = 1 ]; then
 fi
 scripts/stack-up
 LB="http://127.0.0.1:${STACK_LB_PORT:-8080}"
-args=(run "${SHAPE:-stages}" --host "$LB" --headless --profile reference-10k --out "$OUT")
-THINK=${THINK-3s..8s}
-[ -z "$THINK" ] || args+=(--think "$THINK")
+args=(run "${SHAPE:-stages}" --host "$LB" --headless --profile reference-10k --out "$OUT"
+      --connections "${CONNECTIONS:-per-user}")
+if [ -n "${RATE:-}" ]; then
+  args+=(--rate "$RATE")
+else
+  THINK=${THINK-3s..8s}
+  [ -z "$THINK" ] || args+=(--think "$THINK")
+fi
+mkdir -p "$OUT"
+( while sleep 10; do
+    printf '%s %s\n' "$(date +%s)" "$(ss -Htn state established "( sport = :${STACK_LB_PORT:-8080} )" | wc -l)"
+  done ) > "$OUT/server-connections.txt" & conn_pid=$!
 [ -z "$DURATION" ] || args+=(--duration "$DURATION")
 cpu_mark=$(mktemp)
 python3 scripts/bench/cpu-split.py start "$cpu_mark"
 python3 scripts/bench/drift.py sample "$cpu_mark.mem" "${MEM_EVERY:-30}" & mem_pid=$!
 # shellcheck disable=SC2086
 python3 scripts/bench/cputime.py "$cpu_mark.gen" --show -- target/release/loadgen "${args[@]}" ${EXTRA:-} || true
-kill "$mem_pid"; wait "$mem_pid" || true
+kill "$mem_pid" "$conn_pid"; wait "$mem_pid" "$conn_pid" 2>/dev/null || true
 python3 scripts/bench/cpu-split.py end "$cpu_mark" "loadgen=$(cut -d' ' -f1 "$cpu_mark.gen")" | tee "$OUT/cpu-split.md"
 mv "$cpu_mark.mem" "$OUT/memory.jsonl"
 rm -f "$cpu_mark" "$cpu_mark.gen"
@@ -56,6 +71,14 @@ peak = max(p["users"] for p in s["series"])
 hold = [p for p in s["series"] if p["users"] == peak]
 print(f"at {peak} users ({len(hold)} s): {sum(p['requests'] for p in hold) / max(len(hold), 1):.0f} RPS, "
       f"worst second P99 {max(p['p99_us'] for p in hold) / 1000:.1f} ms")
+c, g = s.get("connections"), s.get("generator", {})
+if c:
+    print(f"connections (one per user): peak {c['peak_open']} open, {c['opened']} opened, {c['failed']} failed; "
+          f"connect p99 {c['connect_p99_us'] / 1000:.1f} ms")
+print(f"load model {s['shape']['model']}, connections {s['config'].get('connections', 'shared')}, "
+      f"generator bound: {s.get('generator_bound')} {g.get('bound_by', [])}; "
+      f"service P99 (open model) {t.get('service_p99_us', 0) / 1000:.1f} ms")
 PY
+echo "nginx's established client connections (every 10 s, max): $(sort -k2 -n "$OUT/server-connections.txt" | tail -1 | cut -d' ' -f2)"
 [ "${SHAPE:-stages}" != spike ] || python3 scripts/bench/recovery.py "$OUT/summary.json"
 [ "${SHAPE:-stages}" != soak ] || python3 scripts/bench/drift.py report "$OUT/memory.jsonl" "$OUT/summary.json"

@@ -119,7 +119,7 @@ fn proxy_and_pooler_configs_match() {
     let nginx = repo_file("deploy/nginx.conf");
     assert!(nginx.contains("server api:8080"));
     assert!(nginx.contains("proxy_pass http://library_api;"));
-    assert!(nginx.contains("listen 80;"));
+    assert!(nginx.contains("listen 80 "));
     let bouncer = repo_file("deploy/pgbouncer.ini");
     assert!(bouncer
         .lines()
