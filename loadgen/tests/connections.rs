@@ -4,42 +4,16 @@
 
 #[path = "support/server.rs"]
 mod server;
+#[path = "support/run.rs"]
+mod support_run;
 
-use clap::Parser;
-use loadgen::cli::Cli;
-use loadgen::App;
 use serde_json::Value;
 use server::{Behaviour, Server};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
-/// goose's stop switch is process-wide: one run at a time in this binary.
-static ONE_RUN: Mutex<()> = Mutex::new(());
-
-/// Runs `args` (after `loadgen run`) against `server` in this process; the summary.
 fn run(test: &str, server: &Server, args: &[&str]) -> Value {
-    let _one = ONE_RUN.lock().unwrap_or_else(|p| p.into_inner());
-    let out: PathBuf =
-        std::env::temp_dir().join(format!("loadgen-conn-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let base = ["loadgen", "run"];
-    let tail = [
-        "--host",
-        &server.url,
-        "--path",
-        "/",
-        "--profile",
-        "none",
-        "--headless",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let cli = Cli::try_parse_from([&base[..], args, &tail].concat()).unwrap();
-    let code = App::new().execute(&cli, &CancellationToken::new()).unwrap();
-    assert_eq!(code, 0, "{test}: exit {code}");
-    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+    support_run::run(&format!("conn-{test}"), &server.url, args)
 }
 
 fn fast() -> Behaviour {

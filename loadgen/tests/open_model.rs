@@ -9,18 +9,13 @@
 mod schema;
 #[path = "support/server.rs"]
 mod server;
+#[path = "support/run.rs"]
+mod support_run;
 
-use clap::Parser;
-use loadgen::cli::Cli;
-use loadgen::App;
 use serde_json::Value;
 use server::{Behaviour, Server};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
-
-/// Runs are timed: one at a time in this binary.
-static ONE_RUN: Mutex<()> = Mutex::new(());
 
 const PERIOD: f64 = 5.0;
 /// Each period freezes from 1.5 s to 2.5 s after the server starts (the run
@@ -48,27 +43,8 @@ fn run(test: &str, server: &Server, args: &[&str]) -> Value {
     run_in(test, server, args).0
 }
 
-/// The summary and the run folder.
 fn run_in(test: &str, server: &Server, args: &[&str]) -> (Value, std::path::PathBuf) {
-    let _one = ONE_RUN.lock().unwrap_or_else(|p| p.into_inner());
-    let out = std::env::temp_dir().join(format!("loadgen-open-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let tail = [
-        "--host",
-        &server.url,
-        "--path",
-        "/",
-        "--profile",
-        "none",
-        "--headless",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let cli = Cli::try_parse_from([&["loadgen", "run"][..], args, &tail].concat()).unwrap();
-    let code = App::new().execute(&cli, &CancellationToken::new()).unwrap();
-    assert_eq!(code, 0, "{test}: exit {code}");
-    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
-    (serde_json::from_str(&summary).unwrap(), out)
+    support_run::run_in(&format!("open-{test}"), &server.url, args)
 }
 
 fn ms(s: &Value, field: &str) -> f64 {
