@@ -6,7 +6,7 @@
 //! - [`console`]: the status line while running; the Locust table and verdict at the end.
 //! - [`model`]: the summary with its histograms decoded (and the hlog's, if any).
 //! - [`csv`]: `stats.csv`, `stats_history.csv`, `failures.csv` in Locust's layout.
-//! - [`html`] and [`svg`]: the self-contained `report.html` and its charts.
+//! - [`html`] (with `html_charts`) and [`svg`]: the self-contained `report.html` and its charts.
 //! - [`junit`] and [`markdown`]: for CI test reports and step summaries.
 //! - [`hlog`]: `latency.hlog`, written during the run, read back here.
 
@@ -14,6 +14,7 @@ pub mod console;
 pub mod csv;
 pub mod hlog;
 pub mod html;
+mod html_charts;
 pub mod junit;
 pub mod markdown;
 pub mod model;
