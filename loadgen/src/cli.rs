@@ -116,7 +116,7 @@ pub struct RunArgs {
     pub connections: ConnectionModel,
     /// Open model: the most users busy at once (like k6's maxVUs). Users are
     /// made as arrivals need them (each running its on-start tasks first).
-    /// Default: the peak rate (one second of latency at the peak), at least 10.
+    /// Default: the peak rate (one second of latency at the peak), from 10 to 5,000.
     #[arg(long, value_name = "N")]
     pub max_users: Option<u64>,
     /// Open model: arrivals that may wait, in order, for a free user before new
