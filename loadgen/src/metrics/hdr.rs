@@ -1,5 +1,6 @@
 //! HDR histograms in microseconds: one constructor, clamping, V2 bytes and base64 text.
 
+use super::v2;
 use base64::Engine;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
@@ -33,9 +34,12 @@ pub fn to_v2_bytes(hist: &Histogram<u64>) -> Vec<u8> {
 }
 
 /// Reads V2 bytes (compressed or not) back into a histogram with our bounds.
+/// The bytes may come from anyone: `v2::checked` holds every length they
+/// declare against what is there before the crate allocates for them.
 pub fn from_v2_bytes(bytes: &[u8]) -> Result<Histogram<u64>, String> {
+    let plain = v2::checked(bytes).map_err(|e| format!("bad HDR histogram bytes: {e}"))?;
     let read: Histogram<u64> = Deserializer::new()
-        .deserialize(&mut std::io::Cursor::new(bytes))
+        .deserialize(&mut std::io::Cursor::new(&plain[..]))
         .map_err(|e| format!("bad HDR histogram bytes: {e:?}"))?;
     if read.low() == 1 && read.high() == MAX_US && read.sigfig() == SIGFIG {
         // Already our layout (it came from us): no copy needed.

@@ -8,6 +8,7 @@
 //! - [`connections`]: the users' connections: open, opened, failed, connect times.
 //! - [`generator`]: the generator checking itself: start lag, CPU, queued and dropped arrivals.
 //! - [`hdr`]: one histogram layout, clamping, V2 bytes and base64.
+//! - [`v2`]: untrusted V2 bytes checked (declared lengths, sizes) before decoding.
 
 pub mod aggregate;
 pub mod connections;
@@ -16,6 +17,7 @@ pub mod generator;
 pub mod hdr;
 pub mod recorder;
 pub mod snapshot;
+pub mod v2;
 
 pub use aggregate::{Aggregator, FinalSecond, SecondPoint};
 pub use connections::{ConnectionFigures, ConnectionMeter, ConnectionStats, ConnectionTotals};
