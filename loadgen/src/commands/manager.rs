@@ -38,6 +38,7 @@ pub async fn manager(
         .parse()
         .map_err(|e| Error::Usage(format!("--bind '{}' is not ADDR:PORT: {e}", args.bind)))?;
     let token = args.token.clone().unwrap_or_default();
+    super::worker::check_token(&token)?;
     if !addr.ip().is_loopback() {
         if token.is_empty() {
             return Err(Error::Usage(format!(

@@ -2,13 +2,31 @@
 //! token and scenarios; then its messages are relayed to the manager as events.
 
 use super::connection::split;
-use super::protocol::{same_token, Join, Message, PROTOCOL_VERSION};
+use super::protocol::{
+    printable, same_token, Join, Message, MAX_JOIN_FRAME, MAX_NAME_CHARS, PROTOCOL_VERSION,
+};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::timeout;
+
+/// How long a new connection has to send its join.
+pub(crate) const JOIN_WITHIN: Duration = Duration::from_secs(5);
+/// The longest error text of a refused peer that is printed.
+const MAX_REASON_CHARS: usize = 200;
+
+/// What admission checks joins against, and where it sends the admitted's messages.
+#[derive(Clone)]
+pub(crate) struct Admission {
+    pub events: UnboundedSender<Event>,
+    pub token: Arc<String>,
+    pub fingerprint: Arc<String>,
+    pub next_id: Arc<AtomicU32>,
+    pub started: Arc<AtomicBool>,
+}
 
 pub(crate) enum Event {
     Joined {
@@ -34,21 +52,24 @@ pub(crate) enum Event {
     },
 }
 
-/// Admission: checks a connection's join and, if good, relays its messages as events.
-pub(crate) async fn admit(
-    stream: TcpStream,
-    events: UnboundedSender<Event>,
-    token: Arc<String>,
-    fingerprint: Arc<String>,
-    next_id: Arc<AtomicU32>,
-    started: Arc<AtomicBool>,
-) {
+/// Admission: checks a connection's join and, if good, relays its messages as
+/// events. `pending` (a place among the connections not yet admitted) is given
+/// back as soon as the join is decided.
+pub(crate) async fn admit(stream: TcpStream, pending: OwnedSemaphorePermit, admission: Admission) {
+    let Admission {
+        events,
+        token,
+        fingerprint,
+        next_id,
+        started,
+    } = admission;
     let address = stream
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
     let (mut reader, mut writer) = split(stream);
-    let (name, capacity) = match timeout(Duration::from_secs(5), reader.read()).await {
+    let first = timeout(JOIN_WITHIN, reader.read_limited(MAX_JOIN_FRAME)).await;
+    let (name, capacity) = match first {
         Ok(Ok(Some(Message::Join(Join {
             protocol,
             token: theirs,
@@ -56,12 +77,17 @@ pub(crate) async fn admit(
             capacity,
             name,
         })))) => {
+            // Nothing a peer names is printed or kept as sent.
+            let name = printable(&name, MAX_NAME_CHARS);
             let refusal = if protocol != PROTOCOL_VERSION {
                 Some(format!("protocol version differs: the manager speaks {PROTOCOL_VERSION}, this worker {protocol}; run the same loadgen build on both sides"))
             } else if !same_token(&theirs, &token) {
                 Some("wrong token: give the worker the manager's LOADGEN_TOKEN".to_string())
             } else if scenarios != *fingerprint {
-                Some(format!("scenarios differ: the manager's load test is {fingerprint}, this worker's is {scenarios}; build both from the same code"))
+                Some(format!(
+                    "scenarios differ: the manager's load test is {fingerprint}, this worker's is {}; build both from the same code",
+                    printable(&scenarios, 32)
+                ))
             } else if capacity == 0 {
                 Some("capacity must be at least 1".to_string())
             } else if started.load(Ordering::SeqCst) {
@@ -84,6 +110,7 @@ pub(crate) async fn admit(
             return;
         }
     };
+    drop(pending);
     let id = next_id.fetch_add(1, Ordering::SeqCst);
     if writer
         .write(&Message::Welcome { worker_id: id })
@@ -125,13 +152,12 @@ pub(crate) async fn admit(
     let _ = events.send(Event::Gone { id, reason });
 }
 
-fn describe<T: std::fmt::Debug, E: std::fmt::Display, X>(
-    r: &Result<Result<Option<T>, E>, X>,
-) -> String {
+/// What came instead of a join, printable: a message's kind, never its content.
+fn describe<E: std::fmt::Display, X>(r: &Result<Result<Option<Message>, E>, X>) -> String {
     match r {
-        Ok(Ok(Some(m))) => format!("first message was {m:?}"),
+        Ok(Ok(Some(m))) => format!("the first message was a {}", m.kind()),
         Ok(Ok(None)) => "closed at once".into(),
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => "nothing within 5 s".into(),
+        Ok(Err(e)) => printable(&e.to_string(), MAX_REASON_CHARS),
+        Err(_) => format!("nothing within {} s", JOIN_WITHIN.as_secs()),
     }
 }

@@ -10,8 +10,8 @@ use tokio::net::TcpStream;
 pub enum FrameError {
     #[error("connection broke: {0}")]
     Io(#[from] std::io::Error),
-    #[error("frame of {0} bytes is over the {MAX_FRAME} byte limit")]
-    TooLarge(usize),
+    #[error("frame of {len} bytes is over the {limit} byte limit")]
+    TooLarge { len: usize, limit: usize },
     #[error("the peer closed the connection in the middle of a frame")]
     Truncated,
     #[error("malformed message: {0}")]
@@ -40,6 +40,13 @@ pub fn split(stream: TcpStream) -> (FrameReader, FrameWriter) {
 impl FrameReader {
     /// The next message; `Ok(None)` on a clean end of stream between frames.
     pub async fn read(&mut self) -> Result<Option<Message>, FrameError> {
+        self.read_limited(MAX_FRAME).await
+    }
+
+    /// The next message, refusing a frame over `limit` bytes from its length
+    /// alone. The body is buffered as it arrives, so a peer that declares a
+    /// large frame and sends little holds little memory.
+    pub async fn read_limited(&mut self, limit: usize) -> Result<Option<Message>, FrameError> {
         let mut len = [0u8; 4];
         let mut got = 0;
         while got < 4 {
@@ -50,17 +57,17 @@ impl FrameReader {
             }
         }
         let len = u32::from_be_bytes(len) as usize;
-        if len > MAX_FRAME {
-            return Err(FrameError::TooLarge(len));
+        if len > limit {
+            return Err(FrameError::TooLarge { len, limit });
         }
-        let mut body = vec![0u8; len];
-        self.inner
-            .read_exact(&mut body)
-            .await
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::UnexpectedEof => FrameError::Truncated,
-                _ => FrameError::Io(e),
-            })?;
+        let mut body = Vec::with_capacity(len.min(64 * 1024));
+        (&mut self.inner)
+            .take(len as u64)
+            .read_to_end(&mut body)
+            .await?;
+        if body.len() < len {
+            return Err(FrameError::Truncated);
+        }
         serde_json::from_slice(&body)
             .map(Some)
             .map_err(|e| FrameError::Malformed(e.to_string()))
@@ -71,7 +78,10 @@ impl FrameWriter {
     pub async fn write(&mut self, message: &Message) -> Result<(), FrameError> {
         let body = serde_json::to_vec(message).map_err(|e| FrameError::Malformed(e.to_string()))?;
         if body.len() > MAX_FRAME {
-            return Err(FrameError::TooLarge(body.len()));
+            return Err(FrameError::TooLarge {
+                len: body.len(),
+                limit: MAX_FRAME,
+            });
         }
         self.inner
             .write_all(&(body.len() as u32).to_be_bytes())
@@ -126,5 +136,21 @@ mod tests {
             let (mut r, _) = split(b);
             assert!(r.read().await.is_err(), "{bytes:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_frame_over_the_limit_is_refused_before_its_body_arrives() {
+        let (mut a, b) = pair().await;
+        // The length alone: the body never comes.
+        a.write_all(&5_000u32.to_be_bytes()).await.unwrap();
+        let (mut r, _) = split(b);
+        let read = tokio::time::timeout(std::time::Duration::from_secs(1), r.read_limited(4096));
+        assert!(matches!(
+            read.await,
+            Ok(Err(FrameError::TooLarge {
+                len: 5_000,
+                limit: 4096
+            }))
+        ));
     }
 }

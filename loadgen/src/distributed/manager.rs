@@ -2,7 +2,8 @@
 //! capacity, starts everyone on its clock, merges their snapshots into the same
 //! live run as a local run, and rebalances when a worker is lost.
 
-use super::admission::{admit, Event};
+use super::admission::{Admission, Event};
+use super::listen::accept_loop;
 use super::protocol::{
     scenario_fingerprint, Assignment, Message, HEARTBEAT_SECS, MISSED_HEARTBEATS,
 };
@@ -20,7 +21,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
-use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
@@ -62,10 +62,13 @@ pub async fn run(
     let started_flag = Arc::new(AtomicBool::new(false));
     let accept = accept_loop(
         listener,
-        events_tx,
-        plan.token.clone(),
-        scenario_fingerprint(registered),
-        started_flag.clone(),
+        Admission {
+            events: events_tx,
+            token: Arc::new(plan.token.clone()),
+            fingerprint: Arc::new(scenario_fingerprint(registered)),
+            next_id: Arc::new(AtomicU32::new(1)),
+            started: started_flag.clone(),
+        },
     );
     let joined = wait_for_workers(&plan, &mut events, interrupt).await;
     let mut workers = match joined {
@@ -153,30 +156,6 @@ pub async fn run(
 
 fn silence() -> Duration {
     Duration::from_secs(HEARTBEAT_SECS * MISSED_HEARTBEATS)
-}
-
-/// Accepts connections and hands each to admission.
-fn accept_loop(
-    listener: TcpListener,
-    events: UnboundedSender<Event>,
-    token: String,
-    fingerprint: String,
-    started: Arc<AtomicBool>,
-) -> JoinHandle<()> {
-    let (token, fingerprint) = (Arc::new(token), Arc::new(fingerprint));
-    let next_id = Arc::new(AtomicU32::new(1));
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(admit(
-                stream,
-                events.clone(),
-                token.clone(),
-                fingerprint.clone(),
-                next_id.clone(),
-                started.clone(),
-            ));
-        }
-    })
 }
 
 /// Waits for the expected workers, keeping those who joined alive with heartbeats.

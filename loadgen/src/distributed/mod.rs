@@ -1,6 +1,8 @@
 //! Manager/worker mode: one test split across load generator processes.
 //!
 //! - [`protocol`]: the messages, their version, the token check.
+//! - `listen`: the manager's accept loop: through errors, with a cap on connections
+//!   not yet admitted.
 //! - `admission`: checks each joining worker; relays its messages as events.
 //! - [`connection`]: the framing; the only code that reads or writes bytes.
 //! - [`manager`]: accepts workers, splits the shape, merges their snapshots.
@@ -8,6 +10,7 @@
 
 mod admission;
 pub mod connection;
+mod listen;
 pub mod manager;
 pub mod protocol;
 pub mod worker;

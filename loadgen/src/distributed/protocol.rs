@@ -1,5 +1,6 @@
-//! The manager/worker protocol: versioned messages, the shared-token check, and
-//! the scenario fingerprint both sides compare at join.
+//! The manager/worker protocol: versioned messages, their size limits, the
+//! shared-token check, the scenario fingerprint both sides compare at join,
+//! and how a peer's text is printed.
 
 use crate::engine::scenario::ScenarioDef;
 use crate::engine::LoadSpec;
@@ -11,6 +12,13 @@ use serde::{Deserialize, Serialize};
 pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest frame either side accepts (a snapshot of many endpoints fits easily).
 pub const MAX_FRAME: usize = 16 * 1024 * 1024;
+/// Largest first frame (the join) the manager reads from a connection it does
+/// not know yet: nothing is buffered for a peer beyond this before its token is checked.
+pub const MAX_JOIN_FRAME: usize = 4 * 1024;
+/// Longest shared token (bytes): with the name, it keeps a join within `MAX_JOIN_FRAME`.
+pub const MAX_TOKEN_BYTES: usize = 1024;
+/// A worker's name as the manager prints and reports it: at most this many characters.
+pub const MAX_NAME_CHARS: usize = 64;
 /// Workers send at least this often; the manager marks a worker lost after 3 missed.
 pub const HEARTBEAT_SECS: u64 = 1;
 pub const MISSED_HEARTBEATS: u64 = 3;
@@ -64,6 +72,42 @@ pub enum Message {
     Stop {
         reason: String,
     },
+}
+
+impl Message {
+    /// What kind of message this is, for logs (never its content).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::Join(_) => "join",
+            Message::Welcome { .. } => "welcome",
+            Message::Refused { .. } => "refused",
+            Message::Assign(_) => "assign",
+            Message::Snapshot { .. } => "snapshot",
+            Message::Heartbeat => "heartbeat",
+            Message::Done => "done",
+            Message::Stop { .. } => "stop",
+        }
+    }
+}
+
+/// Text a peer sent, made safe to print: control and bidirectional-override
+/// characters escaped (`\u{1b}`), at most `max_chars` characters kept (then `...`).
+/// A peer's name or error can then neither move the cursor nor forge a log line.
+pub fn printable(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars * 2));
+    for (i, c) in text.chars().enumerate() {
+        if i == max_chars {
+            out.push_str("...");
+            break;
+        }
+        let hidden = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || hidden {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -121,6 +165,17 @@ mod tests {
         let json = serde_json::to_string(&join).unwrap();
         assert!(json.starts_with(r#"{"type":"join","protocol":2"#), "{json}");
         assert_eq!(serde_json::from_str::<Message>(&json).unwrap(), join);
+    }
+
+    #[test]
+    fn printable_text_escapes_controls_and_is_capped() {
+        let forged = "w\u{1b}[2J\r\nmanager: worker 7 joined\u{202e}";
+        let shown = printable(forged, 64);
+        assert_eq!(shown, "w\\u{1b}[2J\\r\\nmanager: worker 7 joined\\u{202e}");
+        assert!(!shown.chars().any(char::is_control));
+        let long = printable(&"é".repeat(1_000), MAX_NAME_CHARS);
+        assert_eq!(long.chars().count(), MAX_NAME_CHARS + 3);
+        assert_eq!(printable("worker-1", MAX_NAME_CHARS), "worker-1");
     }
 
     #[test]

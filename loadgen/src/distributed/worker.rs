@@ -4,8 +4,8 @@
 
 use super::connection::{split, FrameReader};
 use super::protocol::{
-    scenario_fingerprint, Assignment, Join, Message, HEARTBEAT_SECS, MISSED_HEARTBEATS,
-    PROTOCOL_VERSION,
+    printable, scenario_fingerprint, Assignment, Join, Message, HEARTBEAT_SECS, MAX_NAME_CHARS,
+    MISSED_HEARTBEATS, PROTOCOL_VERSION,
 };
 use crate::engine::generate::generate;
 use crate::engine::scenario::ScenarioDef;
@@ -23,6 +23,7 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 pub struct WorkerConfig {
+    /// `HOST:PORT`, as `manager_address` accepts it.
     pub manager: String,
     pub capacity: u64,
     pub token: String,
@@ -72,17 +73,27 @@ pub async fn run(
         token: cfg.token.clone(),
         scenarios: scenario_fingerprint(registered),
         capacity: cfg.capacity,
-        name: cfg.name.clone(),
+        // The manager shows no more of it than this.
+        name: cfg.name.chars().take(MAX_NAME_CHARS).collect(),
     });
     writer.write(&join).await.map_err(lost)?;
     let id = match timeout(Duration::from_secs(10), reader.read()).await {
         Ok(Ok(Some(Message::Welcome { worker_id }))) => worker_id,
         Ok(Ok(Some(Message::Refused { reason }))) => {
             return Err(Error::Run(format!(
-                "the manager refused this worker: {reason}"
+                "the manager refused this worker: {}",
+                printable(&reason, 500)
             )))
         }
-        other => return Err(lost(format!("no welcome: {other:?}"))),
+        Ok(Ok(Some(other))) => return Err(lost(format!("no welcome: a {}", other.kind()))),
+        Ok(Ok(None)) => return Err(lost("no welcome: it closed the connection")),
+        Ok(Err(e)) => {
+            return Err(lost(format!(
+                "no welcome: {}",
+                printable(&e.to_string(), 200)
+            )))
+        }
+        Err(_) => return Err(lost("no welcome within 10 s")),
     };
     eprintln!(
         "worker {id} ({}): joined {}, waiting for the start",
@@ -191,6 +202,36 @@ pub async fn run(
     Ok(exit::PASSED)
 }
 
+/// Checks `--manager` is `HOST:PORT` before anything is tried: a name or an
+/// IPv4 address, or a bracketed IPv6 one, and a port from 1 to 65535.
+pub fn manager_address(text: &str) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "--manager '{}' is not HOST:PORT (e.g. 10.0.0.5:5557, manager.internal:5557 or [::1]:5557)",
+            printable(text, 100)
+        )
+    };
+    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
+    if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+        return Err(bad());
+    }
+    let fine = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        }
+    };
+    if fine {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
 /// Connects, retrying each second until `connect_timeout` (the manager may start later).
 async fn connect(cfg: &WorkerConfig, interrupt: &CancellationToken) -> Result<TcpStream, Error> {
     let deadline = Instant::now() + cfg.connect_timeout;
@@ -246,5 +287,36 @@ async fn read_manager(mut reader: FrameReader, control: Shared) {
         ctl.lost = Some(why);
         ctl.halt();
         return;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manager_address_is_host_and_port() {
+        for good in [
+            "127.0.0.1:5557",
+            "manager.internal:1",
+            "[::1]:5557",
+            "w_1:65535",
+        ] {
+            assert_eq!(manager_address(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "not a host",
+            "127.0.0.1",
+            "h:0",
+            "h:70000",
+            ":5557",
+            "[::1:5557",
+            "a/b:1",
+        ] {
+            assert!(
+                manager_address(bad).unwrap_err().contains("HOST:PORT"),
+                "{bad}"
+            );
+        }
     }
 }

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod dist;
+pub mod peer;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
