@@ -1,6 +1,7 @@
 //! The command line (clap): `run`, `shapes`, `check`, their flags and help.
 
 use crate::engine::transport::ConnectionModel;
+use crate::shape::limits;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -36,21 +37,26 @@ pub enum Command {
     Compare(CompareArgs),
 }
 
+/// A span of time, at most `shape::limits::MAX_SECS` (30 days).
 fn secs(text: &str) -> Result<u64, String> {
-    crate::units::parse_secs(text)
+    let secs = crate::units::parse_secs(text)?;
+    limits::check_secs(secs)?;
+    Ok(secs)
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct ScaleArgs {
-    /// Peak users: the shape is scaled so its busiest stage has this many.
+    /// Peak users: the shape is scaled so its busiest stage has this many
+    /// (at most 1,000,000 in a run, across all its workers).
     #[arg(long, conflicts_with = "rate")]
     pub users: Option<u64>,
     /// Open model: peak iterations started per second. Scales a rate: shape;
     /// runs a named shape (stages, stress, soak, spike) as arrivals, its levels
-    /// becoming rates in the same proportions.
+    /// becoming rates in the same proportions. At most 10,000,000.
     #[arg(long, value_name = "R")]
     pub rate: Option<u64>,
-    /// Total run time; the shape's timeline is stretched to it (90s, 10m, 2h, 1h30m).
+    /// Total run time; the shape's timeline is stretched to it (90s, 10m, 2h,
+    /// 1h30m; at most 30 days, as is any plan).
     #[arg(long, value_parser = secs)]
     pub duration: Option<u64>,
 }
@@ -74,8 +80,11 @@ pub struct RunArgs {
     /// started per second, whatever the target does; latency is timed from each
     /// arrival's due time, so a stalled target shows)
     pub shape: String,
-    /// The target's base URL. Without it the bundled library service starts on
-    /// embedded defaults on a free loopback port, and stops after the run.
+    /// The target's base URL: http, or https with --connections shared; no query.
+    /// A path in it prefixes every request: with http://host/api, --path /books
+    /// requests http://host/api/books (an absolute URL in a task is used as is).
+    /// Without it the bundled library service starts on embedded defaults on a
+    /// free loopback port, and stops after the run.
     #[arg(long, env = "LOADGEN_HOST")]
     pub host: Option<String>,
     /// Run only this registered scenario (repeatable; default: all, by weight).
@@ -116,16 +125,17 @@ pub struct RunArgs {
     pub connections: ConnectionModel,
     /// Open model: the most users busy at once (like k6's maxVUs). Users are
     /// made as arrivals need them (each running its on-start tasks first).
-    /// Default: the peak rate (one second of latency at the peak), from 10 to 5,000.
+    /// Default: the peak rate (one second of latency at the peak), from 10 to
+    /// 5,000; at most 1,000,000.
     #[arg(long, value_name = "N")]
     pub max_users: Option<u64>,
     /// Open model: arrivals that may wait, in order, for a free user before new
     /// ones are dropped (counted as dropped, never silently skipped).
-    /// Default: 10 seconds of the peak rate, at least 100.
+    /// Default: 10 seconds of the peak rate, from 100 to 10,000,000 (the most allowed).
     #[arg(long, value_name = "N")]
     pub max_queue: Option<u64>,
-    /// Request timeout in seconds; a slower request fails as a timeout.
-    #[arg(long, default_value_t = 60)]
+    /// Request timeout in seconds (1 to 2592000, 30 days); a slower request fails as a timeout.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_SECS))]
     pub timeout: u64,
     /// Stress stop rule: P99 over the last 10 s above this stops the run (e.g. 1s, 500ms).
     #[arg(long, value_name = "TIME")]
@@ -170,8 +180,9 @@ pub struct CompareArgs {
     /// How far each metric may move the wrong way, over the defaults:
     /// p95=10%, p99=15% (latency rise), error-rate=1pp (percentage points),
     /// rps=5% (throughput drop); p50 is shown but not judged unless set.
-    /// `off` stops judging one. Endpoints with fewer than 100 requests in
-    /// either run are shown, not judged.
+    /// `off` stops judging one. Each limit carries its unit (% or pp; a bare
+    /// number is refused). Endpoints with fewer than 100 requests in either
+    /// run are shown, not judged.
     #[arg(long, value_name = "LIMITS")]
     pub max_regression: Option<String>,
 }

@@ -5,11 +5,12 @@
 use crate::cli::{RunArgs, ScaleArgs};
 use crate::engine::scenario::ScenarioDef;
 use crate::engine::selection::ScenarioSelection;
+use crate::engine::target;
 use crate::engine::think::Think;
 use crate::engine::LoadSpec;
 use crate::judge::{self, Rule};
 use crate::report::summary::Summary;
-use crate::shape::{LoadModel, Shape};
+use crate::shape::{limits, LoadModel, Shape};
 use crate::{clock, units, Error};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -91,6 +92,9 @@ impl RunPlan {
             max_queue,
             request_timeout_secs: args.timeout,
         };
+        if let Some(host) = &args.host {
+            target::check_host(host, args.connections).map_err(Error::Usage)?;
+        }
         let scenarios = load.selection.resolve(registered).map_err(Error::Usage)?;
         let baseline = match &args.baseline {
             Some(path) => Some(Baseline {
@@ -131,6 +135,18 @@ impl RunPlan {
 /// A named, planned or rate shape, scaled by --users or --rate and --duration,
 /// checked. `--rate` runs a named shape as an open model.
 pub fn scaled_shape(name: &str, scale: &ScaleArgs) -> Result<Shape, Error> {
+    fn flag(flag: &'static str) -> impl Fn(String) -> Error {
+        move |e| Error::Usage(format!("{flag}: {e}"))
+    }
+    if let Some(users) = scale.users {
+        limits::check_level(LoadModel::Closed, users).map_err(flag("--users"))?;
+    }
+    if let Some(rate) = scale.rate {
+        limits::check_level(LoadModel::Open, rate).map_err(flag("--rate"))?;
+    }
+    if let Some(secs) = scale.duration {
+        limits::check_secs(secs).map_err(flag("--duration"))?;
+    }
     let shape = Shape::named(name).map_err(Error::Usage)?;
     if shape.model == LoadModel::Open && scale.users.is_some() {
         return Err(Error::Usage(format!(
@@ -176,13 +192,23 @@ fn open_limits(
             if args.max_users == Some(0) {
                 return Err(Error::Usage("--max-users must be at least 1".into()));
             }
+            if let Some(users) = args.max_users {
+                limits::check_level(LoadModel::Closed, users)
+                    .map_err(|e| Error::Usage(format!("--max-users: {e}")))?;
+            }
+            if let Some(queue) = args.max_queue.filter(|q| *q > limits::MAX_QUEUE) {
+                return Err(Error::Usage(format!(
+                    "--max-queue: {queue} arrivals: at most {} may wait",
+                    limits::MAX_QUEUE
+                )));
+            }
             let peak = shape.peak();
             let users = args
                 .max_users
                 .unwrap_or_else(|| peak.clamp(10, DEFAULT_MAX_USERS_CAP));
             let queue = args
                 .max_queue
-                .unwrap_or_else(|| peak.saturating_mul(10).max(100));
+                .unwrap_or_else(|| peak.saturating_mul(10).clamp(100, limits::MAX_QUEUE));
             Ok((Some(users), Some(queue)))
         }
     }

@@ -1,5 +1,6 @@
 //! Units in one place: time spans ("90s", "1h30m"), latencies ("500ms", "750us"),
 //! rates ("1%"), and every way a number of microseconds is written for people.
+//! Latencies and rates always carry their unit: a bare number is refused.
 
 use std::fmt::Write;
 
@@ -69,7 +70,8 @@ pub fn fmt_secs(secs: u64) -> String {
     out
 }
 
-/// `500ms`, `2s`, `750us`, a bare number is milliseconds; returns microseconds.
+/// `500ms`, `2s`, `750us`; returns microseconds. The unit is required: a
+/// bare number is ambiguous (`p95<5` was once read as 5 ms), so it is refused.
 pub fn parse_time_us(text: &str) -> Result<f64, String> {
     let (num, scale) = if let Some(n) = text.strip_suffix("us") {
         (n, 1.0)
@@ -77,28 +79,41 @@ pub fn parse_time_us(text: &str) -> Result<f64, String> {
         (n, 1_000.0)
     } else if let Some(n) = text.strip_suffix('s') {
         (n, 1_000_000.0)
+    } else if text.trim().parse::<f64>().is_ok() {
+        return Err(format!(
+            "'{text}' has no unit: write a time as e.g. 500ms, 2s or 750us"
+        ));
     } else {
-        (text, 1_000.0)
+        return Err(format!(
+            "'{text}' is not a time: use e.g. 500ms, 2s or 750us"
+        ));
     };
-    num.trim()
-        .parse::<f64>()
-        .map(|n| n * scale)
-        .map_err(|_| format!("'{text}' is not a time: use e.g. 500ms, 2s or 750us"))
+    match num.trim().parse::<f64>().map(|n| n * scale) {
+        Ok(us) if us.is_finite() && us >= 0.0 => Ok(us),
+        Ok(_) => Err(format!(
+            "'{text}': a time is a positive number, as in 500ms"
+        )),
+        Err(_) => Err(format!(
+            "'{text}' is not a time: use e.g. 500ms, 2s or 750us"
+        )),
+    }
 }
 
-/// `1%` or a fraction `0.01`; returns a fraction.
+/// `1%`, `0.5%`, `100%`; returns a fraction (0.01). The `%` is required: a
+/// bare `1` was read as 100% and `0.01` as 1%, so neither is guessed.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
-    let bad = || format!("'{text}' is not a rate: use e.g. 1% or 0.01");
-    match text.strip_suffix('%') {
-        Some(n) => n
-            .trim()
-            .parse::<f64>()
-            .map(|n| n / 100.0)
-            .map_err(|_| bad()),
-        None => match text.parse::<f64>() {
-            Ok(f) if f <= 1.0 => Ok(f),
-            _ => Err(bad()),
-        },
+    let Some(n) = text.trim().strip_suffix('%') else {
+        return Err(match text.trim().parse::<f64>() {
+            Ok(_) => format!(
+                "'{text}' has no %: write a rate as a percentage (write 1% for one percent)"
+            ),
+            Err(_) => format!("'{text}' is not a rate: use e.g. 1%"),
+        });
+    };
+    match n.trim().parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p / 100.0),
+        Ok(_) => Err(format!("'{text}': a rate is from 0% to at most 100%")),
+        Err(_) => Err(format!("'{text}' is not a rate: use e.g. 1%")),
     }
 }
 
@@ -182,8 +197,15 @@ mod tests {
         assert_eq!(parse_time_us("2s"), Ok(2_000_000.0));
         assert_eq!(parse_time_us("750us"), Ok(750.0));
         assert!(parse_time_us("fast").unwrap_err().contains("not a time"));
+        assert!(parse_time_us("500").unwrap_err().contains("no unit"));
+        assert!(parse_time_us("-5ms").unwrap_err().contains("positive"));
+        assert!(parse_time_us("infs").is_err());
         assert_eq!(parse_rate("1%"), Ok(0.01));
-        assert_eq!(parse_rate("0.5"), Ok(0.5));
-        assert!(parse_rate("2").unwrap_err().contains("not a rate"));
+        assert_eq!(parse_rate("100%"), Ok(1.0));
+        assert!(parse_rate("0.5").unwrap_err().contains("write 1%"));
+        assert!(parse_rate("1").unwrap_err().contains("write 1%"));
+        assert!(parse_rate("150%").unwrap_err().contains("at most 100%"));
+        assert!(parse_rate("-1%").unwrap_err().contains("at most 100%"));
+        assert!(parse_rate("lots").unwrap_err().contains("not a rate"));
     }
 }

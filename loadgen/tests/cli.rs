@@ -63,6 +63,134 @@ fn bad_input_is_exit_2_naming_the_problem_and_nothing_runs() {
         ),
         (vec!["check", "/nonexistent/summary.json"], "cannot read"),
         (vec!["shapes", "ramp"], "unknown shape 'ramp'"),
+        // Sizes past loadgen's limits (shape::limits), never wrapped around.
+        (
+            vec!["run", "plan:18446744073709551615,10s"],
+            "at most 1000000 users",
+        ),
+        (
+            vec!["run", "plan:10,18446744073709551615s;10,10s"],
+            "at most 30 days",
+        ),
+        (vec!["run", "plan:10,400h;10,400h"], "at most 30 days"),
+        (
+            vec!["run", "stages", "--users", "9223372036854775808"],
+            "at most 1000000 users",
+        ),
+        (
+            vec!["run", "stages", "--rate", "20000000"],
+            "at most 10000000 iterations/s",
+        ),
+        (
+            vec!["run", "rate:20000000,10s"],
+            "at most 10000000 iterations/s",
+        ),
+        (
+            vec!["run", "rate:100,10s", "--max-users", "2000000"],
+            "--max-users",
+        ),
+        (
+            vec!["run", "rate:100,10s", "--max-queue", "100000000000"],
+            "--max-queue",
+        ),
+        (
+            vec!["shapes", "stages", "--users", "9223372036854775808"],
+            "at most 1000000 users",
+        ),
+        (
+            vec!["shapes", "plan:10,18446744073709551615s;10,10s"],
+            "at most 30 days",
+        ),
+        // Hosts loadgen cannot speak to.
+        (
+            vec!["run", "stages", "--host", "ftp://127.0.0.1:9"],
+            "http or https",
+        ),
+        (
+            vec!["run", "stages", "--host", "https://127.0.0.1:9"],
+            "--connections shared",
+        ),
+        (
+            vec!["run", "stages", "--host", "http://127.0.0.1:9/a?b=c"],
+            "query",
+        ),
+        // Limits without their unit are ambiguous: refused, saying how to write them.
+        (
+            vec!["run", "stages", "--threshold", "error-rate<1"],
+            "write 1%",
+        ),
+        (
+            vec!["run", "stages", "--threshold", "error-rate<0.01"],
+            "write 1%",
+        ),
+        (
+            vec!["run", "stages", "--threshold", "error-rate<150%"],
+            "at most 100%",
+        ),
+        (vec!["run", "stages", "--threshold", "p95<5"], "no unit"),
+        (
+            vec!["run", "stress", "--stop-error-rate", "0.01"],
+            "--stop-error-rate: '0.01' has no %",
+        ),
+        (
+            vec!["run", "stress", "--stop-p99", "500"],
+            "--stop-p99: '500' has no unit",
+        ),
+        (
+            vec!["run", "stages", "--think", "500"],
+            "--think: '500' has no unit",
+        ),
+        (
+            vec![
+                "compare",
+                "/a.json",
+                "/b.json",
+                "--max-regression",
+                "p95=10",
+            ],
+            "p95=10",
+        ),
+        (
+            vec![
+                "compare",
+                "/a.json",
+                "/b.json",
+                "--max-regression",
+                "rps=150%",
+            ],
+            "at most 100%",
+        ),
+        (
+            vec![
+                "compare",
+                "/a.json",
+                "/b.json",
+                "--max-regression",
+                "error-rate=1%",
+            ],
+            "1pp",
+        ),
+        // A manager address that is no address is a usage error, not a lost manager.
+        (
+            vec![
+                "worker",
+                "--manager",
+                "not a host",
+                "--connect-timeout",
+                "1s",
+            ],
+            "HOST:PORT",
+        ),
+        (
+            vec![
+                "worker",
+                "--manager",
+                "127.0.0.1",
+                "--connect-timeout",
+                "1s",
+            ],
+            "HOST:PORT",
+        ),
     ] {
         let mut args = args.clone();
         if args[0] == "run" {
@@ -86,6 +214,56 @@ fn bad_input_is_exit_2_naming_the_problem_and_nothing_runs() {
         &CancellationToken::new(),
     );
     assert_eq!(code, 2);
+    // So are times past 30 days, and request timeouts of none or of ages.
+    let huge = "18446744073709551615s";
+    for args in [
+        &[
+            "run",
+            "stages",
+            "--host",
+            "http://127.0.0.1:9",
+            "--duration",
+            "800h",
+        ][..],
+        &[
+            "run",
+            "stages",
+            "--host",
+            "http://127.0.0.1:9",
+            "--timeout",
+            "0",
+        ],
+        &[
+            "run",
+            "stages",
+            "--host",
+            "http://127.0.0.1:9",
+            "--timeout",
+            "18446744073709551615",
+        ],
+        &[
+            "worker",
+            "--manager",
+            "127.0.0.1:9",
+            "--connect-timeout",
+            huge,
+        ],
+        &[
+            "manager",
+            "stages",
+            "--expect-workers",
+            "1",
+            "--bind",
+            "127.0.0.1:0",
+            "--host",
+            "http://127.0.0.1:9",
+            "--join-timeout",
+            huge,
+        ],
+    ] {
+        let code = app().run_cli([&["loadgen"], args].concat(), &CancellationToken::new());
+        assert_eq!(code, 2, "{args:?}");
+    }
 }
 
 #[test]

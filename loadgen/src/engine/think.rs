@@ -16,7 +16,7 @@ pub struct Think {
 }
 
 impl Think {
-    /// Parses "10s", "250ms" or "3s..7s".
+    /// Parses "10s", "250ms" or "3s..7s" (each time with its unit).
     pub fn parse(text: &str) -> Result<Think, String> {
         let one = |t: &str| match parse_time_us(t.trim())? {
             us if (0.0..=MAX_US).contains(&us) => Ok(us as u64),
@@ -109,9 +109,13 @@ mod tests {
         assert!(Think::parse("7s..3s").unwrap_err().contains("MIN..MAX"));
         assert!(Think::parse("soon").is_err());
         assert!(Think::parse("3s..").is_err());
-        assert!(Think::parse("-1s")
+        assert!(Think::parse("-1s").unwrap_err().contains("positive"));
+        assert!(Think::parse("7200s")
             .unwrap_err()
             .contains("between 0s and 1h"));
         assert!(Think::parse("inf").is_err());
+        // A bare number was read as milliseconds: now it needs its unit.
+        assert!(Think::parse("500").unwrap_err().contains("no unit"));
+        assert!(Think::parse("1s..2").unwrap_err().contains("no unit"));
     }
 }

@@ -208,16 +208,7 @@ fn request_builder(
     method: &GooseMethod,
     path: &str,
 ) -> Result<reqwest::RequestBuilder, Box<TransactionError>> {
-    let url = if path.starts_with('/') {
-        user.base_url.join(path)
-    } else {
-        // Perhaps absolute ("http://host/x"): what goose's `build_url` accepts.
-        match reqwest::Url::parse(path) {
-            Ok(url) if url.host().is_some() => Ok(url),
-            _ => user.base_url.join(path),
-        }
-    }
-    .map_err(|e| Box::new(TransactionError::from(e)))?;
+    let url = under_base(&user.base_url, path).map_err(|e| Box::new(TransactionError::from(e)))?;
     let method = match method {
         GooseMethod::Get => reqwest::Method::GET,
         GooseMethod::Post => reqwest::Method::POST,
@@ -229,6 +220,28 @@ fn request_builder(
         GooseMethod::Custom => return user.get_request_builder(method, path),
     };
     Ok(user.client.request(method, url))
+}
+
+/// The `url` crate's parse error, as reqwest's `Url` reports it.
+type UrlError = <reqwest::Url as std::str::FromStr>::Err;
+
+/// `path` under the base URL, as the per-user `Origin::target` has it: the
+/// base URL's path prefixes it (goose's own join would drop it), a relative
+/// path goes in the base as a folder, an absolute URL is used as is.
+fn under_base(base: &reqwest::Url, path: &str) -> Result<reqwest::Url, UrlError> {
+    let prefix = base.path().trim_end_matches('/');
+    if path.starts_with('/') {
+        return if prefix.is_empty() {
+            base.join(path)
+        } else {
+            base.join(&format!("{prefix}{path}"))
+        };
+    }
+    match reqwest::Url::parse(path) {
+        Ok(url) if url.host().is_some() => Ok(url),
+        _ if prefix.is_empty() => base.join(path),
+        _ => base.join(&format!("{prefix}/{path}")),
+    }
 }
 
 fn classify(e: reqwest::Error) -> (FailureKind, String) {
@@ -247,4 +260,26 @@ fn classify(e: reqwest::Error) -> (FailureKind, String) {
     }
     // Without the URL, so one endpoint's errors group under one message.
     (kind, format!("{}{causes}", e.without_url()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_pool_keeps_the_base_path_too() {
+        let at = |base: &str, path: &str| {
+            under_base(&reqwest::Url::parse(base).unwrap(), path)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(at("http://h.test", "/x?y=1"), "http://h.test/x?y=1");
+        assert_eq!(at("http://h.test/api", "/x"), "http://h.test/api/x");
+        assert_eq!(at("http://h.test/api/", "/x"), "http://h.test/api/x");
+        assert_eq!(at("http://h.test/api", "x?q=1"), "http://h.test/api/x?q=1");
+        assert_eq!(
+            at("http://h.test/api", "http://o.test/z"),
+            "http://o.test/z"
+        );
+    }
 }

@@ -92,28 +92,46 @@ impl Limits {
     }
 
     /// The defaults overridden by `p95=10%,p99=off,error-rate=0.5pp,rps=5%`.
+    /// Each limit carries its unit: `%` of the baseline for latency and RPS,
+    /// `pp` (percentage points) for the error rate; a bare number is refused.
     pub fn parse(text: &str) -> Result<Limits, String> {
         let mut limits = Limits::default();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = part
                 .split_once('=')
                 .ok_or_else(|| format!("'{part}': expected METRIC=LIMIT, as in p95=10%"))?;
-            let value = value.trim();
+            let (key, value) = (key.trim(), value.trim());
+            let unit = if matches!(key, "error-rate" | "errors") {
+                "pp"
+            } else {
+                "%"
+            };
             let parsed = if value == "off" || value == "none" {
                 None
             } else {
-                let number = value.trim_end_matches("pp").trim_end_matches('%').trim();
+                let example = format!("{key}=10{unit}");
+                let number = value.strip_suffix(unit).ok_or_else(|| match unit {
+                    "pp" => format!(
+                        "'{part}': the error rate's limit is in percentage points: write e.g. {key}=1pp"
+                    ),
+                    _ => format!("'{part}': write the limit with %, as in {example}"),
+                })?;
                 let n: f64 = number
+                    .trim()
                     .parse()
                     .ok()
                     .filter(|n: &f64| n.is_finite() && *n >= 0.0)
                     .ok_or_else(|| {
-                        format!("'{part}': the limit must be a number like 10% (or off)")
+                        format!("'{part}': the limit must be a number like {example} (or off)")
                     })?;
+                // A drop of more than all, or more errors than every request, can never happen.
+                if n > 100.0 && (unit == "pp" || key == "rps") {
+                    return Err(format!("'{part}': at most 100{unit}"));
+                }
                 Some(n)
             };
             let fraction = parsed.map(|n| n / 100.0);
-            match key.trim() {
+            match key {
                 "p50" => limits.p50 = fraction,
                 "p95" => limits.p95 = fraction,
                 "p99" => limits.p99 = fraction,
@@ -266,6 +284,15 @@ mod tests {
         assert!(Limits::parse("p97=1%").is_err());
         assert!(Limits::parse("p95").is_err());
         assert!(Limits::parse("p95=fast").is_err());
+        assert!(Limits::parse("p95=10").unwrap_err().contains("p95=10%"));
+        assert!(Limits::parse("error-rate=1%").unwrap_err().contains("1pp"));
+        assert!(Limits::parse("rps=150%")
+            .unwrap_err()
+            .contains("at most 100%"));
+        assert!(Limits::parse("error-rate=101pp")
+            .unwrap_err()
+            .contains("at most 100pp"));
+        assert_eq!(Limits::parse("p99=250%").unwrap().p99, Some(2.5));
     }
 
     #[test]

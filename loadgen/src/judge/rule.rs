@@ -252,7 +252,7 @@ mod tests {
             Rule::parse("p99.9<3s").unwrap().metric,
             Metric::Percentile(99.9)
         );
-        assert_eq!(Rule::parse("p50<40").unwrap().limit, 40_000.0);
+        assert_eq!(Rule::parse("p50<40ms").unwrap().limit, 40_000.0);
     }
 
     #[test]
@@ -266,6 +266,10 @@ mod tests {
             ("rps>many", "not a number"),
             ("p95<0ms", "never pass"),
             ("error-rate>100%", "never pass"),
+            ("p95<5", "has no unit"),
+            ("error-rate<1", "write 1%"),
+            ("error-rate<0.01", "write 1%"),
+            ("error-rate<150%", "at most 100%"),
             ("p95<1s for ", "must name a request"),
         ] {
             let err = Rule::parse(text).unwrap_err();

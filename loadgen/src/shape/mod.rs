@@ -6,7 +6,9 @@
 //! - [`named`]: the four named shapes and `plan:` definitions.
 //! - [`split`]: scaling, exact splitting across workers, resuming mid-plan.
 //! - [`print`]: the plan as a table and a users-over-time plot.
+//! - [`limits`]: the most users, arrivals per second and time a run may have.
 
+pub mod limits;
 pub mod named;
 pub mod print;
 pub mod split;
@@ -106,7 +108,7 @@ impl Shape {
         }
     }
 
-    /// A shape must start someone and last some time.
+    /// A shape must start someone, last some time, and stay within `limits`.
     pub fn validate(&self) -> Result<(), String> {
         if self.peak() == 0 {
             return Err(match self.model {
@@ -114,8 +116,12 @@ impl Shape {
                 LoadModel::Open => format!("shape '{}' never starts an iteration", self.name),
             });
         }
-        if self.total_secs() == 0 {
-            return Err(format!("shape '{}' lasts 0 seconds", self.name));
+        let name = &self.name;
+        limits::check_level(self.model, self.peak()).map_err(|e| format!("shape '{name}': {e}"))?;
+        let total = limits::total_secs(self.stages.iter().map(|s| s.secs))
+            .map_err(|e| format!("shape '{name}': {e}"))?;
+        if total == 0 {
+            return Err(format!("shape '{name}' lasts 0 seconds"));
         }
         Ok(())
     }
@@ -129,8 +135,11 @@ impl Shape {
         }
     }
 
+    /// The planned length (saturating: `validate` refuses a shape past `limits::MAX_SECS`).
     pub fn total_secs(&self) -> u64 {
-        self.stages.iter().map(|s| s.secs).sum()
+        self.stages
+            .iter()
+            .fold(0u64, |t, s| t.saturating_add(s.secs))
     }
 
     pub fn peak(&self) -> u64 {
@@ -159,9 +168,9 @@ impl Shape {
     /// The first second at which the plan reaches its peak: the end of the ramp-up.
     pub fn ramp_up_secs(&self) -> u64 {
         let peak = self.peak();
-        let mut t = 0;
+        let mut t: u64 = 0;
         for stage in &self.stages {
-            t += stage.secs;
+            t = t.saturating_add(stage.secs);
             if stage.level == peak {
                 return t;
             }
@@ -172,10 +181,10 @@ impl Shape {
     /// The levels this shape ramps to and holds, with their timings.
     pub fn steps(&self) -> Vec<Step> {
         let mut steps: Vec<Step> = Vec::new();
-        let (mut t, mut prev) = (0, 0);
+        let (mut t, mut prev): (u64, u64) = (0, 0);
         for stage in &self.stages {
             let start = t;
-            t += stage.secs;
+            t = t.saturating_add(stage.secs);
             match steps.last_mut() {
                 Some(step) if stage.level == prev => step.end_secs = t,
                 _ => steps.push(Step {

@@ -1,6 +1,6 @@
 //! The four named shapes at their default sizes, and `plan:"USERS,DUR;..."`.
 
-use super::{LoadModel, Shape, Stage, StopRules};
+use super::{limits, LoadModel, Shape, Stage, StopRules};
 use crate::units::parse_secs;
 
 /// The names `Shape::named` knows, for help and errors.
@@ -124,8 +124,10 @@ impl Shape {
                     level.trim()
                 )
             })?;
-            let secs =
-                parse_secs(secs).map_err(|e| format!("{name} step {} '{step}': {e}", i + 1))?;
+            let secs = parse_secs(secs)
+                .and_then(|secs| limits::check_secs(secs).map(|()| secs))
+                .and_then(|secs| limits::check_level(model, level).map(|()| secs))
+                .map_err(|e| format!("{name} step {} '{step}': {e}", i + 1))?;
             stages.push(Stage { level, secs });
         }
         let shape = Shape {

@@ -38,10 +38,13 @@ impl Shape {
     pub fn scaled(&self, users: Option<u64>, secs: Option<u64>) -> Shape {
         let mut shape = self.clone();
         if let Some(users) = users {
-            let peak = self.peak().max(1);
+            let peak = u128::from(self.peak().max(1));
             for stage in &mut shape.stages {
-                // Round half up, but never scale a non-zero level down to nobody.
-                let scaled = (stage.level * users * 2 + peak) / (peak * 2);
+                // Round half up, but never scale a non-zero level down to
+                // nobody. In u128: no level or peak can overflow it, and the
+                // result is at most `users`.
+                let exact = u128::from(stage.level) * u128::from(users) * 2 + peak;
+                let scaled = u64::try_from(exact / (peak * 2)).unwrap_or(u64::MAX);
                 stage.level = if stage.level > 0 && users > 0 {
                     scaled.max(1)
                 } else {

@@ -21,10 +21,15 @@ use std::time::Duration;
 /// Redirects followed (within the origin) before the last answer is returned.
 const MAX_REDIRECTS: usize = 10;
 
-/// The one server every user of a run talks to.
+/// The one server every user of a run talks to, and the base path every
+/// request's path goes under.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
     base: Url,
+    /// The base URL's path without its trailing `/` (empty for the root).
+    prefix: String,
+    /// The base URL as a folder (its path ending in `/`), for relative paths.
+    folder: Url,
     /// `Host` header value.
     host: String,
     /// What to connect to: `host:port`.
@@ -50,28 +55,51 @@ impl Origin {
             Some(p) => format!("{host}:{p}"),
             None => host.to_string(),
         };
+        let prefix = base.path().trim_end_matches('/').to_string();
+        let mut folder = base.clone();
+        folder.set_path(&format!("{prefix}/"));
         Ok(Origin {
             base: base.clone(),
+            prefix,
+            folder,
             host,
             addr,
         })
     }
 
-    /// The request target (path and query) of `path` on this origin: a path
-    /// starting with `/` as it is (when it needs no escaping), else resolved
-    /// against the base URL; an absolute URL must be on this origin.
+    /// The request target (path and query) of a task's `path`: under the base
+    /// URL's path (`/x` on `http://h/api` is `/api/x`; a relative `x` too),
+    /// escaped where needed; an absolute URL is used as is and must be on
+    /// this origin.
     pub fn target(&self, path: &str) -> Result<String, String> {
         let plain = |p: &str| p.starts_with('/') && p.bytes().all(|b| (0x21..0x7f).contains(&b));
-        if plain(path) && self.base.path() == "/" {
-            return Ok(path.to_string());
+        if plain(path) {
+            return Ok(format!("{}{path}", self.prefix));
         }
         let url = match Url::parse(path) {
-            Ok(url) if url.host().is_some() => url,
-            _ => self.base.join(path).map_err(|e| format!("'{path}': {e}"))?,
-        };
+            Ok(url) if url.host().is_some() => Ok(url),
+            _ if path.starts_with('/') => self.folder.join(&format!("{}{path}", self.prefix)),
+            _ => self.folder.join(path),
+        }
+        .map_err(|e| format!("'{path}': {e}"))?;
+        self.on_origin(path, &url)
+    }
+
+    /// Where a redirect from `current` (a request target) to `location` goes:
+    /// resolved as a browser would (no base path added), on this origin only.
+    pub fn location(&self, current: &str, location: &str) -> Result<String, String> {
+        let url = self
+            .base
+            .join(current)
+            .and_then(|here| here.join(location))
+            .map_err(|e| format!("'{location}': {e}"))?;
+        self.on_origin(location, &url)
+    }
+
+    fn on_origin(&self, asked: &str, url: &Url) -> Result<String, String> {
         if url.origin() != self.base.origin() {
             return Err(format!(
-                "'{path}' is not on {}: per-user connections reach the run's host only",
+                "'{asked}' is not on {}: per-user connections reach the run's host only",
                 self.host
             ));
         }
@@ -155,7 +183,7 @@ impl UserHttp {
             let status = raw.head.status;
             let next = match (&raw.head.location, status) {
                 (Some(loc), 301 | 302 | 303 | 307 | 308) if hop < MAX_REDIRECTS => {
-                    self.origin.target(loc).ok()
+                    self.origin.location(&target, loc).ok()
                 }
                 _ => None,
             };
@@ -286,5 +314,20 @@ mod tests {
             origin("http://h.test/base/").target("next").unwrap(),
             "/base/next"
         );
+    }
+
+    #[test]
+    fn a_base_path_prefixes_every_path_but_not_redirects() {
+        for base in ["http://h.test/api", "http://h.test/api/"] {
+            let o = origin(base);
+            assert_eq!(o.target("/books?q=a").unwrap(), "/api/books?q=a");
+            assert_eq!(o.target("books").unwrap(), "/api/books");
+            assert_eq!(o.target("/a b").unwrap(), "/api/a%20b");
+            assert_eq!(o.target("http://h.test/other").unwrap(), "/other");
+            // The server's Location is where it says, relative to the request.
+            assert_eq!(o.location("/api/books", "/login").unwrap(), "/login");
+            assert_eq!(o.location("/api/books", "next").unwrap(), "/api/next");
+            assert!(o.location("/api/x", "http://evil.test/").is_err());
+        }
     }
 }
