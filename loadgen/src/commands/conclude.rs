@@ -1,7 +1,7 @@
 //! The end of a run, local or distributed: judge, write the run folder, print
 //! the final table and verdict, compare with the baseline, pick the exit code.
 
-use super::compare::print_comparison;
+use super::compare::{print_comparison, Compared};
 use super::session::Launch;
 use crate::engine::transport::ConnectionModel;
 use crate::engine::RunOutcome;
@@ -56,7 +56,15 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, outcome: RunOutcome) -> Result<
         None => false,
         Some(baseline) => {
             println!("\nAgainst the baseline {}:", baseline.path.display());
-            print_comparison(&baseline.summary, &summary, &Limits::default())
+            match print_comparison(&baseline.summary, &summary, &Limits::default()) {
+                Compared::Passed => false,
+                Compared::Regressed => true,
+                // A baseline that judges nothing fails the gate it was given for.
+                Compared::NothingInCommon(why) => {
+                    eprintln!("loadgen: the baseline judged nothing: {why}");
+                    true
+                }
+            }
         }
     };
     if summary.total.figures.requests == 0 && !summary.interrupted {

@@ -1,5 +1,6 @@
 //! A run against a baseline: P50/P95/P99, error rate and RPS, in total and per
-//! endpoint present in both, each judged against a regression limit.
+//! endpoint present in both, each judged against a regression limit; the
+//! endpoints of only one run are named, not silently skipped.
 
 use crate::report::summary::{EndpointRow, Summary};
 use crate::units::fmt_ms_fixed;
@@ -191,7 +192,11 @@ fn judge(metric: Metric, base: f64, cur: f64, limit: f64) -> bool {
 
 pub struct Comparison {
     pub deltas: Vec<Delta>,
+    /// What differs between the runs, and what could not be compared.
     pub notes: Vec<String>,
+    /// The runs share no endpoint: only their totals were compared, which
+    /// says little when they ran different things.
+    pub nothing_in_common: bool,
 }
 
 pub fn compare(baseline: &Summary, current: &Summary, limits: &Limits) -> Comparison {
@@ -204,17 +209,37 @@ pub fn compare(baseline: &Summary, current: &Summary, limits: &Limits) -> Compar
         ));
     }
     let mut scopes = vec![("Total".to_string(), &baseline.total, &current.total, true)];
+    let find = |rows: &'_ [EndpointRow], r: &EndpointRow| {
+        rows.iter()
+            .position(|o| o.method == r.method && o.name == r.name)
+    };
     for cur in &current.endpoints {
-        if let Some(base) = baseline
-            .endpoints
-            .iter()
-            .find(|r| r.method == cur.method && r.name == cur.name)
-        {
+        if let Some(i) = find(&baseline.endpoints, cur) {
+            let base = &baseline.endpoints[i];
             let judged = base.figures.requests >= MIN_JUDGED_REQUESTS
                 && cur.figures.requests >= MIN_JUDGED_REQUESTS;
             scopes.push((format!("{} {}", cur.method, cur.name), base, cur, judged));
         }
     }
+    let compared = scopes.len() - 1;
+    let unmatched = |rows: &[EndpointRow], others: &[EndpointRow]| -> Vec<String> {
+        rows.iter()
+            .filter(|r| find(others, r).is_none())
+            .map(|r| format!("{} {}", r.method, r.name))
+            .collect()
+    };
+    let only_baseline = unmatched(&baseline.endpoints, &current.endpoints);
+    let only_current = unmatched(&current.endpoints, &baseline.endpoints);
+    for (which, names) in [("baseline", &only_baseline), ("current run", &only_current)] {
+        if !names.is_empty() {
+            notes.push(format!(
+                "not compared, only in the {which}: {}",
+                listed(names)
+            ));
+        }
+    }
+    let nothing_in_common =
+        compared == 0 && !(baseline.endpoints.is_empty() && current.endpoints.is_empty());
     let mut deltas = Vec::new();
     for (scope, base, cur, judged) in scopes {
         for metric in Metric::ALL {
@@ -230,7 +255,25 @@ pub fn compare(baseline: &Summary, current: &Summary, limits: &Limits) -> Compar
             });
         }
     }
-    Comparison { deltas, notes }
+    Comparison {
+        deltas,
+        notes,
+        nothing_in_common,
+    }
+}
+
+/// Names for a note: the first ten, then how many more.
+fn listed(names: &[String]) -> String {
+    let mut text = names
+        .iter()
+        .take(10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > 10 {
+        text.push_str(&format!(" and {} more", names.len() - 10));
+    }
+    text
 }
 
 impl Comparison {
@@ -264,6 +307,10 @@ impl Comparison {
             writeln!(out, "note: {n}")?;
         }
         match self.regressions() {
+            _ if self.nothing_in_common => writeln!(
+                out,
+                "Nothing compared but the totals: the runs share no endpoint."
+            ),
             0 => writeln!(out, "No regression beyond the limits."),
             n => writeln!(out, "{n} regression(s) beyond the limits."),
         }

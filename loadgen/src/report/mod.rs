@@ -2,7 +2,8 @@
 //! and the run folder's HTML, Locust CSVs, JUnit, Markdown and HDR interval log,
 //! all computed from the same histograms so their figures agree.
 //!
-//! - [`summary`]: `summary.json`, the run's complete, versioned record.
+//! - [`summary`]: `summary.json`, the run's complete, versioned record;
+//!   [`validate`]: the one check a summary.json passes when read.
 //! - [`console`]: the status line while running; the Locust table and verdict at the end.
 //! - [`model`]: the summary with its histograms decoded (and the hlog's, if any).
 //! - [`csv`]: `stats.csv`, `stats_history.csv`, `failures.csv` in Locust's layout.
@@ -20,6 +21,7 @@ pub mod markdown;
 pub mod model;
 pub mod summary;
 pub mod svg;
+pub mod validate;
 mod workers_html;
 
 pub use hlog::HlogWriter;

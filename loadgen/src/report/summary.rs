@@ -181,6 +181,8 @@ impl Summary {
         Ok((self.total.stats()?, endpoints))
     }
 
+    /// Reads and checks a summary.json (`validate::check`): a file that does
+    /// not hold together is a usage error naming it and what is wrong.
     pub fn read(path: &Path) -> Result<Summary, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
@@ -197,6 +199,12 @@ impl Summary {
                 summary.schema_version
             )));
         }
+        super::validate::check(&summary).map_err(|e| {
+            Error::Usage(format!(
+                "{} is not a summary loadgen can trust: {e}",
+                path.display()
+            ))
+        })?;
         Ok(summary)
     }
 
