@@ -1,10 +1,11 @@
 //! The end of a run, local or distributed: judge, write the run folder, print
 //! the final table and verdict, compare with the baseline, pick the exit code.
+//! A run folder that could not be written whole is exit 3, whatever the
+//! verdict: a CI gate must not pass on reports that are not there.
 
 use super::compare::{print_comparison, Compared};
-use super::session::Launch;
+use super::session::{Launch, Watched};
 use crate::engine::transport::ConnectionModel;
-use crate::engine::RunOutcome;
 use crate::error::exit;
 use crate::judge::regression::Limits;
 use crate::judge::{evaluate_all, Verdict};
@@ -15,7 +16,8 @@ use crate::report::{self, console};
 use crate::shape::LoadModel;
 use crate::Error;
 
-pub fn conclude(plan: &RunPlan, launch: &Launch, outcome: RunOutcome) -> Result<u8, Error> {
+pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Error> {
+    let Watched { outcome, hlog } = ran;
     let secs = outcome.elapsed_secs;
     let agg = &outcome.aggregator;
     let (total, endpoints, errors) = Summary::endpoint_rows(agg, secs);
@@ -46,12 +48,47 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, outcome: RunOutcome) -> Result<
         generator_bound: generator.bound(),
         generator,
     };
-    let path = summary.write(&plan.out)?;
-    if let Err(e) = report::write_all(&summary, &plan.out) {
-        eprintln!("loadgen: warning: the reports were not all written: {e}");
-    }
+    let (hlog, mut unwritten) = match hlog {
+        Ok(path) => (Some(path), Vec::new()),
+        Err(e) => (None, vec![e.to_string()]),
+    };
+    let path = summary
+        .write(&plan.out)
+        .map_err(|e| unwritten.push(e.to_string()))
+        .ok();
+    let written = match report::write_all(&summary, &plan.out) {
+        Ok(files) => files,
+        Err(report::Error::Unwritten { written, failed }) => {
+            unwritten.extend(failed.iter().map(ToString::to_string));
+            written
+        }
+        Err(e) => {
+            unwritten.push(e.to_string());
+            Vec::new()
+        }
+    };
     println!("\n{}", console::final_report(&summary));
-    println!("Results: {}", path.display());
+    match &path {
+        Some(path) if unwritten.is_empty() => println!("Results: {}", path.display()),
+        _ => {
+            let names: Vec<String> = path
+                .iter()
+                .chain(&hlog)
+                .chain(&written)
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            println!(
+                "Results: only {} written in {}",
+                if names.is_empty() {
+                    "nothing".into()
+                } else {
+                    names.join(", ")
+                },
+                plan.out.display()
+            );
+        }
+    }
     let regressed = match &plan.baseline {
         None => false,
         Some(baseline) => {
@@ -67,11 +104,17 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, outcome: RunOutcome) -> Result<
             }
         }
     };
+    if !unwritten.is_empty() {
+        return Err(Error::Run(format!(
+            "the run's results could not all be written: {}",
+            unwritten.join("; ")
+        )));
+    }
     if summary.total.figures.requests == 0 && !summary.interrupted {
         return Err(Error::Run(format!(
             "no request was made against {} (see {})",
             launch.host,
-            path.display()
+            plan.out.display()
         )));
     }
     Ok(if summary.interrupted {

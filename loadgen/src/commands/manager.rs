@@ -68,14 +68,14 @@ pub async fn manager(
             join_timeout: Duration::from_secs(args.join_timeout),
             token,
         };
-        let outcome = watched(&plan, interrupt, |on_tick, board| {
+        let ran = watched(&plan, interrupt, |on_tick, board| {
             let on_workers = move |roster: &[(WorkerSummary, u64)]| {
                 board.set(roster.iter().map(worker_row).collect())
             };
             manager::run(mplan, listener, &app.scenarios, interrupt, on_tick, on_workers)
         })
         .await?;
-        conclude(&plan, &launch, outcome)
+        conclude(&plan, &launch, ran)
     }
     .await;
     launch.stop().await;

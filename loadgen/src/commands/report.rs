@@ -14,10 +14,16 @@ pub fn report(args: &ReportArgs) -> Result<u8, Error> {
         (dir, args.run.clone())
     };
     let summary = Summary::read(&file)?;
-    let written = report::write_all(&summary, &dir).map_err(to_cli)?;
-    for path in &written {
+    // What was written is said even when something else could not be.
+    let result = report::write_all(&summary, &dir);
+    let written = match &result {
+        Ok(written) | Err(report::Error::Unwritten { written, .. }) => written.as_slice(),
+        Err(_) => &[],
+    };
+    for path in written {
         println!("wrote {}", path.display());
     }
+    result.map_err(to_cli)?;
     let hlog = dir.join(report::hlog::FILE);
     if hlog.exists() {
         println!("kept  {} (written during the run)", hlog.display());
@@ -36,6 +42,8 @@ pub fn report(args: &ReportArgs) -> Result<u8, Error> {
 pub(crate) fn to_cli(e: report::Error) -> Error {
     match e {
         report::Error::Summary(_) | report::Error::Hlog { .. } => Error::Usage(e.to_string()),
-        report::Error::Io { .. } | report::Error::Read { .. } => Error::Run(e.to_string()),
+        report::Error::Io { .. } | report::Error::Read { .. } | report::Error::Unwritten { .. } => {
+            Error::Run(e.to_string())
+        }
     }
 }

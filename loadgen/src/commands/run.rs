@@ -62,9 +62,9 @@ async fn run_against(
         scenarios: plan.scenarios.clone(),
     };
     let live = LiveRun::new(shape, &plan.rules, plan.abort_on_fail);
-    let outcome = watched(plan, interrupt, |on_tick, _| {
+    let ran = watched(plan, interrupt, |on_tick, _| {
         local::run(workload, live, interrupt, on_tick)
     })
     .await?;
-    conclude(plan, launch, outcome)
+    conclude(plan, launch, ran)
 }

@@ -5,10 +5,11 @@ use super::display::{self, Observer};
 use crate::engine::bundled::Running;
 use crate::engine::RunOutcome;
 use crate::plan::RunPlan;
-use crate::report::HlogWriter;
+use crate::report::{self, HlogWriter};
 use crate::tui::WorkerBoard;
 use crate::{clock, App, Error};
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::SystemTime;
 use tokio_util::sync::CancellationToken;
 
@@ -54,6 +55,13 @@ impl Launch {
     }
 }
 
+/// What a watched run leaves: its outcome, and its HDR log (or why the log
+/// could not be written: then it is removed, rather than left cut short).
+pub(crate) struct Watched {
+    pub outcome: RunOutcome,
+    pub hlog: Result<PathBuf, report::Error>,
+}
+
 /// Runs `load` with the run's observers (the HDR interval log and the display),
 /// closes the display before returning, so the final table prints on the
 /// normal screen.
@@ -61,7 +69,7 @@ pub(crate) async fn watched<F, Fut>(
     plan: &RunPlan,
     interrupt: &CancellationToken,
     load: F,
-) -> Result<RunOutcome, Error>
+) -> Result<Watched, Error>
 where
     F: FnOnce(Observer, WorkerBoard) -> Fut,
     Fut: Future<Output = Result<RunOutcome, Error>>,
@@ -78,8 +86,8 @@ where
     let outcome = load(on_tick, board).await;
     display.close();
     let outcome = outcome?;
-    if let Err(e) = hlog.finish(&outcome.aggregator) {
-        eprintln!("loadgen: warning: {e}");
-    }
-    Ok(outcome)
+    let hlog = hlog.finish(&outcome.aggregator).inspect_err(|_| {
+        let _ = std::fs::remove_file(plan.out.join(report::hlog::FILE));
+    });
+    Ok(Watched { outcome, hlog })
 }

@@ -41,6 +41,17 @@ pub enum Error {
     Summary(String),
     #[error("{path} is not a readable HdrHistogram interval log: {reason}")]
     Hlog { path: PathBuf, reason: String },
+    /// Some reports could not be written (each tried; none left half-written).
+    #[error("{}", unwritten(failed))]
+    Unwritten {
+        written: Vec<PathBuf>,
+        failed: Vec<Error>,
+    },
+}
+
+fn unwritten(failed: &[Error]) -> String {
+    let each: Vec<String> = failed.iter().map(Error::to_string).collect();
+    each.join("; ")
 }
 
 type Render = fn(&Model, &mut dyn Write) -> io::Result<()>;
@@ -57,40 +68,54 @@ pub const FORMATS: [(&str, Render); 6] = [
 ];
 
 /// Renders every report of `summary` into `dir`; returns the files written.
+/// Each is tried even after one fails (a full disk may still take the small
+/// ones): `Error::Unwritten` says which were written and which were not.
 pub fn write_all(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let model = Model::new(summary, dir)?;
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         path: dir.to_path_buf(),
         source,
     })?;
-    let mut written = Vec::new();
+    let (mut written, mut failed) = (Vec::new(), Vec::new());
     for (name, render) in FORMATS {
         let path = dir.join(name);
-        write_file(&path, |w| render(&model, w))?;
-        written.push(path);
+        match write_file(&path, |w| render(&model, w)) {
+            Ok(()) => written.push(path),
+            Err(e) => failed.push(e),
+        }
     }
-    Ok(written)
+    if failed.is_empty() {
+        Ok(written)
+    } else {
+        Err(Error::Unwritten { written, failed })
+    }
 }
 
-/// Writes a file whole or not at all: a temporary file, then a rename.
+/// Writes a file whole or not at all: a temporary file, then a rename. On
+/// failure the temporary file is removed and `path` is left as it was.
 pub fn write_file(
     path: &Path,
     render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), Error> {
-    let io_err = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let file = std::fs::File::create(&tmp).map_err(io_err)?;
-    let mut out = io::BufWriter::new(file);
-    render(&mut out).map_err(io_err)?;
-    out.flush().map_err(io_err)?;
-    drop(out);
-    std::fs::rename(&tmp, path).map_err(io_err)
+    let written = std::fs::File::create(&tmp).and_then(|file| {
+        let mut out = io::BufWriter::new(file);
+        render(&mut out)?;
+        out.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_all()
+    });
+    let done = written.and_then(|()| std::fs::rename(&tmp, path));
+    done.map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 /// Locust's percentile columns: (percentile, header).
@@ -123,4 +148,26 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_written_leaves_nothing_behind() {
+        let dir = std::env::temp_dir().join(format!("loadgen-write-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("report.html");
+        std::fs::write(&path, "the old one").unwrap();
+        let e = write_file(&path, |w| {
+            w.write_all(b"half")?;
+            Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"))
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("disk full"), "{e}");
+        assert!(!dir.join(".report.html.tmp").exists());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "the old one");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -13,6 +13,7 @@ use crate::shape::Shape;
 use crate::Error;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 /// 2: shape levels are `level` (users, or iterations/s in an open shape) and
@@ -208,7 +209,8 @@ impl Summary {
         Ok(summary)
     }
 
-    /// Writes `summary.json` whole or not at all (a temporary file, then rename).
+    /// Writes `summary.json` whole or not at all (a temporary file, synced,
+    /// then renamed; removed if anything fails).
     pub fn write(&self, dir: &Path) -> Result<std::path::PathBuf, Error> {
         std::fs::create_dir_all(dir)
             .map_err(Error::io(format!("cannot create {}", dir.display())))?;
@@ -216,9 +218,17 @@ impl Summary {
         let tmp = dir.join(".summary.json.tmp");
         let json = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::Run(format!("cannot encode the summary: {e}")))?;
-        std::fs::write(&tmp, json).map_err(Error::io(format!("cannot write {}", tmp.display())))?;
-        std::fs::rename(&tmp, &path)
-            .map_err(Error::io(format!("cannot write {}", path.display())))?;
+        let written = std::fs::File::create(&tmp).and_then(|mut file| {
+            file.write_all(&json)?;
+            file.sync_all()
+        });
+        written
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|source| {
+                // Never a half-written file left behind, under any name.
+                let _ = std::fs::remove_file(&tmp);
+                Error::io(format!("cannot write {}", path.display()))(source)
+            })?;
         Ok(path)
     }
 }
