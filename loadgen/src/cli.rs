@@ -12,7 +12,8 @@ use std::path::PathBuf;
     about = "Load tests written in Rust on goose: named shapes, HDR latency, CI thresholds.",
     after_help = "Exit codes: 0 passed, 1 a threshold failed (or a stress breaking point below \
                   the rps goal, or a regression), 2 usage error (nothing run), 3 the run could \
-                  not be carried out (e.g. target unreachable), 130 interrupted."
+                  not be carried out (e.g. target unreachable) or its reports not all \
+                  written, 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
