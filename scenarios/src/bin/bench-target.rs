@@ -60,7 +60,11 @@ fn main() -> std::process::ExitCode {
                 async move {
                     if let Some(f) = freeze {
                         let t = t0.elapsed().as_secs_f64() % f.period;
-                        let wait = if t >= f.period - f.freeze { f.period - t } else { 0.0 };
+                        let wait = if t >= f.period - f.freeze {
+                            f.period - t
+                        } else {
+                            0.0
+                        };
                         tokio::time::sleep(Duration::from_secs_f64(wait) + f.service).await;
                     }
                     "ok"
