@@ -39,7 +39,7 @@ pub mod tui;
 pub mod units;
 
 use clap::Parser;
-pub use engine::bundled::BundledTarget;
+pub use engine::bundled::{BundledTarget, Placement};
 pub use engine::scenario::ScenarioDef;
 pub use error::Error;
 use std::process::ExitCode;
@@ -61,6 +61,9 @@ pub mod prelude {
 pub struct App {
     pub scenarios: Vec<ScenarioDef>,
     pub target: Option<BundledTarget>,
+    /// Where the bundled target serves from: a child process when run from
+    /// [`App::main`], a task of this process when embedded ([`App::run_cli`]).
+    pub placement: Placement,
 }
 
 impl App {
@@ -82,7 +85,16 @@ impl App {
     /// The binary's entry: parses the process's arguments, runs the command,
     /// returns its exit code. Ctrl-C and SIGTERM stop the run gracefully (its
     /// results are still written, exit 130); a second one exits at once.
-    pub fn main(self) -> ExitCode {
+    /// The bundled target serves from a child process of this executable (the
+    /// same binary, started with `LOADGEN_SERVE_BUNDLED` set).
+    pub fn main(mut self) -> ExitCode {
+        if std::env::var_os(engine::bundled::SERVE_ENV).is_some() {
+            return ExitCode::from(match &self.target {
+                Some(target) => engine::bundled::serve_child(target),
+                None => error::exit::USAGE,
+            });
+        }
+        self.placement = Placement::ChildProcess;
         let interrupt = CancellationToken::new();
         on_signals(interrupt.clone());
         ExitCode::from(self.run_cli(std::env::args_os(), &interrupt))

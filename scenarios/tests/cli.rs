@@ -249,3 +249,40 @@ fn the_main_job_runs_every_persona_against_the_bundled_service() {
         );
     }
 }
+
+/// The bundled service serves from a process of its own: 600 users each holding
+/// a connection fit under an open-file limit of 1,000 (600 + 256 reserved), which
+/// they would not if the service's 600 ends were this process's files too.
+#[test]
+fn the_bundled_service_keeps_its_connections_files_out_of_the_generator() {
+    let out = out_dir("bundled-apart");
+    let o = std::process::Command::new("bash")
+        .args(["-c", "ulimit -n 1000 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_loadgen"))
+        .args([
+            "run",
+            "plan:600,2s;600,4s",
+            "--scenario",
+            "reader",
+            "--think",
+            "2s",
+            "--profile",
+            "none",
+            "--threshold",
+            "error-rate<1%",
+            "--headless",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("RABBITMQ_URL")
+        .env_remove("LOADGEN_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let s = summary(&out);
+    assert_eq!(s["config"]["bundled_target"], true);
+    assert_eq!(s["connections"]["peak_open"], 600, "{}", s["connections"]);
+    assert_eq!(s["total"]["failures"], 0, "{}", stdout(&o));
+}

@@ -9,13 +9,16 @@ use crate::engine::{files, local, target, Workload};
 use crate::plan::RunPlan;
 use crate::shape::LoadModel;
 use crate::units::fmt_secs;
-use crate::{App, Error};
+use crate::{App, Error, Placement};
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(app: &App, args: &RunArgs, interrupt: &CancellationToken) -> Result<u8, Error> {
     let plan = RunPlan::from_args(args, &app.scenarios)?;
     if plan.load.connections == ConnectionModel::PerUser {
-        let files_each = if plan.host.is_none() { 2 } else { 1 };
+        // The bundled service's end of each connection is a file too when it
+        // serves from this process.
+        let in_process = plan.host.is_none() && app.placement == Placement::InProcess;
+        let files_each = if in_process { 2 } else { 1 };
         let limit = files::raise_limit();
         let users = match plan.shape.model {
             LoadModel::Closed => plan.shape.peak(),

@@ -31,7 +31,7 @@ impl Launch {
                     "loadgen: starting the bundled {} on embedded defaults...",
                     target.name
                 );
-                let running = target.start().await?;
+                let running = target.start(app.placement).await?;
                 (running.url.clone(), Some(running))
             }
             (None, None) => {
