@@ -34,7 +34,8 @@ macro_rules! impl_sql_store {
             async fn search_books(&self, pattern: Option<&str>, limit: i64, offset: i64, known_total: Option<i64>) -> StoreResult<SearchResult> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<SearchResult> = async {
-                    const FILTER: &str = " WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(author) LIKE $1 ESCAPE '\\'";
+                    // search_text: lower(title), chr(1), lower(author), kept by the migrations.
+                    const FILTER: &str = " WHERE search_text LIKE $1 ESCAPE '\\'";
                     let (items, total) = match pattern {
                         Some(needle) => {
                             let like = $crate::store::like_pattern(needle);

@@ -37,6 +37,39 @@ async fn search_pages_and_filters(app: &TestApp) {
 }
 on_both!(search_pages_and_filters);
 
+/// Searches match a book's title or its author, whatever their case, and follow
+/// an edit at once; a needle never matches across the end of the title and the
+/// start of the author.
+async fn search_matches_title_or_author_and_follows_edits(app: &TestApp) {
+    let librarian = app.librarian().await;
+    let body = json!({"isbn": "9", "title": "Zephyr QUILL", "author": "Marlow Brine", "year": 2001, "copies": 1});
+    let created = app
+        .request(Method::POST, "/books", Some(&librarian), Some(body))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let id = created.body["id"].as_i64().unwrap();
+    let found = |q: &'static str| async move {
+        let r = app.get(&format!("/books?q={q}&per_page=100")).await;
+        assert_eq!(r.status, StatusCode::OK, "{q}: {:?}", r.body);
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["id"].as_i64() == Some(id))
+    };
+    assert!(found("zephyr%20quill").await, "by title");
+    assert!(found("MARLOW").await, "by author, any case");
+    assert!(!found("quill%20marlow").await, "across title and author");
+    assert!(!found("quillmarlow").await, "across title and author");
+    let edit = json!({"isbn": "9", "title": "Halcyon Days", "author": "Marlow Brine", "year": 2001, "copies": 1});
+    let r = app
+        .request(Method::PUT, &format!("/books/{id}"), Some(&librarian), Some(edit))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert!(found("halcyon").await, "an edited title is searched at once");
+}
+on_both!(search_matches_title_or_author_and_follows_edits);
+
 async fn book_by_id(app: &TestApp) {
     let r = app.get("/books/1").await;
     assert_eq!(r.status, StatusCode::OK);
