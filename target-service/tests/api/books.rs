@@ -63,10 +63,18 @@ async fn search_matches_title_or_author_and_follows_edits(app: &TestApp) {
     assert!(!found("quillmarlow").await, "across title and author");
     let edit = json!({"isbn": "9", "title": "Halcyon Days", "author": "Marlow Brine", "year": 2001, "copies": 1});
     let r = app
-        .request(Method::PUT, &format!("/books/{id}"), Some(&librarian), Some(edit))
+        .request(
+            Method::PUT,
+            &format!("/books/{id}"),
+            Some(&librarian),
+            Some(edit),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    assert!(found("halcyon").await, "an edited title is searched at once");
+    assert!(
+        found("halcyon").await,
+        "an edited title is searched at once"
+    );
 }
 on_both!(search_matches_title_or_author_and_follows_edits);
 
