@@ -15,7 +15,8 @@
 # Every user holds its own connection to nginx (per-user): the connections nginx
 # holds are sampled every 10 s with `ss` into OUT/server-connections.txt, beside
 # loadgen's own count per second in summary.json.
-# Prints the summary's figures and where the CPU went per component (cpu-split.py);
+# Prints the summary's figures, the per-step table with loadgen's and nginx's connection
+# counts (steps.py, also OUT/steps.md) and where the CPU went per component (cpu-split.py);
 # for SHAPE=spike, how long the stack took to recover (recovery.py); the stack's
 # memory every MEM_EVERY (30) s into OUT/memory.jsonl, and for SHAPE=soak the drift
 # of P99 and memory over the hold (drift.py).
@@ -67,10 +68,11 @@ ms = lambda us: f"{us / 1000:.1f} ms"
 print(f"requests {t['requests']}, errors {t['failures']} ({100 * t['failures'] / max(t['requests'], 1):.3f}%), "
       f"P50 {ms(t['p50_us'])}, P95 {ms(t['p95_us'])}, P99 {ms(t['p99_us'])}, max {ms(t['max_us'])}, "
       f"RPS {t['rps']:.0f} over {s['duration_secs']:.0f} s; verdict {s['verdict']}")
-peak = max(p["users"] for p in s["series"])
-hold = [p for p in s["series"] if p["users"] == peak]
-print(f"at {peak} users ({len(hold)} s): {sum(p['requests'] for p in hold) / max(len(hold), 1):.0f} RPS, "
-      f"worst second P99 {max(p['p99_us'] for p in hold) / 1000:.1f} ms")
+if s["shape"].get("model") != "open":  # open runs: steps.py below shows each rate's hold
+    peak = max(p["users"] for p in s["series"])
+    hold = [p for p in s["series"] if p["users"] == peak]
+    print(f"at {peak} users ({len(hold)} s): {sum(p['requests'] for p in hold) / max(len(hold), 1):.0f} RPS, "
+          f"worst second P99 {max(p['p99_us'] for p in hold) / 1000:.1f} ms")
 c, g = s.get("connections"), s.get("generator", {})
 if c:
     print(f"connections (one per user): peak {c['peak_open']} open, {c['opened']} opened, {c['failed']} failed; "
@@ -80,5 +82,6 @@ print(f"load model {s['shape']['model']}, connections {s['config'].get('connecti
       f"service P99 (open model) {t.get('service_p99_us', 0) / 1000:.1f} ms")
 PY
 echo "nginx's established client connections (every 10 s, max): $(sort -k2 -n "$OUT/server-connections.txt" | tail -1 | cut -d' ' -f2)"
+python3 scripts/bench/steps.py "$OUT/summary.json" "$OUT/server-connections.txt" | tee "$OUT/steps.md"
 [ "${SHAPE:-stages}" != spike ] || python3 scripts/bench/recovery.py "$OUT/summary.json"
 [ "${SHAPE:-stages}" != soak ] || python3 scripts/bench/drift.py report "$OUT/memory.jsonl" "$OUT/summary.json"
