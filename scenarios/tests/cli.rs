@@ -286,3 +286,19 @@ fn the_bundled_service_keeps_its_connections_files_out_of_the_generator() {
     assert_eq!(s["connections"]["peak_open"], 600, "{}", s["connections"]);
     assert_eq!(s["total"]["failures"], 0, "{}", stdout(&o));
 }
+
+/// The README's commands are `cargo run --release -p scenarios -- run ...`: with the
+/// bench tools in src/bin beside it, cargo runs the load test only when the
+/// package names it as its default binary.
+#[test]
+fn cargo_run_of_the_package_runs_the_load_test() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let others = std::fs::read_dir(dir.join("src/bin")).map_or(0, |d| d.count());
+    assert!(
+        others == 0 || manifest.contains("default-run = \"loadgen\""),
+        "scenarios/Cargo.toml needs default-run = \"loadgen\": src/bin holds {others} other binaries"
+    );
+    let readme = std::fs::read_to_string(dir.join("../README.md")).unwrap();
+    assert!(readme.contains("cargo run --release -p scenarios -- run stages"));
+}
