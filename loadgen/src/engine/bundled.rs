@@ -65,11 +65,10 @@ enum Server {
 
 impl BundledTarget {
     pub async fn start(&self, placement: Placement) -> Result<Running, Error> {
-        let running = match placement {
+        let mut running = match placement {
             Placement::InProcess => self.start_task().await?,
             Placement::ChildProcess => self.start_child().await?,
         };
-        let mut running = running;
         running.wait_ready(&self.name, &self.ready_path).await?;
         Ok(running)
     }
@@ -125,13 +124,16 @@ impl BundledTarget {
         };
         if !running.url.starts_with("http://") {
             running.kill();
-            return Err(Error::Run(format!(
-                "the bundled {} stopped while starting (see its log above)",
-                self.name
-            )));
+            return Err(stopped_while_starting(&self.name));
         }
         Ok(running)
     }
+}
+
+fn stopped_while_starting(name: &str) -> Error {
+    Error::Run(format!(
+        "the bundled {name} stopped while starting (see its log above)"
+    ))
 }
 
 /// The child's side of [`Placement::ChildProcess`]: binds a free loopback port,
@@ -189,9 +191,7 @@ impl Running {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if self.stopped() {
-                return Err(Error::Run(format!(
-                    "the bundled {name} stopped while starting (see its log above)"
-                )));
+                return Err(stopped_while_starting(name));
             }
             if let Ok(resp) = client.get(format!("{}{path}", self.url)).send().await {
                 if resp.status().is_success() {
