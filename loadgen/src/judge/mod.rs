@@ -2,17 +2,22 @@
 //!
 //! - [`rule`]: one threshold (`p95<500ms for GET /books/{id}`), parsed and evaluated on HDR stats.
 //! - [`profile`]: named sets of rules (`reference-10k`, `api-slo`, `none`).
+//! - [`sustained`]: rules with a window (`error-rate<1% for 30s`), judged on each second.
+//! - [`recovery`]: how the target took each fault: disturbed, recovered, lost.
 //! - [`stress`]: the breaking-point detector of a stress run, judged each second.
 //! - [`verdict`]: the run's verdict from its thresholds and breaking point.
 //! - [`regression`]: a run against a baseline run, within regression limits.
 
 pub mod profile;
+pub mod recovery;
 pub mod regression;
 pub mod rule;
 pub mod stress;
+pub mod sustained;
 pub mod verdict;
 
 pub use profile::{profile, rules};
-pub use rule::{evaluate_all, Rule, RuleResult};
+pub use recovery::FaultReport;
+pub use rule::{evaluate_all, Evidence, Rule, RuleResult};
 pub use stress::{BreakingPoint, StressDetector};
 pub use verdict::Verdict;

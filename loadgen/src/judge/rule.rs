@@ -1,8 +1,10 @@
-//! One pass/fail rule (`p95<500ms for GET /books/{id}`): its grammar and its
-//! judgment on HDR stats.
+//! One pass/fail rule (`p95<500ms for GET /books/{id}`, `error-rate<1% for 30s`,
+//! `recovery<30s`): its grammar and its judgment on the run's evidence.
 
-use crate::metrics::{EndpointKey, EndpointStats};
-use crate::units::{fmt_us, parse_rate, parse_time_us};
+use super::recovery::FaultReport;
+use super::sustained;
+use crate::metrics::{EndpointKey, EndpointStats, SecondPoint};
+use crate::units::{fmt_secs, fmt_us, parse_rate, parse_secs, parse_time_us};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -15,6 +17,8 @@ pub enum Metric {
     Max,
     ErrorRate,
     Rps,
+    /// Seconds from each fault (`--at`) to recovery: the slowest fault is judged.
+    Recovery,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +55,21 @@ pub struct Rule {
     /// `None` judges all requests; a name alone judges every method of it.
     pub method: Option<String>,
     pub name: Option<String>,
+    /// `for 30s`: judged on each second's figures, breached when the rule is
+    /// broken in every one of this many consecutive seconds (see [`sustained`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_secs: Option<u64>,
+}
+
+/// What a run measured, for judging rules: the cumulative histograms, the
+/// per-second series and the faults' recoveries.
+pub struct Evidence<'a> {
+    pub total: &'a EndpointStats,
+    pub endpoints: &'a BTreeMap<EndpointKey, EndpointStats>,
+    /// Seconds the run lasted, for rate rules.
+    pub secs: f64,
+    pub series: &'a [SecondPoint],
+    pub faults: &'a [FaultReport],
 }
 
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -58,10 +77,28 @@ const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OP
 impl Rule {
     pub fn parse(text: &str) -> Result<Rule, String> {
         let bad = |why: String| format!("bad threshold '{text}': {why}");
-        let (cond, target) = match text.split_once(" for ") {
-            Some((c, t)) => (c.trim(), Some(t.trim())),
-            None => (text.trim(), None),
-        };
+        let mut clauses = text.split(" for ");
+        let cond = clauses.next().unwrap_or_default().trim();
+        let (mut target, mut window_secs) = (None, None);
+        for clause in clauses.map(str::trim) {
+            let is_span = clause.starts_with(|c: char| c.is_ascii_digit());
+            match (is_span, window_secs, target) {
+                (true, None, _) => {
+                    let secs = parse_secs(clause).map_err(bad)?;
+                    if secs == 0 {
+                        return Err(bad("a window must last at least 1s".into()));
+                    }
+                    window_secs = Some(secs);
+                }
+                (false, _, None) => target = Some(clause),
+                _ => {
+                    return Err(bad(
+                        "at most one window ('for 30s') and one request ('for GET /books/{id}')"
+                            .into(),
+                    ))
+                }
+            }
+        }
         let at = cond
             .find(['<', '>'])
             .ok_or_else(|| bad("no operator: use <, <=, > or >=, as in p95<500ms".into()))?;
@@ -87,6 +124,24 @@ impl Rule {
         .map_err(bad)?;
         if !limit.is_finite() || limit < 0.0 {
             return Err(bad("the limit must be a positive number".into()));
+        }
+        if metric == Metric::Recovery && (window_secs.is_some() || target.is_some()) {
+            return Err(bad(
+                "recovery judges every fault of the run: no window and no request".into(),
+            ));
+        }
+        if window_secs.is_some() {
+            if target.is_some() {
+                return Err(bad(
+                    "a rule with a window judges all requests (the per-second series): drop 'for GET ...'".into(),
+                ));
+            }
+            if !sustained::carried_per_second(metric) {
+                return Err(bad(
+                    "a window judges each second's p50, p95, p99, avg, max, error-rate or rps"
+                        .into(),
+                ));
+            }
         }
         let never = match (metric, op) {
             (_, Op::Lt) if limit == 0.0 => true,
@@ -118,6 +173,7 @@ impl Rule {
             limit,
             method,
             name,
+            window_secs,
         })
     }
 
@@ -136,13 +192,15 @@ impl Rule {
             && self.method.as_deref().is_none_or(|m| m == key.method)
     }
 
-    /// Judges the rule on stats measured over `secs` seconds.
-    pub fn evaluate(
-        &self,
-        total: &EndpointStats,
-        endpoints: &BTreeMap<EndpointKey, EndpointStats>,
-        secs: f64,
-    ) -> RuleResult {
+    /// Judges the rule on what the run measured.
+    pub fn evaluate(&self, e: &Evidence) -> RuleResult {
+        if let Some(window) = self.window_secs {
+            return sustained::judge(self, window, e.series);
+        }
+        if self.metric == Metric::Recovery {
+            return self.judge_recovery(e.faults);
+        }
+        let (total, endpoints, secs) = (e.total, e.endpoints, e.secs);
         let mut subject = EndpointStats::default();
         let stats = if self.name.is_some() {
             endpoints
@@ -163,22 +221,55 @@ impl Rule {
                 Metric::Max => stats.hist.max() as f64,
                 Metric::ErrorRate => stats.error_rate(),
                 Metric::Rps => stats.requests as f64 / secs.max(1e-9),
+                Metric::Recovery => unreachable!("judged above"),
             })
         };
-        let passed = observed.is_some_and(|o| self.op.holds(o, self.limit));
+        self.result(observed, None)
+    }
+
+    /// The slowest recovery of the run's faults; a fault that did not recover
+    /// (or had no baseline to recover to) fails the rule.
+    fn judge_recovery(&self, faults: &[FaultReport]) -> RuleResult {
+        if faults.is_empty() {
+            return self.result(None, Some("no fault ran".into()));
+        }
+        let mut slowest = 0u64;
+        for (i, f) in faults.iter().enumerate() {
+            let why = match &f.recovery {
+                Some(r) => match r.recovered_after_secs {
+                    Some(s) => {
+                        slowest = slowest.max(s);
+                        continue;
+                    }
+                    None => format!("fault {} not recovered", i + 1),
+                },
+                None => format!("fault {}: no measure", i + 1),
+            };
+            return self.result(None, Some(why));
+        }
+        self.result(Some(slowest as f64 * 1e6), None)
+    }
+
+    /// A result for an observed value (`None`: nothing to judge, which fails).
+    pub(super) fn result(&self, observed: Option<f64>, why_none: Option<String>) -> RuleResult {
         RuleResult {
             rule: self.text.clone(),
             observed,
-            observed_text: observed.map_or_else(|| "no samples".into(), |o| self.format(o)),
+            observed_text: observed.map_or_else(
+                || why_none.unwrap_or_else(|| "no samples".into()),
+                |o| self.format(o),
+            ),
             limit_text: self.format(self.limit),
-            passed,
+            passed: observed.is_some_and(|o| self.op.holds(o, self.limit)),
         }
     }
 
-    fn format(&self, v: f64) -> String {
+    /// A value of this rule's metric, for people (`12.50%`, `1.2s`, `30s`).
+    pub fn format(&self, v: f64) -> String {
         match self.metric {
             Metric::ErrorRate => format!("{:.2}%", v * 100.0),
             Metric::Rps => format!("{v:.1} rps"),
+            Metric::Recovery => fmt_secs((v / 1e6).round() as u64),
             _ => fmt_us(v.round() as u64),
         }
     }
@@ -191,9 +282,10 @@ fn parse_metric(text: &str) -> Result<Metric, String> {
         "max" => Ok(Metric::Max),
         "error-rate" | "error_rate" | "errors" => Ok(Metric::ErrorRate),
         "rps" => Ok(Metric::Rps),
+        "recovery" => Ok(Metric::Recovery),
         _ => match text.strip_prefix('p').and_then(|p| p.parse::<f64>().ok()) {
             Some(p) if p > 0.0 && p <= 100.0 => Ok(Metric::Percentile(p)),
-            _ => Err(format!("unknown metric '{text}': use pNN (p50, p95, p99.9), avg, min, max, error-rate or rps")),
+            _ => Err(format!("unknown metric '{text}': use pNN (p50, p95, p99.9), avg, min, max, error-rate, rps or recovery")),
         },
     }
 }
@@ -207,16 +299,8 @@ pub struct RuleResult {
     pub passed: bool,
 }
 
-pub fn evaluate_all(
-    rules: &[Rule],
-    total: &EndpointStats,
-    endpoints: &BTreeMap<EndpointKey, EndpointStats>,
-    secs: f64,
-) -> Vec<RuleResult> {
-    rules
-        .iter()
-        .map(|r| r.evaluate(total, endpoints, secs))
-        .collect()
+pub fn evaluate_all(rules: &[Rule], evidence: &Evidence) -> Vec<RuleResult> {
+    rules.iter().map(|r| r.evaluate(evidence)).collect()
 }
 
 #[cfg(test)]
@@ -253,6 +337,11 @@ mod tests {
             Metric::Percentile(99.9)
         );
         assert_eq!(Rule::parse("p50<40ms").unwrap().limit, 40_000.0);
+        let r = Rule::parse("error-rate>1% for 30s").unwrap();
+        assert_eq!((r.window_secs, r.op, r.limit), (Some(30), Op::Gt, 0.01));
+        assert_eq!(Rule::parse("p95>5s for 2m").unwrap().window_secs, Some(120));
+        let r = Rule::parse("recovery<30s").unwrap();
+        assert_eq!((r.metric, r.limit), (Metric::Recovery, 30_000_000.0));
     }
 
     #[test]
@@ -271,6 +360,14 @@ mod tests {
             ("error-rate<0.01", "write 1%"),
             ("error-rate<150%", "at most 100%"),
             ("p95<1s for ", "must name a request"),
+            ("p95<1s for 0s", "at least 1s"),
+            ("p95<1s for 30x", "unknown unit"),
+            ("p95<1s for 30s for 20s", "at most one window"),
+            ("p95<1s for 30s for GET /a", "judges all requests"),
+            ("p99.9<1s for 30s", "each second's p50"),
+            ("min<1ms for 30s", "each second's p50"),
+            ("recovery<30s for 10s", "every fault"),
+            ("recovery<soon", "not a time"),
         ] {
             let err = Rule::parse(text).unwrap_err();
             assert!(
@@ -291,14 +388,21 @@ mod tests {
             },
             stats(&[5_000_000], 0),
         );
-        let check = |t: &str| Rule::parse(t).unwrap().evaluate(&total, &eps, 10.0).passed;
+        let evidence = Evidence {
+            total: &total,
+            endpoints: &eps,
+            secs: 10.0,
+            series: &[],
+            faults: &[],
+        };
+        let check = |t: &str| Rule::parse(t).unwrap().evaluate(&evidence).passed;
         assert!(check("p50<501ms") && !check("p50<499ms"));
         assert!(check("error-rate<1%") && !check("error-rate<0.4%"));
         assert!(check("rps>=100") && !check("rps>100"));
         assert!(!check("p99<1s for GET /a") && check("p99<6s for /a"));
         let none = Rule::parse("p99<1s for GET /missing")
             .unwrap()
-            .evaluate(&total, &eps, 10.0);
+            .evaluate(&evidence);
         assert!(!none.passed && none.observed_text == "no samples");
     }
 }

@@ -3,6 +3,7 @@
 
 use super::rule::{Rule, RuleResult};
 use super::stress::{below_goal, BreakingPoint};
+use crate::engine::live::Aborted;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -15,6 +16,9 @@ pub struct Verdict {
     /// The generator fell behind: its latency figures are lower than the truth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub figures_understate_latency: Option<String>,
+    /// An `--abort-when` rule stopped the run: it fails, whatever the thresholds say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
 }
 
 impl Verdict {
@@ -32,7 +36,17 @@ impl Verdict {
             failed_rules: failed,
             breaking_point_below_goal: below,
             figures_understate_latency: None,
+            aborted: None,
         }
+    }
+
+    /// Fails the run an abort rule stopped, saying which and why.
+    pub fn noting_abort(mut self, aborted: Option<&Aborted>) -> Verdict {
+        if let Some(a) = aborted {
+            self.passed = false;
+            self.aborted = Some(format!("abort rule '{}' fired: {}", a.rule, a.why));
+        }
+        self
     }
 
     /// Says the figures understate latency when the generator was bound (the
