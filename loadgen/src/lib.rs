@@ -20,6 +20,8 @@
 //! 7. [`distributed`] spreads one run over worker processes: the manager
 //!    splits the plan, workers run the same engine and stream snapshots back.
 //!
+//! [`faults`] runs a run's fault actions (`--at`) on its clock.
+//!
 //! Crate-wide: [`error`] (failures and exit codes), [`units`] (every time, rate
 //! and millisecond format), [`clock`] (UTC timestamps). `commands` holds one
 //! thin module per CLI command; [`App`] hands a test crate's scenarios to them.
@@ -30,6 +32,7 @@ mod commands;
 pub mod distributed;
 pub mod engine;
 pub mod error;
+pub mod faults;
 pub mod judge;
 pub mod metrics;
 pub mod plan;
