@@ -65,7 +65,9 @@ pub struct ScaleArgs {
 #[derive(Args, Debug, Clone)]
 pub struct JudgeArgs {
     /// A pass/fail rule, repeatable: 'p95<500ms', 'p99<=2s', 'avg<50ms',
-    /// 'error-rate<1%', 'rps>=1000', 'p99<1s for GET /books/{id}'.
+    /// 'error-rate<1%', 'rps>=1000', 'p99<1s for GET /books/{id}'; with a window,
+    /// judged on each second and failed when broken that long in a row:
+    /// 'error-rate<1% for 30s'; after faults (--at): 'recovery<30s'.
     #[arg(long = "threshold", value_name = "RULE")]
     pub thresholds: Vec<String>,
     /// Rules to start from: reference-10k (error-rate<1%, p50<2s, p95<5s, p99<10s,
@@ -103,9 +105,23 @@ pub struct RunArgs {
     pub scale: ScaleArgs,
     #[command(flatten)]
     pub judge: JudgeArgs,
-    /// Stop as soon as a threshold fails (judged after the ramp-up; rps rules only at the end).
+    /// Stop as soon as a threshold fails (judged after the ramp-up; rps rules
+    /// only at the end; a rule with a window once it is broken for its window).
     #[arg(long)]
     pub abort_on_fail: bool,
+    /// Stop the run when this condition holds in each second of its window
+    /// (repeatable), as a chaos experiment's abort criteria: 'error-rate>1% for
+    /// 30s', 'p95>5s for 30s', 'rps<100 for 10s' (p50, p95, p99, avg, max,
+    /// error-rate or rps of each second; without 'for' a single second fires it).
+    /// The run fails (exit 1) and says which rule fired and when.
+    #[arg(long = "abort-when", value_name = "RULE")]
+    pub abort_when: Vec<String>,
+    /// Run COMMAND (by sh -c) at WHEN from the run's start (repeatable), e.g.
+    /// --at 2m 'redis-cli -p 6390 shutdown nosave'. Its output goes to
+    /// faults/N-at-WHEN.log in the run folder; its exit status, and how the
+    /// target recovered (judge it with --threshold 'recovery<30s'), to the reports.
+    #[arg(long = "at", num_args = 2, value_names = ["WHEN", "COMMAND"], action = clap::ArgAction::Append)]
+    pub at: Vec<String>,
     /// The run's folder (default: reports/<YYYYmmdd-HHMMSS>-<shape>).
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -8,6 +8,7 @@ use crate::engine::selection::ScenarioSelection;
 use crate::engine::target;
 use crate::engine::think::Think;
 use crate::engine::LoadSpec;
+use crate::faults::FaultAction;
 use crate::judge::{self, Rule};
 use crate::report::summary::Summary;
 use crate::shape::{limits, LoadModel, Shape};
@@ -33,6 +34,10 @@ pub struct RunPlan {
     /// The profile's rules, then --threshold's.
     pub rules: Vec<Rule>,
     pub abort_on_fail: bool,
+    /// --abort-when: conditions that stop the run once they held for their window.
+    pub abort_when: Vec<Rule>,
+    /// --at: commands run at their moment of the run.
+    pub faults: Vec<FaultAction>,
     /// --host; `None` starts the bundled target.
     pub host: Option<String>,
     /// The run folder.
@@ -74,6 +79,17 @@ impl RunPlan {
         }
         let rules =
             judge::rules(&args.judge.profile, &args.judge.thresholds).map_err(Error::Usage)?;
+        let abort_when = args
+            .abort_when
+            .iter()
+            .map(|text| abort_rule(text))
+            .collect::<Result<Vec<_>, _>>()?;
+        let faults = args
+            .at
+            .chunks(2)
+            .map(|pair| FaultAction::parse(&pair[0], &pair[1], shape.total_secs()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::Usage)?;
         let think = args
             .think
             .as_deref()
@@ -124,6 +140,8 @@ impl RunPlan {
             profile: args.judge.profile.clone(),
             rules,
             abort_on_fail: args.abort_on_fail,
+            abort_when,
+            faults,
             host: args.host.clone(),
             out,
             display,
@@ -159,6 +177,29 @@ pub fn scaled_shape(name: &str, scale: &ScaleArgs) -> Result<Shape, Error> {
     };
     shape.validate().map_err(Error::Usage)?;
     Ok(shape)
+}
+
+/// An `--abort-when` rule: judged on each second of the series, so it names
+/// no request and is no recovery.
+fn abort_rule(text: &str) -> Result<Rule, Error> {
+    let bad = |why: &str| Error::Usage(format!("--abort-when '{text}': {why}"));
+    let rule = Rule::parse(text).map_err(|e| Error::Usage(format!("--abort-when: {e}")))?;
+    if rule.metric == judge::rule::Metric::Recovery {
+        return Err(bad(
+            "recovery is judged when the run ends: give it as --threshold",
+        ));
+    }
+    if rule.name.is_some() {
+        return Err(bad(
+            "an abort rule judges all requests, second by second: drop 'for GET ...'",
+        ));
+    }
+    if !judge::sustained::carried_per_second(rule.metric) {
+        return Err(bad(
+            "an abort rule judges each second's p50, p95, p99, avg, max, error-rate or rps",
+        ));
+    }
+    Ok(rule)
 }
 
 /// Most users the open model makes by default, whatever the rate: each holds
@@ -263,6 +304,30 @@ mod tests {
         );
         assert_eq!(p.host.as_deref(), Some("http://127.0.0.1:1"));
         assert!(p.out.to_string_lossy().ends_with("-stress"));
+        let p = plan(&[
+            "stages",
+            "--duration",
+            "5m",
+            "--abort-when",
+            "error-rate>1% for 30s",
+            "--at",
+            "2m",
+            "redis-cli -p 6390 shutdown nosave",
+            "--at",
+            "150s",
+            "true",
+        ])
+        .unwrap();
+        assert_eq!(p.abort_when[0].window_secs, Some(30));
+        let at: Vec<_> = p
+            .faults
+            .iter()
+            .map(|f| (f.at_secs, f.command.as_str()))
+            .collect();
+        assert_eq!(
+            at,
+            [(120, "redis-cli -p 6390 shutdown nosave"), (150, "true")]
+        );
     }
 
     #[test]
@@ -283,6 +348,21 @@ mod tests {
                 "cannot read",
             ),
             (&["ramp"], "unknown shape"),
+            (&["stages", "--abort-when", "errors>1% for"], "--abort-when"),
+            (
+                &["stages", "--abort-when", "recovery>30s"],
+                "give it as --threshold",
+            ),
+            (
+                &["stages", "--abort-when", "p99>1s for GET /a"],
+                "drop 'for GET",
+            ),
+            (
+                &["stages", "--abort-when", "p90>1s for 5s"],
+                "each second's p50",
+            ),
+            (&["stages", "--at", "1h", "true"], "the run ends at"),
+            (&["stages", "--at", "10s", ""], "the command is empty"),
         ] {
             match plan(args) {
                 Err(e @ Error::Usage(_)) => assert!(e.to_string().contains(says), "{e}"),

@@ -128,6 +128,23 @@ fn bad_input_is_exit_2_naming_the_problem_and_nothing_runs() {
             "at most 100%",
         ),
         (vec!["run", "stages", "--threshold", "p95<5"], "no unit"),
+        // Abort criteria and fault actions: the rule or the action named.
+        (
+            vec!["run", "stages", "--abort-when", "p95>>5s for 30s"],
+            "bad threshold 'p95>>5s for 30s'",
+        ),
+        (
+            vec!["run", "stages", "--abort-when", "error-rate>1% for 30q"],
+            "unknown unit 'q'",
+        ),
+        (
+            vec!["run", "stages", "--threshold", "p95<1s for 30s for 10s"],
+            "at most one window",
+        ),
+        (
+            vec!["run", "plan:5,10s", "--at", "20s", "redis-cli shutdown"],
+            "--at 20s 'redis-cli shutdown': the run ends at 10s",
+        ),
         (
             vec!["run", "stress", "--stop-error-rate", "0.01"],
             "--stop-error-rate: '0.01' has no %",

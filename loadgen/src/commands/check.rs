@@ -1,4 +1,5 @@
-//! `loadgen check summary.json`: judge a finished run again from its histograms.
+//! `loadgen check summary.json`: judge a finished run again from its histograms,
+//! its per-second series (rules with a window) and its faults (`recovery`).
 
 use crate::cli::CheckArgs;
 use crate::error::exit;
@@ -13,9 +14,17 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
     let (total, endpoints) = summary
         .stats()
         .map_err(|e| Error::Usage(format!("{}: {e}", args.summary.display())))?;
-    summary.thresholds = judge::evaluate_all(&rules, &total, &endpoints, summary.duration_secs);
+    let evidence = judge::Evidence {
+        total: &total,
+        endpoints: &endpoints,
+        secs: summary.duration_secs,
+        series: &summary.series,
+        faults: &summary.faults,
+    };
+    summary.thresholds = judge::evaluate_all(&rules, &evidence);
     summary.verdict = Verdict::judge(&summary.thresholds, summary.breaking_point.as_ref(), &rules)
-        .noting_generator(&summary.generator.bound_by);
+        .noting_generator(&summary.generator.bound_by)
+        .noting_abort(summary.aborted_by.as_ref());
     print!("{}", console::verdict_table(&summary));
     Ok(if summary.verdict.passed {
         exit::PASSED

@@ -8,7 +8,7 @@ use super::session::{Launch, Watched};
 use crate::engine::transport::ConnectionModel;
 use crate::error::exit;
 use crate::judge::regression::Limits;
-use crate::judge::{evaluate_all, Verdict};
+use crate::judge::{evaluate_all, recovery, Evidence, Verdict};
 use crate::metrics::{ConnectionFigures, GeneratorFigures};
 use crate::plan::RunPlan;
 use crate::report::summary::{RunConfig, Summary, SCHEMA_VERSION};
@@ -21,11 +21,20 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Err
     let secs = outcome.elapsed_secs;
     let agg = &outcome.aggregator;
     let (total, endpoints, errors) = Summary::endpoint_rows(agg, secs);
-    let thresholds = evaluate_all(&plan.rules, &agg.total, &agg.endpoints, secs);
+    let faults = recovery::reports(&outcome.faults, &agg.series);
+    let evidence = Evidence {
+        total: &agg.total,
+        endpoints: &agg.endpoints,
+        secs,
+        series: &agg.series,
+        faults: &faults,
+    };
+    let thresholds = evaluate_all(&plan.rules, &evidence);
     let open = plan.shape.model == LoadModel::Open;
     let generator = GeneratorFigures::of(&agg.generator, open);
     let verdict = Verdict::judge(&thresholds, outcome.breaking_point.as_ref(), &plan.rules)
-        .noting_generator(&generator.bound_by);
+        .noting_generator(&generator.bound_by)
+        .noting_abort(outcome.aborted.as_ref());
     let summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -47,6 +56,8 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Err
             .then(|| ConnectionFigures::of(&outcome.aggregator.connections)),
         generator_bound: generator.bound(),
         generator,
+        aborted_by: outcome.aborted,
+        faults,
     };
     let (hlog, mut unwritten) = match hlog {
         Ok(path) => (Some(path), Vec::new()),

@@ -57,6 +57,7 @@ pub fn start(plan: &RunPlan, interrupt: &CancellationToken) -> (Observer, Displa
                         connections: counted,
                         workers: board.get(),
                         stopping: interrupt.is_cancelled().then(|| "interrupted".to_string()),
+                        faults: tick.faults,
                     }))
                 };
                 let display = Display {

@@ -64,7 +64,7 @@ async fn run_against(
         spec: plan.load.clone(),
         scenarios: plan.scenarios.clone(),
     };
-    let live = LiveRun::new(shape, &plan.rules, plan.abort_on_fail);
+    let live = LiveRun::new(plan);
     let ran = watched(plan, interrupt, |on_tick, _| {
         local::run(workload, live, interrupt, on_tick)
     })

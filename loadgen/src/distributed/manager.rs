@@ -86,7 +86,9 @@ pub async fn run(
     let mut ticker = Ticker::new(Instant::now() + start_delay);
     let started = ticker.start();
     let run = plan.run;
-    let mut live = LiveRun::new(&run.shape, &run.rules, run.abort_on_fail);
+    let mut live = LiveRun::new(run);
+    // The manager runs the fault actions, on the run's clock.
+    live.start_clock(started);
     let mut stop_sent: Option<Instant> = None;
     loop {
         tokio::select! {
@@ -112,7 +114,8 @@ pub async fn run(
                 let closable = reported.max(second.saturating_sub(LATE_SECS)).min(second);
                 let elapsed_secs = ticker.elapsed_secs();
                 let finalized = live.close_through(closable, elapsed_secs);
-                on_tick(&Tick { second, elapsed_secs, aggregator: &live.aggregator, finalized: &finalized });
+                let faults = live.fault_events();
+                on_tick(&Tick { second, elapsed_secs, aggregator: &live.aggregator, finalized: &finalized, faults: &faults });
                 on_workers(&roster(&workers, started));
                 if live.stopped_by.is_none() && workers.values().all(|w| !w.active) {
                     break;
@@ -151,7 +154,9 @@ pub async fn run(
             w.summary
         })
         .collect();
-    Ok(live.into_outcome(elapsed_secs, interrupt.is_cancelled(), workers))
+    Ok(live
+        .into_outcome(elapsed_secs, interrupt.is_cancelled(), workers)
+        .await)
 }
 
 fn silence() -> Duration {

@@ -21,8 +21,10 @@ pub async fn run(
 ) -> Result<RunOutcome, Error> {
     let recorder = Arc::new(Recorder::new());
     let halt = interrupt.child_token();
-    let live = Arc::new(Mutex::new(live));
     let started = Instant::now();
+    let mut live = live;
+    live.start_clock(started);
+    let live = Arc::new(Mutex::new(live));
     let ticking = {
         let (live, halt) = (live.clone(), halt.clone());
         drain_every_second(started, recorder.clone(), move |snapshot, elapsed_secs| {
@@ -32,11 +34,13 @@ pub async fn run(
             if live.stopped_by.is_some() {
                 halt.cancel();
             }
+            let faults = live.fault_events();
             on_tick(&Tick {
                 second: snapshot.second,
                 elapsed_secs,
                 aggregator: &live.aggregator,
                 finalized: &finalized,
+                faults: &faults,
             });
         })
     };
@@ -53,5 +57,7 @@ pub async fn run(
     let last = live.aggregator.series.last().map_or(0, |p| p.second + 1);
     live.ingest(&recorder.drain(last));
     live.close_through(last, elapsed_secs);
-    Ok(live.into_outcome(elapsed_secs, interrupt.is_cancelled(), vec![]))
+    Ok(live
+        .into_outcome(elapsed_secs, interrupt.is_cancelled(), vec![])
+        .await)
 }

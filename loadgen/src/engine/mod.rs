@@ -111,6 +111,10 @@ pub struct RunOutcome {
     pub breaking_point: Option<BreakingPoint>,
     /// Per worker figures of a distributed run (empty for a local run).
     pub workers: Vec<WorkerSummary>,
+    /// The `--abort-when` rule that stopped it, if one did.
+    pub aborted: Option<live::Aborted>,
+    /// What became of each `--at` action.
+    pub faults: Vec<crate::faults::FaultEvent>,
 }
 
 /// What observers see once a second.
@@ -119,4 +123,6 @@ pub struct Tick<'a> {
     pub elapsed_secs: f64,
     pub aggregator: &'a Aggregator,
     pub finalized: &'a [FinalSecond],
+    /// The `--at` actions so far.
+    pub faults: &'a [crate::faults::FaultEvent],
 }

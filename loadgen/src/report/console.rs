@@ -172,8 +172,69 @@ pub fn final_report(s: &Summary) -> String {
             f.error_rate * 100.0
         );
     }
+    out.push_str(&faults_table(s));
     out.push_str(&verdict_table(s));
     out
+}
+
+/// Each `--at` action: how it ran, and how the target took it.
+pub fn faults_table(s: &Summary) -> String {
+    let mut out = String::new();
+    if s.faults.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\nFaults (recovered: 10 s in a row back within the band of the 30 s before):"
+    );
+    for (i, f) in s.faults.iter().enumerate() {
+        let e = &f.event;
+        let started = e
+            .started_secs
+            .map_or_else(|| "-".to_string(), |t| fmt_secs(t as u64));
+        let _ = writeln!(
+            out,
+            "  {}. at {started}: {}  [{}]",
+            i + 1,
+            truncate(&e.command, 60),
+            e.outcome
+        );
+        let _ = writeln!(out, "     {}", recovery_text(f));
+    }
+    out
+}
+
+/// One fault's recovery in a sentence.
+pub fn recovery_text(f: &crate::judge::FaultReport) -> String {
+    let Some(r) = &f.recovery else {
+        return format!(
+            "no recovery measured: {}",
+            f.no_recovery.as_deref().unwrap_or("-")
+        );
+    };
+    let back = match (r.disturbed_from, r.recovered_after_secs) {
+        (None, Some(_)) => "stayed within the band (recovery 0s)".to_string(),
+        (Some(from), Some(after)) => format!(
+            "out of the band from {}, recovered after {}",
+            fmt_secs(from),
+            fmt_secs(after)
+        ),
+        (_, None) => "NOT recovered by the end of the run".to_string(),
+    };
+    if r.during_secs == 0 {
+        return back;
+    }
+    format!(
+        "{back}; in those {}: {} requests, {} failed ({:.2}%), worst second's P99 {}, lost {} (band: P99 <= {}, errors <= {:.2}%)",
+        fmt_secs(r.during_secs),
+        r.during_requests,
+        r.during_failures,
+        r.during_error_rate * 100.0,
+        fmt_us(r.during_p99_us),
+        r.lost,
+        fmt_us(r.band_p99_us),
+        r.band_error_rate * 100.0
+    )
 }
 
 /// Open model: the table's times run from each arrival's due time (what a user
@@ -245,7 +306,14 @@ pub fn connections_line(s: &Summary) -> String {
 pub fn verdict_table(s: &Summary) -> String {
     let mut out = String::new();
     if s.thresholds.is_empty() {
-        let _ = writeln!(out, "\nNo thresholds: nothing judged.");
+        match &s.verdict.aborted {
+            Some(why) => {
+                let _ = writeln!(out, "\nNo thresholds.\nVerdict: FAILED ({why})");
+            }
+            None => {
+                let _ = writeln!(out, "\nNo thresholds: nothing judged.");
+            }
+        }
         return out;
     }
     let _ = writeln!(
@@ -268,6 +336,12 @@ pub fn verdict_table(s: &Summary) -> String {
         "Verdict: {}",
         if s.verdict.passed {
             "PASSED".to_string()
+        } else if let Some(why) = &s.verdict.aborted {
+            format!(
+                "FAILED ({why}; {} of {} thresholds failed)",
+                s.verdict.failed_rules,
+                s.thresholds.len()
+            )
         } else if s.verdict.failed_rules == 0 {
             "FAILED (breaking point below the goal)".to_string()
         } else {

@@ -43,9 +43,14 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     };
     writeln!(
         out,
-        "<p class=\"banner {class}\" id=\"verdict\">{word}: {} of {} thresholds failed</p>",
+        "<p class=\"banner {class}\" id=\"verdict\">{word}: {} of {} thresholds failed{}</p>",
         s.verdict.failed_rules,
-        s.thresholds.len()
+        s.thresholds.len(),
+        s.verdict
+            .aborted
+            .as_ref()
+            .map(|why| format!("; {}", escape(why)))
+            .unwrap_or_default()
     )?;
     writeln!(
         out,
@@ -71,6 +76,7 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(line_chart(&percentile_chart(m)).as_bytes())?;
     endpoints_table(m, out)?;
     thresholds_table(m, out)?;
+    faults_table(m, out)?;
     breaking_point(m, out)?;
     errors_table(m, out)?;
     super::workers_html::workers_table(m.summary, out)?;
@@ -174,6 +180,57 @@ fn thresholds_table(m: &Model, out: &mut dyn Write) -> io::Result<()> {
             escape(&r.rule),
             escape(&r.observed_text),
             escape(&r.limit_text)
+        )?;
+    }
+    writeln!(out, "</table>")
+}
+
+/// Each `--at` action (numbered as on the charts' markers) and its recovery.
+fn faults_table(m: &Model, out: &mut dyn Write) -> io::Result<()> {
+    let faults = &m.summary.faults;
+    if faults.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<h2>Faults</h2><p>Recovered: 10 s in a row back within the band of the 30 s before \
+         the fault (P99 at most twice the baseline's median second or 1.5 times its worst, plus 5 ms; \
+         errors at most its worst second + 0.1 pp). Lost: failed requests and dropped arrivals until then.</p>\
+         <table id=\"faults\"><tr><th>#</th><th>At</th><th>Command</th><th>Outcome</th>\
+         <th>Recovery</th><th>Requests</th><th>Failed</th><th>Worst P99 ms</th><th>Lost</th></tr>"
+    )?;
+    for (i, f) in faults.iter().enumerate() {
+        let e = &f.event;
+        let at = e.started_secs.map_or("-".into(), |t| format!("{t:.1} s"));
+        let log = e.log.as_ref().map_or(String::new(), |l| {
+            format!(" (<a href=\"{0}\">{0}</a>)", escape(l))
+        });
+        let cells = match &f.recovery {
+            Some(r) => format!(
+                "<td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td>",
+                if r.recovered_at.is_some() {
+                    "pass"
+                } else {
+                    "fail"
+                },
+                r.recovered_after_secs
+                    .map_or("not recovered".into(), |s| format!("{s} s")),
+                r.during_requests,
+                r.during_failures,
+                r.during_p99_us as f64 / 1000.0,
+                r.lost
+            ),
+            None => format!(
+                "<td colspan=\"5\">{}</td>",
+                escape(f.no_recovery.as_deref().unwrap_or("-"))
+            ),
+        };
+        writeln!(
+            out,
+            "<tr><td>{}</td><td>{at}</td><td><code>{}</code></td><td>{}{log}</td>{cells}</tr>",
+            i + 1,
+            escape(&e.command),
+            escape(&e.outcome)
         )?;
     }
     writeln!(out, "</table>")

@@ -28,7 +28,18 @@ fn chart(id: &str, title: &str, y_label: &str, lines: Vec<Line>) -> Chart {
         y_label: y_label.into(),
         lines,
         x_ticks: None,
+        markers: Vec::new(),
     }
+}
+
+/// Each fault (`--at`) where it started, labelled with its command.
+fn fault_markers(m: &Model) -> Vec<(f64, String)> {
+    m.summary
+        .faults
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| Some((f.event.started_secs?, f.event.label(i + 1))))
+        .collect()
 }
 
 pub fn time_charts(m: &Model) -> Vec<Chart> {
@@ -47,7 +58,11 @@ pub fn time_charts(m: &Model) -> Vec<Chart> {
         .collect();
     let ms = |us: u64| us as f64 / 1000.0;
     let open = m.summary.shape.model == LoadModel::Open;
-    vec![
+    let marked = |mut c: Chart| {
+        c.markers = fault_markers(m);
+        c
+    };
+    let charts = vec![
         chart(
             "chart-users",
             "Users: planned and run",
@@ -82,7 +97,8 @@ pub fn time_charts(m: &Model) -> Vec<Chart> {
             }))
             .collect(),
         ),
-    ]
+    ];
+    charts.into_iter().map(marked).collect()
 }
 
 /// Latency against percentile on HdrHistogram's usual axis: x = log10(1/(1-p)).
@@ -119,5 +135,6 @@ pub fn percentile_chart(m: &Model) -> Chart {
         y_label: "ms".into(),
         lines,
         x_ticks: Some(ticks),
+        markers: Vec::new(),
     }
 }

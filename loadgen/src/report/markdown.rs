@@ -94,5 +94,26 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
             bp.second
         )?;
     }
+    if let Some(why) = &s.verdict.aborted {
+        writeln!(out, "\n**Aborted**: {}", cell(why))?;
+    }
+    if !s.faults.is_empty() {
+        writeln!(
+            out,
+            "\n| Fault | At | Outcome | Recovery |\n|---|---:|---|---|"
+        )?;
+        for f in &s.faults {
+            writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                cell(&f.event.command),
+                f.event
+                    .started_secs
+                    .map_or("-".into(), |t| format!("{t:.1} s")),
+                cell(&f.event.outcome),
+                cell(&super::console::recovery_text(f))
+            )?;
+        }
+    }
     Ok(())
 }

@@ -2,8 +2,9 @@
 //! histograms (which it carries, so any figure can be recomputed later).
 
 use crate::distributed::WorkerSummary;
+use crate::engine::live::Aborted;
 use crate::engine::transport::ConnectionModel;
-use crate::judge::{BreakingPoint, RuleResult, Verdict};
+use crate::judge::{BreakingPoint, FaultReport, RuleResult, Verdict};
 use crate::metrics::{
     hdr, Aggregator, ConnectionFigures, EndpointFigures, EndpointKey, EndpointStats, ErrorCount,
     GeneratorFigures, SecondPoint,
@@ -54,6 +55,12 @@ pub struct Summary {
     pub generator_bound: bool,
     #[serde(default)]
     pub generator: GeneratorFigures,
+    /// The `--abort-when` rule that stopped the run, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted_by: Option<Aborted>,
+    /// Each `--at` action: what ran, and how the target recovered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultReport>,
 }
 
 /// The run's configuration, as the plan had it.
@@ -68,6 +75,9 @@ pub struct RunConfig {
     pub profile: String,
     pub rules: Vec<String>,
     pub abort_on_fail: bool,
+    /// `--abort-when` rules as given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub abort_when: Vec<String>,
     /// `--think` as given: every user's pause between tasks, overriding the scenarios'.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub think: Option<String>,
@@ -93,6 +103,7 @@ impl RunConfig {
             profile: plan.profile.clone(),
             rules: plan.rules.iter().map(|r| r.text.clone()).collect(),
             abort_on_fail: plan.abort_on_fail,
+            abort_when: plan.abort_when.iter().map(|r| r.text.clone()).collect(),
             think: plan.load.selection.think.map(|t| t.to_string()),
             connections: plan.load.connections,
         }

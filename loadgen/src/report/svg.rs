@@ -27,6 +27,8 @@ pub struct Chart {
     pub lines: Vec<Line>,
     /// Labels for chosen x positions; default: evenly spaced numbers.
     pub x_ticks: Option<Vec<(f64, String)>>,
+    /// Events drawn as vertical lines at their x, each with its label.
+    pub markers: Vec<(f64, String)>,
 }
 
 /// A round step so that about `n` ticks cover `0..=max`.
@@ -136,6 +138,18 @@ pub fn line_chart(c: &Chart) -> String {
         TOP + ph / 2.0,
         escape(&c.y_label)
     );
+    for (i, (x, text)) in c.markers.iter().enumerate() {
+        let px = sx(x.clamp(x0, x1));
+        let _ = write!(
+            s,
+            r##"<g class="marker"><line x1="{px:.1}" x2="{px:.1}" y1="{TOP}" y2="{:.1}" stroke="#c000c0" stroke-width="1.2" stroke-dasharray="3 3"/><text x="{:.1}" y="{:.1}" class="tick" fill="#c000c0">{}</text><title>{}</title></g>"##,
+            TOP + ph,
+            px + 3.0,
+            TOP + ph - 4.0 - 12.0 * (i % 3) as f64,
+            i + 1,
+            escape(text)
+        );
+    }
     for (i, line) in c.lines.iter().enumerate() {
         let pts: Vec<String> = thin(&line.points)
             .iter()
@@ -188,7 +202,12 @@ mod tests {
             y_label: "n".into(),
             lines: vec![],
             x_ticks: None,
+            markers: vec![(5.0, "1: kill <api>".into())],
         });
         assert!(svg.contains("<svg") && svg.contains("&lt;t&gt;"));
+        assert!(
+            svg.contains(r#"<g class="marker">"#)
+                && svg.contains("<title>1: kill &lt;api&gt;</title>")
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! on the aggregator's task, so it copies a few numbers and nothing more.
 
 use super::model::{EndpointLine, RuleLine, Snapshot, WorkerRow};
-use crate::judge::Rule;
+use crate::faults::FaultEvent;
+use crate::judge::{Evidence, Rule};
 use crate::metrics::{Aggregator, EndpointFigures, EndpointStats, FinalSecond};
 
 /// Distinct errors sent per snapshot; the screen shows fewer.
@@ -19,6 +20,8 @@ pub struct TickView<'a> {
     pub connections: bool,
     pub workers: Vec<WorkerRow>,
     pub stopping: Option<String>,
+    /// The `--at` actions so far.
+    pub faults: &'a [FaultEvent],
 }
 
 pub fn capture(v: TickView<'_>) -> Snapshot {
@@ -32,11 +35,19 @@ pub fn capture(v: TickView<'_>) -> Snapshot {
         .collect();
     let mut errors = agg.errors();
     errors.truncate(MAX_ERRORS);
+    let evidence = Evidence {
+        total: &agg.total,
+        endpoints: &agg.endpoints,
+        secs,
+        series: &agg.series,
+        // Recoveries are judged when the run ends: shown without a verdict until then.
+        faults: &[],
+    };
     let rules = v
         .rules
         .iter()
         .map(|r| {
-            let res = r.evaluate(&agg.total, &agg.endpoints, secs);
+            let res = r.evaluate(&evidence);
             RuleLine {
                 rule: res.rule,
                 observed: res.observed_text,
@@ -64,6 +75,12 @@ pub fn capture(v: TickView<'_>) -> Snapshot {
         dropped: (agg.generator.arrivals > 0).then_some(agg.generator.dropped),
         generator_behind: agg.generator.bound_reasons().into_iter().next(),
         stopping: v.stopping,
+        faults: v
+            .faults
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((e.second()?, e.label(i + 1))))
+            .collect(),
     }
 }
 
@@ -115,7 +132,13 @@ mod tests {
             connections: true,
             workers: vec![],
             stopping: None,
+            faults: &[FaultEvent {
+                command: "redis-cli shutdown".into(),
+                started_secs: Some(0.5),
+                ..Default::default()
+            }],
         });
+        assert_eq!(s.faults, [(0, "1: redis-cli shutdown".to_string())]);
         assert_eq!(s.points.len(), 1);
         assert_eq!((s.points[0].users, s.points[0].requests), (4, 2));
         assert_eq!(s.total.figures.requests, 2);

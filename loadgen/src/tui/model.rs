@@ -56,6 +56,8 @@ pub struct Snapshot {
     pub generator_behind: Option<String>,
     /// Why the run is stopping early, once it is.
     pub stopping: Option<String>,
+    /// The `--at` actions started so far: their second and a label.
+    pub faults: Vec<(u64, String)>,
 }
 
 /// A stage of the plan, for the header.

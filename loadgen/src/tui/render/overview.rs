@@ -27,28 +27,41 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
 
     let req = series(&|p| p.requests as f64);
     let fail = series(&|p| p.failures as f64);
+    let top = |sets: &[&[(f64, f64)]]| {
+        sets.iter()
+            .flat_map(|d| d.iter().map(|p| p.1))
+            .fold(1.0_f64, f64::max)
+    };
+    let marks = fault_marks(model, top(&[&req, &fail]));
     chart(
         frame,
         rps,
         "Requests/s",
         (0.0, x_end),
-        &[("RPS", Color::Green, &req), ("fail/s", Color::Red, &fail)],
+        &with_faults(
+            &[("RPS", Color::Green, &req), ("fail/s", Color::Red, &fail)],
+            &marks,
+        ),
         |v| format!("{v:.0}"),
     );
 
     let p50 = series(&|p| p.p50_us as f64);
     let p95 = series(&|p| p.p95_us as f64);
     let p99 = series(&|p| p.p99_us as f64);
+    let marks = fault_marks(model, top(&[&p99]));
     chart(
         frame,
         latency,
         "Latency",
         (0.0, x_end),
-        &[
-            ("P50", Color::Green, &p50),
-            ("P95", Color::Yellow, &p95),
-            ("P99", Color::Red, &p99),
-        ],
+        &with_faults(
+            &[
+                ("P50", Color::Green, &p50),
+                ("P95", Color::Yellow, &p95),
+                ("P99", Color::Red, &p99),
+            ],
+            &marks,
+        ),
         |v| fmt_us(v as u64),
     );
 
@@ -69,6 +82,25 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
 }
 
 type Series<'a> = (&'a str, Color, &'a [(f64, f64)]);
+
+/// A vertical line at each fault's second (`--at`), as tall as the chart's data.
+fn fault_marks(model: &Model, height: f64) -> Vec<Vec<(f64, f64)>> {
+    model
+        .latest
+        .faults
+        .iter()
+        .map(|(second, _)| vec![(*second as f64, 0.0), (*second as f64, height)])
+        .collect()
+}
+
+/// The chart's series and, in magenta, its fault marks (one legend entry for all).
+fn with_faults<'a>(sets: &[Series<'a>], marks: &'a [Vec<(f64, f64)>]) -> Vec<Series<'a>> {
+    let mut all = sets.to_vec();
+    for (i, mark) in marks.iter().enumerate() {
+        all.push((if i == 0 { "fault" } else { "" }, Color::Magenta, mark));
+    }
+    all
+}
 
 fn chart(
     frame: &mut Frame,
@@ -116,7 +148,7 @@ fn chart(
 /// The title names each line in its colour (a legend that never hides the data).
 fn legend(title: &str, sets: &[Series<'_>]) -> Line<'static> {
     let mut spans = vec![Span::raw(format!(" {title}: "))];
-    for (i, (name, color, _)) in sets.iter().enumerate() {
+    for (i, (name, color, _)) in sets.iter().filter(|s| !s.0.is_empty()).enumerate() {
         if i > 0 {
             spans.push(Span::raw(" "));
         }
