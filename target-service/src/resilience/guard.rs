@@ -58,7 +58,13 @@ impl Guard {
         if !self.breaker.try_acquire() {
             return Err(GuardError::Open(name));
         }
-        match tokio::time::timeout(self.timeout, fut).await {
+        // A call dropped before it ends (its request cancelled or past its
+        // deadline) must still give back a half-open probe slot: else the
+        // breaker waits for that probe forever and refuses every call.
+        let mut unsettled = Unsettled(Some(&self.breaker));
+        let outcome = tokio::time::timeout(self.timeout, fut).await;
+        unsettled.0 = None;
+        match outcome {
             Ok(Ok(v)) => {
                 self.breaker.on_success();
                 Ok(v)
@@ -75,6 +81,17 @@ impl Guard {
                 self.breaker.on_failure();
                 Err(GuardError::Timeout(name))
             }
+        }
+    }
+}
+
+/// Until settled, a guarded call in flight; dropped unsettled, it releases its probe slot.
+struct Unsettled<'a>(Option<&'a Breaker>);
+
+impl Drop for Unsettled<'_> {
+    fn drop(&mut self) {
+        if let Some(breaker) = self.0 {
+            breaker.on_neutral();
         }
     }
 }
@@ -141,6 +158,32 @@ mod tests {
             Ok(())
         });
         assert!(matches!(slow.await, Err(GuardError::Timeout("db"))));
+    }
+
+    /// The chaos experiment's stuck breaker (docs/RELIABILITY.md): a half-open
+    /// probe whose request was dropped mid-call kept the only probe slot, and
+    /// the breaker refused every call for the rest of the run.
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_dropped_mid_call_does_not_keep_the_breaker_shut() {
+        let g = guard();
+        for _ in 0..2 {
+            let _ = g.call(|_| true, async { Err::<(), _>("refused") }).await;
+        }
+        tokio::time::advance(Duration::from_secs(6)).await;
+        // The probe's request goes away (client gone, deadline) while the call waits.
+        let probe = g.call(|_: &&str| true, async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        });
+        assert!(tokio::time::timeout(Duration::from_millis(10), probe)
+            .await
+            .is_err());
+        // The next call is the new probe; it succeeds and closes the breaker.
+        assert!(g.call(|_| true, async { Ok::<_, &str>(()) }).await.is_ok());
+        assert_eq!(
+            g.breaker.status().state,
+            crate::resilience::BreakerState::Closed
+        );
     }
 
     #[tokio::test(start_paused = true)]
