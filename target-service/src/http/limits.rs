@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -46,16 +47,34 @@ impl InFlight {
 }
 
 /// Sheds load (503) when too many requests are in flight, then applies the deadline.
+///
+/// The handler runs to its end in a task of its own: a request cut off by its
+/// deadline, or by a client that went away, gets its answer (or none) at once,
+/// but its database work is never cancelled half way. A transaction dropped
+/// between its BEGIN and the answer to it leaves the pooled connection's
+/// transaction open, PgBouncer's server connection idle in transaction, and
+/// the next user of that connection inside someone else's transaction. The
+/// request stays counted in flight until its work ends.
 pub async fn shed_load(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(_guard) = state.in_flight.try_enter() else {
+    let Some(guard) = state.in_flight.try_enter() else {
         state.metrics.shed();
         return ApiError::Overloaded {
             retry_after_secs: 1,
         }
         .into_response();
     };
-    match tokio::time::timeout(state.config.request_timeout, next.run(req)).await {
-        Ok(response) => response,
+    let mut work = tokio::spawn(
+        async move {
+            let _guard = guard;
+            next.run(req).await
+        }
+        .in_current_span(),
+    );
+    match tokio::time::timeout(state.config.request_timeout, &mut work).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => {
+            ApiError::Internal(anyhow::anyhow!("request handler failed: {e}")).into_response()
+        }
         Err(_) => ApiError::Unavailable("request deadline exceeded".into()).into_response(),
     }
 }
