@@ -18,6 +18,17 @@ pub use relay::{relay_once, run_relay, RelayOutcome};
 pub trait Publisher: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     async fn publish(&self, event: &OutboxEvent) -> anyhow::Result<()>;
+    /// Publishes `events` in order and returns how many of the first ones the
+    /// broker accepted, with why it stopped there if it did. By default one at
+    /// a time; a broker with confirms sends them all before awaiting any.
+    async fn publish_all(&self, events: &[OutboxEvent]) -> (usize, Option<anyhow::Error>) {
+        for (i, event) in events.iter().enumerate() {
+            if let Err(e) = self.publish(event).await {
+                return (i, Some(e));
+            }
+        }
+        (events.len(), None)
+    }
     /// Consumes events until `shutdown`, handing each payload to `notifier`.
     async fn consume(
         &self,

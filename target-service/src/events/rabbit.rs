@@ -10,6 +10,7 @@ use lapin::types::{FieldTable, ShortString};
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
 };
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -73,7 +74,14 @@ impl RabbitBroker {
         Ok((conn, channel))
     }
 
-    async fn publish_once(&self, event: &OutboxEvent) -> anyhow::Result<()> {
+    /// Sends every event on the confirm channel without waiting in between,
+    /// then takes the confirms in order, counting in `confirmed` the events
+    /// acked from the first on (what counts survives a timeout of the whole call).
+    async fn publish_pipelined(
+        &self,
+        events: &[OutboxEvent],
+        confirmed: &AtomicUsize,
+    ) -> anyhow::Result<()> {
         let mut slot = self.channel.lock().await;
         if slot
             .as_ref()
@@ -86,23 +94,36 @@ impl RabbitBroker {
             *slot = Some((conn, channel));
         }
         let (_, channel) = slot.as_ref().expect("channel just opened");
-        let props = BasicProperties::default()
-            .with_delivery_mode(2)
-            .with_content_type(ShortString::from("application/json"))
-            .with_message_id(ShortString::from(event.id.to_string()));
-        let confirm = channel
-            .basic_publish(
-                self.exchange.as_str().into(),
-                event.event_type.as_str().into(),
-                BasicPublishOptions::default(),
-                event.payload.as_bytes(),
-                props,
-            )
-            .await?
-            .await?;
-        match confirm {
-            Confirmation::Ack(_) => Ok(()),
-            other => Err(anyhow::anyhow!("broker did not confirm: {other:?}")),
+        let mut pending = Vec::with_capacity(events.len());
+        for event in events {
+            let props = BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_content_type(ShortString::from("application/json"))
+                .with_message_id(ShortString::from(event.id.to_string()));
+            let confirm = channel
+                .basic_publish(
+                    self.exchange.as_str().into(),
+                    event.event_type.as_str().into(),
+                    BasicPublishOptions::default(),
+                    event.payload.as_bytes(),
+                    props,
+                )
+                .await?;
+            pending.push(confirm);
+        }
+        for (confirm, event) in pending.into_iter().zip(events) {
+            match confirm.await? {
+                Confirmation::Ack(_) => confirmed.fetch_add(1, Ordering::Relaxed),
+                other => anyhow::bail!("broker did not confirm event {}: {other:?}", event.id),
+            };
+        }
+        Ok(())
+    }
+
+    /// Drops a possibly broken channel; the next publish reconnects.
+    fn forget_channel(&self) {
+        if let Ok(mut slot) = self.channel.try_lock() {
+            *slot = None;
         }
     }
 }
@@ -114,17 +135,33 @@ impl Publisher for RabbitBroker {
     }
 
     async fn publish(&self, event: &OutboxEvent) -> anyhow::Result<()> {
+        match self.publish_all(std::slice::from_ref(event)).await {
+            (_, Some(e)) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn publish_all(&self, events: &[OutboxEvent]) -> (usize, Option<anyhow::Error>) {
+        if events.is_empty() {
+            return (0, None);
+        }
+        let confirmed = AtomicUsize::new(0);
         let result = self
             .guard
-            .call(|_: &anyhow::Error| true, self.publish_once(event))
+            .call(
+                |_: &anyhow::Error| true,
+                self.publish_pipelined(events, &confirmed),
+            )
             .await;
-        if result.is_err() {
-            // Drop a possibly broken channel; the next publish reconnects.
-            if let Ok(mut slot) = self.channel.try_lock() {
-                *slot = None;
+        let confirmed = confirmed.load(Ordering::Relaxed);
+        match result {
+            Ok(()) => (confirmed, None),
+            Err(e) => {
+                self.forget_channel();
+                let id = events.get(confirmed).map_or(0, |e| e.id);
+                (confirmed, Some(anyhow::anyhow!("publish event {id}: {e}")))
             }
         }
-        result.map_err(|e| anyhow::anyhow!("publish event {}: {e}", event.id))
     }
 
     async fn consume(&self, notifier: Notifier, shutdown: CancellationToken) -> anyhow::Result<()> {

@@ -1,5 +1,6 @@
-//! The outbox relay: leases unsent rows, publishes each (waiting for the broker's
-//! confirm), then marks what was confirmed sent in one statement.
+//! The outbox relay: leases unsent rows, publishes them pipelined (all sent,
+//! then the broker's confirms taken in order), then marks what was confirmed
+//! sent in one statement.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,16 +34,15 @@ pub async fn relay_once(
     let mut outcome = RelayOutcome::default();
     let claimed = store.claim_outbox(BATCH, LEASE_MS).await?;
     let last = claimed.iter().map(|e| e.id).max().unwrap_or(0);
-    let mut sent = Vec::with_capacity(claimed.len());
+    // The whole batch goes out before any confirm is awaited (pipelined); what
+    // counts as sent is the confirmed run from the first event on.
+    let (confirmed, failure) = publisher.publish_all(&claimed).await;
+    let sent: Vec<i64> = claimed[..confirmed].iter().map(|e| e.id).collect();
     let mut unsent = None;
-    for event in claimed {
-        if let Err(e) = publisher.publish(&event).await {
-            tracing::warn!(error = %e, event = event.id, "outbox publish failed; will retry");
-            outcome.failed += 1;
-            unsent = Some(event.id);
-            break;
-        }
-        sent.push(event.id);
+    if let (Some(e), Some(event)) = (failure, claimed.get(confirmed)) {
+        tracing::warn!(error = %e, event = event.id, "outbox publish failed; will retry");
+        outcome.failed += 1;
+        unsent = Some(event.id);
     }
     // One statement for the whole pass instead of one transaction per event: if the
     // relay dies before it, the lease expires and the events go out again (at least once).

@@ -196,3 +196,72 @@ async fn two_relays_drain_one_outbox_each_event_once() {
     seen.dedup();
     assert_eq!((published, seen.len()), (300, 300), "each event once");
 }
+
+/// Accepts the first `ok` events it is given, then refuses: a broker that goes
+/// away in the middle of a batch.
+struct FailsAfter {
+    ok: usize,
+    seen: std::sync::Mutex<Vec<i64>>,
+}
+
+#[async_trait::async_trait]
+impl target_service::events::Publisher for FailsAfter {
+    fn backend(&self) -> &'static str {
+        "fails-after"
+    }
+    async fn publish(&self, event: &target_service::model::OutboxEvent) -> anyhow::Result<()> {
+        let mut seen = self.seen.lock().unwrap();
+        anyhow::ensure!(seen.len() < self.ok, "broker gone");
+        seen.push(event.id);
+        Ok(())
+    }
+    async fn consume(
+        &self,
+        _: target_service::events::Notifier,
+        _: tokio_util::sync::CancellationToken,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// A batch that fails part way: the confirmed events from the first on are
+/// marked sent, the rest stay in the outbox for the next pass, in order.
+#[tokio::test]
+async fn a_batch_cut_short_marks_only_the_confirmed_run_sent() {
+    let app = crate::helpers::spawn_app().await;
+    let book = app.add_book(5).await;
+    let token = app.login("member1@library.test").await;
+    for _ in 0..5 {
+        let loan = app
+            .request(
+                Method::POST,
+                "/loans",
+                Some(&token),
+                Some(json!({ "book_id": book })),
+            )
+            .await;
+        assert_eq!(loan.status, StatusCode::CREATED, "{:?}", loan.body);
+        let path = format!("/loans/{}/return", loan.body["id"]);
+        app.request(Method::POST, &path, Some(&token), None).await;
+    }
+    assert_eq!(app.state.store.outbox_pending().await.unwrap(), 10);
+    let broker = FailsAfter {
+        ok: 3,
+        seen: Default::default(),
+    };
+    let outcome = relay_once(app.state.store.as_ref(), &broker).await.unwrap();
+    assert_eq!((outcome.published, outcome.failed), (3, 1));
+    assert_eq!(app.state.store.outbox_pending().await.unwrap(), 7);
+    let all = FailsAfter {
+        ok: usize::MAX,
+        seen: Default::default(),
+    };
+    let rest = relay_once(app.state.store.as_ref(), &all).await.unwrap();
+    assert_eq!((rest.published, rest.failed), (7, 0));
+    let first: Vec<i64> = broker.seen.lock().unwrap().clone();
+    let then: Vec<i64> = all.seen.lock().unwrap().clone();
+    assert!(
+        first.iter().max() < then.iter().min(),
+        "in order: {first:?} then {then:?}"
+    );
+}
