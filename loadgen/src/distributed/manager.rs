@@ -235,18 +235,37 @@ fn on_event(
 ) {
     match event {
         Event::Snapshot { id, snapshot } => {
-            if let Some(w) = workers.get_mut(&id) {
-                for stats in snapshot.endpoints.values() {
-                    w.summary.requests += stats.requests;
-                    w.summary.failures += stats.failures;
+            let Some(w) = workers.get_mut(&id) else {
+                return;
+            };
+            let requests: u64 = snapshot.endpoints.values().map(|s| s.requests).sum();
+            // A lost worker's users run elsewhere now: what it says after
+            // (its link healed) would count them twice, or land in seconds
+            // already closed. Counted aside, never merged.
+            if w.summary.state == WorkerState::Lost || !live.ingest(&snapshot) {
+                if w.summary.late_requests == 0 {
+                    eprintln!(
+                        "manager: worker {id} reported second {} too late (it is {}): not counted",
+                        snapshot.second,
+                        if w.summary.state == WorkerState::Lost {
+                            "lost"
+                        } else {
+                            "closed"
+                        }
+                    );
                 }
-                w.last_seen = Instant::now();
-                w.last_second = Some(
-                    w.last_second
-                        .map_or(snapshot.second, |s| s.max(snapshot.second)),
-                );
+                w.summary.late_requests += requests;
+                return;
             }
-            live.ingest(&snapshot);
+            for stats in snapshot.endpoints.values() {
+                w.summary.requests += stats.requests;
+                w.summary.failures += stats.failures;
+            }
+            w.last_seen = Instant::now();
+            w.last_second = Some(
+                w.last_second
+                    .map_or(snapshot.second, |s| s.max(snapshot.second)),
+            );
         }
         Event::Alive { id } => {
             if let Some(w) = workers.get_mut(&id) {
@@ -254,7 +273,8 @@ fn on_event(
             }
         }
         Event::Done { id } => {
-            if let Some(w) = workers.get_mut(&id) {
+            // A lost worker that finally says it is done stays lost.
+            if let Some(w) = workers.get_mut(&id).filter(|w| w.active) {
                 w.active = false;
                 w.summary.state = WorkerState::Done;
             }

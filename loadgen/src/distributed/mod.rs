@@ -77,4 +77,13 @@ pub struct WorkerSummary {
     pub lost_reason: Option<String>,
     /// Users it was running when lost, moved onto the other workers.
     pub users_moved: Option<u64>,
+    /// Requests it reported too late to count: after it was declared lost (a
+    /// partitioned worker's last reports, arriving when its link heals), or for
+    /// a second the manager had already closed. Not in the run's figures.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub late_requests: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -92,8 +92,9 @@ impl LiveRun {
             .map_or_else(Vec::new, Timeline::events)
     }
 
-    pub fn ingest(&mut self, snap: &IntervalSnapshot) {
-        self.aggregator.ingest(snap);
+    /// Takes in a snapshot; `false` when its second is already closed (not taken).
+    pub fn ingest(&mut self, snap: &IntervalSnapshot) -> bool {
+        self.aggregator.ingest(snap)
     }
 
     /// Closes seconds up to `second` and judges them; `elapsed_secs` is the

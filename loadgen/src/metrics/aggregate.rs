@@ -122,7 +122,13 @@ impl Aggregator {
     /// Adds a snapshot to its pending second. The cumulative figures take it
     /// when that second is finalized, so each endpoint is merged into them once
     /// per second rather than once per worker: this is the manager's hot path.
-    pub fn ingest(&mut self, snap: &IntervalSnapshot) {
+    ///
+    /// A snapshot for a second already closed is refused (`false`): merged
+    /// now it would make a second point for that second, out of order.
+    pub fn ingest(&mut self, snap: &IntervalSnapshot) -> bool {
+        if self.series.last().is_some_and(|p| snap.second <= p.second) {
+            return false;
+        }
         let pending = self.pending.entry(snap.second).or_default();
         pending.users += snap.users;
         pending.connections.merge(&snap.connections);
@@ -135,6 +141,7 @@ impl Aggregator {
                 }
             }
         }
+        true
     }
 
     /// Closes every pending second up to and including `second`, in order.
@@ -252,6 +259,9 @@ mod tests {
         assert_eq!(done.len(), 1);
         assert_eq!((done[0].point.users, done[0].point.requests), (12, 3));
         agg.finalize_through(5);
+        assert_eq!(agg.total.requests, 4);
+        // A report for a second already closed is refused, not a second point for it.
+        assert!(!agg.ingest(&snap(1, 12, &[500])));
         assert_eq!(agg.total.requests, 4);
         assert_eq!(
             agg.series.iter().map(|p| p.requests).sum::<u64>(),
