@@ -94,6 +94,10 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
         "none",
         "--threshold",
         "p99<1us",
+        // A fault at the start: marked on the charts (their legends name it).
+        "--at",
+        "0s",
+        "true",
         "--out",
         out.to_str().unwrap(),
     ]
@@ -121,6 +125,8 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
         "Latency",
         "p99<1us",
         "FAIL",
+        "fail/s fault",
+        "P99 fault",
     ];
     let pane = tmux.wait_for("live numbers", 60, |p| {
         live_requests(p).is_some_and(|n| n > 0)
