@@ -117,10 +117,26 @@ async fn unreachable_broker_leaves_rows_pending() {
     assert_eq!(app.state.store.outbox_pending().await.unwrap(), 1);
 }
 
-/// Counts what it is given; the broker side of two relays racing over one outbox.
-#[derive(Default)]
+/// Counts what it is given, and refuses once it has taken `accepts` events (a
+/// broker gone in the middle of a batch); the broker side of relays in tests.
 struct Counting {
     seen: std::sync::Mutex<Vec<i64>>,
+    accepts: usize,
+}
+
+impl Counting {
+    fn accepting(accepts: usize) -> Counting {
+        Counting {
+            seen: Default::default(),
+            accepts,
+        }
+    }
+}
+
+impl Default for Counting {
+    fn default() -> Counting {
+        Counting::accepting(usize::MAX)
+    }
 }
 
 #[async_trait::async_trait]
@@ -129,7 +145,11 @@ impl target_service::events::Publisher for Counting {
         "counting"
     }
     async fn publish(&self, event: &target_service::model::OutboxEvent) -> anyhow::Result<()> {
-        self.seen.lock().unwrap().push(event.id);
+        {
+            let mut seen = self.seen.lock().unwrap();
+            anyhow::ensure!(seen.len() < self.accepts, "broker gone");
+            seen.push(event.id);
+        }
         tokio::task::yield_now().await;
         Ok(())
     }
@@ -154,20 +174,7 @@ async fn two_relays_drain_one_outbox_each_event_once() {
     };
     let book = app.add_book(1).await;
     let token = app.login("member4@library.test").await;
-    for _ in 0..150 {
-        let loan = app
-            .request(
-                Method::POST,
-                "/loans",
-                Some(&token),
-                Some(json!({ "book_id": book })),
-            )
-            .await;
-        assert_eq!(loan.status, StatusCode::CREATED, "{:?}", loan.body);
-        let path = format!("/loans/{}/return", loan.body["id"]);
-        let back = app.request(Method::POST, &path, Some(&token), None).await;
-        assert_eq!(back.status, StatusCode::OK);
-    }
+    borrow_and_return(&app, &token, book, 150).await;
     let events = app.state.store.outbox_pending().await.unwrap();
     assert_eq!(events, 300);
     let broker = std::sync::Arc::new(Counting::default());
@@ -197,33 +204,6 @@ async fn two_relays_drain_one_outbox_each_event_once() {
     assert_eq!((published, seen.len()), (300, 300), "each event once");
 }
 
-/// Accepts the first `ok` events it is given, then refuses: a broker that goes
-/// away in the middle of a batch.
-struct FailsAfter {
-    ok: usize,
-    seen: std::sync::Mutex<Vec<i64>>,
-}
-
-#[async_trait::async_trait]
-impl target_service::events::Publisher for FailsAfter {
-    fn backend(&self) -> &'static str {
-        "fails-after"
-    }
-    async fn publish(&self, event: &target_service::model::OutboxEvent) -> anyhow::Result<()> {
-        let mut seen = self.seen.lock().unwrap();
-        anyhow::ensure!(seen.len() < self.ok, "broker gone");
-        seen.push(event.id);
-        Ok(())
-    }
-    async fn consume(
-        &self,
-        _: target_service::events::Notifier,
-        _: tokio_util::sync::CancellationToken,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
-
 /// A batch that fails part way: the confirmed events from the first on are
 /// marked sent, the rest stay in the outbox for the next pass, in order.
 #[tokio::test]
@@ -231,31 +211,13 @@ async fn a_batch_cut_short_marks_only_the_confirmed_run_sent() {
     let app = crate::helpers::spawn_app().await;
     let book = app.add_book(5).await;
     let token = app.login("member1@library.test").await;
-    for _ in 0..5 {
-        let loan = app
-            .request(
-                Method::POST,
-                "/loans",
-                Some(&token),
-                Some(json!({ "book_id": book })),
-            )
-            .await;
-        assert_eq!(loan.status, StatusCode::CREATED, "{:?}", loan.body);
-        let path = format!("/loans/{}/return", loan.body["id"]);
-        app.request(Method::POST, &path, Some(&token), None).await;
-    }
+    borrow_and_return(&app, &token, book, 5).await;
     assert_eq!(app.state.store.outbox_pending().await.unwrap(), 10);
-    let broker = FailsAfter {
-        ok: 3,
-        seen: Default::default(),
-    };
+    let broker = Counting::accepting(3);
     let outcome = relay_once(app.state.store.as_ref(), &broker).await.unwrap();
     assert_eq!((outcome.published, outcome.failed), (3, 1));
     assert_eq!(app.state.store.outbox_pending().await.unwrap(), 7);
-    let all = FailsAfter {
-        ok: usize::MAX,
-        seen: Default::default(),
-    };
+    let all = Counting::default();
     let rest = relay_once(app.state.store.as_ref(), &all).await.unwrap();
     assert_eq!((rest.published, rest.failed), (7, 0));
     let first: Vec<i64> = broker.seen.lock().unwrap().clone();
@@ -264,4 +226,22 @@ async fn a_batch_cut_short_marks_only_the_confirmed_run_sent() {
         first.iter().max() < then.iter().min(),
         "in order: {first:?} then {then:?}"
     );
+}
+
+/// `n` loans of `book`, each returned at once: two outbox events each.
+async fn borrow_and_return(app: &crate::helpers::TestApp, token: &str, book: i64, n: usize) {
+    for _ in 0..n {
+        let loan = app
+            .request(
+                Method::POST,
+                "/loans",
+                Some(token),
+                Some(json!({ "book_id": book })),
+            )
+            .await;
+        assert_eq!(loan.status, StatusCode::CREATED, "{:?}", loan.body);
+        let path = format!("/loans/{}/return", loan.body["id"]);
+        let back = app.request(Method::POST, &path, Some(token), None).await;
+        assert_eq!(back.status, StatusCode::OK);
+    }
 }
