@@ -32,11 +32,7 @@ pub async fn relay_once(
     publisher: &dyn Publisher,
 ) -> anyhow::Result<RelayOutcome> {
     let mut outcome = RelayOutcome::default();
-    let mut claimed = store.claim_outbox(BATCH, LEASE_MS).await?;
-    // UPDATE ... RETURNING gives rows in no set order. Unsorted, a failure part
-    // way released only the ids above the failed one, and the lower ones still
-    // unsent waited out their 30 s lease (RabbitMQ outage, docs/RELIABILITY.md).
-    claimed.sort_unstable_by_key(|e| e.id);
+    let claimed = store.claim_outbox(BATCH, LEASE_MS).await?;
     let last = claimed.iter().map(|e| e.id).max().unwrap_or(0);
     // The whole batch goes out before any confirm is awaited (pipelined); what
     // counts as sent is the confirmed run from the first event on.

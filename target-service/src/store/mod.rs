@@ -62,7 +62,8 @@ pub trait Store: Send + Sync + 'static {
     async fn is_seeded(&self, plan: &SeedPlan) -> StoreResult<bool>;
     /// Inserts the seed; idempotent (existing rows are left alone).
     async fn seed(&self, plan: &SeedPlan, password_hash: &str) -> StoreResult<()>;
-    /// Leases up to `limit` unsent outbox rows for `lease_ms` so other relays skip them.
+    /// Leases up to `limit` unsent outbox rows for `lease_ms` so other relays skip
+    /// them; returns them in id order (the order events leave in).
     async fn claim_outbox(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<OutboxEvent>>;
     /// Marks these published events sent, in one statement (no-op when empty).
     async fn mark_sent(&self, ids: &[i64]) -> StoreResult<()>;

@@ -319,7 +319,7 @@ macro_rules! impl_sql_store {
                     // marking them sent): waiting on them while holding our own locks
                     // deadlocked two instances' relays. SQLite has one writer at a time.
                     let skip_locked = if $backend == "postgres" { " FOR UPDATE SKIP LOCKED" } else { "" };
-                    Ok(sql_query_as::<OutboxEvent>(sqlx::AssertSqlSafe(format!(
+                    let mut claimed = sql_query_as::<OutboxEvent>(sqlx::AssertSqlSafe(format!(
                         "UPDATE outbox SET claimed_until = $1 \
                          WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) AND id IN ( \
                            SELECT id FROM outbox WHERE sent_at IS NULL \
@@ -330,7 +330,13 @@ macro_rules! impl_sql_store {
                     .bind(now)
                     .bind(limit)
                     .fetch_all(&mut *tx)
-                    .await?)
+                    .await?;
+                    // UPDATE ... RETURNING gives rows in no set order (and cannot
+                    // ORDER BY). Unsorted, a relay pass failing part way released
+                    // only the ids above the failed one, and lower unsent ids waited
+                    // out their lease (RabbitMQ outage, docs/RELIABILITY.md).
+                    claimed.sort_unstable_by_key(|e| e.id);
+                    Ok(claimed)
                 }
                 .await;
                 finish(tx, out).await
