@@ -35,11 +35,22 @@ fn server_failing_while(fault: &Path) -> Server {
     })
 }
 
-/// `loadgen ARGS` in this process: its exit code and the run's summary.json.
-fn run(args: &[&str], out: &Path) -> (u8, Value) {
+/// `loadgen run PLAN` in this process against `host` (5 users GETting `/` with
+/// 20 ms pauses, no profile, headless, into `out`) with `extra` flags: its exit
+/// code and the run's summary.json.
+fn run(plan: &str, host: &str, extra: &[&str], out: &Path) -> (u8, Value) {
     let _one = ONE_RUN.lock().unwrap_or_else(|p| p.into_inner());
-    let tail = ["--headless", "--out", out.to_str().unwrap()];
-    let cli = Cli::try_parse_from([&["loadgen"][..], args, &tail].concat()).unwrap();
+    let base = [
+        "loadgen", "run", plan, "--host", host, "--path", "/", "--think", "20ms",
+    ];
+    let tail = [
+        "--profile",
+        "none",
+        "--headless",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let cli = Cli::try_parse_from([&base[..], extra, &tail].concat()).unwrap();
     let code = App::new().execute(&cli, &CancellationToken::new()).unwrap();
     let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
     (code, serde_json::from_str(&text).unwrap())
@@ -53,17 +64,9 @@ fn an_abort_rule_stops_the_run_within_a_second_of_its_window_filling() {
     let out = dir.join("run");
     let touch = format!("touch {}", fault.display());
     let (code, s) = run(
+        "plan:5,30s",
+        &server.url,
         &[
-            "run",
-            "plan:5,30s",
-            "--host",
-            &server.url,
-            "--path",
-            "/",
-            "--think",
-            "20ms",
-            "--profile",
-            "none",
             "--abort-when",
             "error-rate>50% for 3s",
             "--at",
@@ -113,17 +116,9 @@ fn a_fault_on_the_timeline_is_logged_and_its_recovery_measured_and_judged() {
     let touch = format!("echo breaking; touch {}", fault.display());
     let heal = format!("rm {}; exit 7", fault.display());
     let (code, s) = run(
+        "plan:5,22s",
+        &server.url,
         &[
-            "run",
-            "plan:5,22s",
-            "--host",
-            &server.url,
-            "--path",
-            "/",
-            "--think",
-            "20ms",
-            "--profile",
-            "none",
             "--threshold",
             "recovery<30s",
             "--threshold",
