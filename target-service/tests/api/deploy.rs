@@ -79,7 +79,7 @@ fn compose_wires_the_stack() {
 
     let manager = &services["loadgen-manager"];
     assert!(manager.contains("profiles: [\"loadtest\"]"));
-    let expected = r#"["manager", "stages", "--expect-workers", "${LOADGEN_WORKERS:-2}", "--bind", "0.0.0.0:5557", "--host", "http://nginx"]"#;
+    let expected = r#"["manager", "stages", "--expect-workers", "${LOADGEN_WORKERS:-2}", "--bind", "0.0.0.0:5557", "--host", "http://nginx", "--prometheus", "0.0.0.0:9646"]"#;
     assert!(manager.contains(expected), "{manager}");
     let worker = &services["loadgen-worker"];
     assert!(worker.contains("profiles: [\"loadtest\"]"));

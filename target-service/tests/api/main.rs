@@ -9,6 +9,7 @@ mod books;
 mod cache;
 mod connections;
 mod deploy;
+mod deploy_schemas;
 mod events;
 mod faults;
 mod hostile;
