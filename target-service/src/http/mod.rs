@@ -4,4 +4,5 @@
 pub mod accept;
 pub mod limits;
 pub mod metrics;
+pub mod process_metrics;
 pub mod rate_limit;

@@ -86,9 +86,13 @@ async fn breakers(State(state): State<AppState>) -> impl IntoResponse {
     Json(json!({ "breakers": list }))
 }
 
+/// The Prometheus text exposition (format 0.0.4), rendered on each scrape.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(&state),
     )
 }

@@ -17,6 +17,30 @@ pub use sqlite::SqliteStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The connection pool's occupancy at one instant, for `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections checked out by a request or task.
+    pub in_use: u32,
+    /// Open connections waiting in the pool.
+    pub idle: u32,
+    /// The configured ceiling (`DB_MAX_CONNECTIONS`, after the backend's clamp).
+    pub max: u32,
+}
+
+impl PoolStats {
+    /// From sqlx's two separately read counts (`size` includes the idle ones); a
+    /// connection changing hands between the reads can make `idle` exceed `size`.
+    pub fn new(size: u32, idle: usize, max: u32) -> PoolStats {
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(size);
+        PoolStats {
+            in_use: size - idle,
+            idle,
+            max,
+        }
+    }
+}
+
 /// A page of search results and the total number of matches.
 pub struct SearchResult {
     pub items: Vec<Book>,
@@ -27,6 +51,8 @@ pub struct SearchResult {
 pub trait Store: Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
+    /// The connection pool's occupancy (cheap: no I/O, no lock held).
+    fn pool_stats(&self) -> PoolStats;
     async fn ping(&self) -> StoreResult<()>;
     /// `pattern` is a lower-case substring (not yet a LIKE pattern). With
     /// `known_total` (cached by the caller) the COUNT over the table is skipped.
@@ -91,6 +117,17 @@ pub fn like_pattern(needle: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::PoolStats;
+
+    #[test]
+    fn pool_stats_never_count_a_connection_twice() {
+        let s = PoolStats::new(5, 2, 8);
+        assert_eq!((s.in_use, s.idle, s.max), (3, 2, 8));
+        // idle read after a connection was returned and another closed
+        let s = PoolStats::new(3, 4, 8);
+        assert_eq!((s.in_use, s.idle), (0, 3));
+    }
+
     #[test]
     fn like_metacharacters_are_escaped() {
         assert_eq!(super::like_pattern("A_b%"), "%a\\_b\\%%");

@@ -21,6 +21,14 @@ macro_rules! impl_sql_store {
                 $backend
             }
 
+            fn pool_stats(&self) -> $crate::store::PoolStats {
+                $crate::store::PoolStats::new(
+                    self.pool.size(),
+                    self.pool.num_idle(),
+                    self.pool.options().get_max_connections(),
+                )
+            }
+
             async fn ping(&self) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<()> = async {

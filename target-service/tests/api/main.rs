@@ -16,6 +16,7 @@ mod hostile;
 mod loans;
 mod malformed;
 mod members;
+mod metrics;
 mod openapi;
 mod ops;
 mod overload;
