@@ -160,6 +160,25 @@ pub struct RunArgs {
     /// Stress stop rule: error rate over the last 10 s above this stops the run (e.g. 1%).
     #[arg(long, value_name = "RATE")]
     pub stop_error_rate: Option<String>,
+    /// Serve this run's live figures at http://ADDR/metrics in Prometheus text
+    /// format while it runs (e.g. 127.0.0.1:9646; 0.0.0.0:9646 to be scraped
+    /// from other machines): requests and failures per endpoint, latency
+    /// (histogram and exact HDR quantiles), users, connections, thresholds.
+    /// At the end it waits (at most 30 s) for one last scrape of the final figures.
+    #[arg(long, value_name = "ADDR")]
+    pub prometheus: Option<String>,
+    /// Read the target's own Prometheus metrics from URL every second
+    /// (repeatable: each API instance's /metrics; `target` for the run's own
+    /// target's /metrics, e.g. the bundled service). In-flight requests, shed and
+    /// rate-limited responses, breakers, pool use, CPU and memory are kept in
+    /// summary.json's `server` series and drawn under the P99 in report.html
+    /// and the dashboard. A target that stops answering is noted, not fatal.
+    #[arg(long = "scrape", value_name = "URL")]
+    pub scrape: Vec<String>,
+    /// Another metric to keep from --scrape (repeatable), by its exact name;
+    /// counters become per-second rates, gauges stay values.
+    #[arg(long = "scrape-metric", value_name = "NAME")]
+    pub scrape_metrics: Vec<String>,
     /// Compare with an earlier summary.json when the run ends (default limits of
     /// `loadgen compare`); a regression fails a run whose thresholds passed.
     #[arg(long, value_name = "FILE")]

@@ -20,7 +20,9 @@
 //! 7. [`distributed`] spreads one run over worker processes: the manager
 //!    splits the plan, workers run the same engine and stream snapshots back.
 //!
-//! [`faults`] runs a run's fault actions (`--at`) on its clock.
+//! [`faults`] runs a run's fault actions (`--at`) on its clock; [`observe`]
+//! serves the live figures to Prometheus (`--prometheus`) and reads the
+//! target's own metrics each second (`--scrape`).
 //!
 //! Crate-wide: [`error`] (failures and exit codes), [`units`] (every time, rate
 //! and millisecond format), [`clock`] (UTC timestamps). `commands` holds one
@@ -35,6 +37,7 @@ pub mod error;
 pub mod faults;
 pub mod judge;
 pub mod metrics;
+pub mod observe;
 pub mod plan;
 pub mod report;
 pub mod shape;

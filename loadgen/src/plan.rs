@@ -10,6 +10,7 @@ use crate::engine::think::Think;
 use crate::engine::LoadSpec;
 use crate::faults::FaultAction;
 use crate::judge::{self, Rule};
+use crate::observe::ObservePlan;
 use crate::report::summary::Summary;
 use crate::shape::{limits, LoadModel, Shape};
 use crate::{clock, units, Error};
@@ -45,6 +46,8 @@ pub struct RunPlan {
     pub display: DisplayMode,
     /// --baseline, read and checked before the run.
     pub baseline: Option<Baseline>,
+    /// --prometheus, --scrape and --scrape-metric.
+    pub observe: ObservePlan,
 }
 
 /// What a person sees while the run goes.
@@ -126,6 +129,12 @@ impl RunPlan {
                 shape.name
             ))
         });
+        let observe = ObservePlan::parse(
+            args.prometheus.as_deref(),
+            &args.scrape,
+            &args.scrape_metrics,
+        )
+        .map_err(Error::Usage)?;
         let display = DisplayMode {
             dashboard: args.tui || (!args.headless && std::io::stdout().is_terminal()),
             status_every_secs: args.status_every.max(1),
@@ -146,6 +155,7 @@ impl RunPlan {
             out,
             display,
             baseline,
+            observe,
         })
     }
 }

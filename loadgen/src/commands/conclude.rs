@@ -17,7 +17,11 @@ use crate::shape::LoadModel;
 use crate::Error;
 
 pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Error> {
-    let Watched { outcome, hlog } = ran;
+    let Watched {
+        outcome,
+        hlog,
+        server,
+    } = ran;
     let secs = outcome.elapsed_secs;
     let agg = &outcome.aggregator;
     let (total, endpoints, errors) = Summary::endpoint_rows(agg, secs);
@@ -58,6 +62,7 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Err
         generator,
         aborted_by: outcome.aborted,
         faults,
+        server,
     };
     let (hlog, mut unwritten) = match hlog {
         Ok(path) => (Some(path), Vec::new()),

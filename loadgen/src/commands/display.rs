@@ -3,9 +3,11 @@
 
 use crate::engine::transport::ConnectionModel;
 use crate::engine::Tick;
+use crate::observe::scraper::ServerFeed;
 use crate::plan::RunPlan;
 use crate::report::console;
 use crate::shape::Shape;
+use crate::tui::model::ServerLine;
 use crate::tui::{self, Dashboard, TickView, WorkerBoard};
 use tokio_util::sync::CancellationToken;
 
@@ -36,7 +38,11 @@ impl Display {
 
 /// The observer for this run's display, and the display to close when it ends.
 /// The dashboard's q (or Ctrl-C in it) cancels `interrupt`, as Ctrl-C does.
-pub fn start(plan: &RunPlan, interrupt: &CancellationToken) -> (Observer, Display) {
+pub fn start(
+    plan: &RunPlan,
+    interrupt: &CancellationToken,
+    server: Option<ServerFeed>,
+) -> (Observer, Display) {
     let workers = WorkerBoard::default();
     if plan.display.dashboard {
         let quit = interrupt.clone();
@@ -58,6 +64,7 @@ pub fn start(plan: &RunPlan, interrupt: &CancellationToken) -> (Observer, Displa
                         workers: board.get(),
                         stopping: interrupt.is_cancelled().then(|| "interrupted".to_string()),
                         faults: tick.faults,
+                        server: server.as_ref().map(server_lines).unwrap_or_default(),
                     }))
                 };
                 let display = Display {
@@ -76,6 +83,22 @@ pub fn start(plan: &RunPlan, interrupt: &CancellationToken) -> (Observer, Displa
     let every = plan.display.status_every_secs;
     let counted = plan.load.connections == ConnectionModel::PerUser;
     (Box::new(status_lines(&plan.shape, every, counted)), display)
+}
+
+/// What the dashboard draws of the target's metrics, summed over its instances.
+fn server_lines(feed: &ServerFeed) -> Vec<ServerLine> {
+    [
+        ("in-flight", "http_requests_in_flight"),
+        ("shed/s", "http_requests_shed_total"),
+        ("limited/s", "http_requests_rate_limited_total"),
+    ]
+    .into_iter()
+    .map(|(name, metric)| ServerLine {
+        name: name.into(),
+        points: feed.summed(metric),
+    })
+    .filter(|line| !line.points.is_empty())
+    .collect()
 }
 
 /// The headless observer: a status line every `every` seconds on stderr.

@@ -1,7 +1,7 @@
 //! `loadgen manager SHAPE --expect-workers N`: run a shape across workers.
 
 use super::conclude::conclude;
-use super::session::{watched, Launch};
+use super::session::{watched, Launch, Role};
 use crate::cli::ManagerArgs;
 use crate::distributed::manager::{self, ManagerPlan};
 use crate::distributed::WorkerSummary;
@@ -68,7 +68,7 @@ pub async fn manager(
             join_timeout: Duration::from_secs(args.join_timeout),
             token,
         };
-        let ran = watched(&plan, interrupt, |on_tick, board| {
+        let ran = watched(&plan, &launch.host, Role::Manager, interrupt, |on_tick, board| {
             let on_workers = move |roster: &[(WorkerSummary, u64)]| {
                 board.set(roster.iter().map(worker_row).collect())
             };

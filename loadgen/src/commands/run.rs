@@ -1,7 +1,7 @@
 //! `loadgen run SHAPE`: plan, start the target, run in this process, conclude.
 
 use super::conclude::conclude;
-use super::session::{watched, Launch};
+use super::session::{watched, Launch, Role};
 use crate::cli::RunArgs;
 use crate::engine::live::LiveRun;
 use crate::engine::transport::ConnectionModel;
@@ -65,7 +65,7 @@ async fn run_against(
         scenarios: plan.scenarios.clone(),
     };
     let live = LiveRun::new(plan);
-    let ran = watched(plan, interrupt, |on_tick, _| {
+    let ran = watched(plan, &launch.host, Role::Local, interrupt, |on_tick, _| {
         local::run(workload, live, interrupt, on_tick)
     })
     .await?;

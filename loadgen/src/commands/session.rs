@@ -4,6 +4,10 @@
 use super::display::{self, Observer};
 use crate::engine::bundled::Running;
 use crate::engine::RunOutcome;
+use crate::observe::exporter::Exporter;
+use crate::observe::exposition;
+use crate::observe::scraper::Scraper;
+use crate::observe::server_series::ServerMetrics;
 use crate::plan::RunPlan;
 use crate::report::{self, HlogWriter};
 use crate::tui::WorkerBoard;
@@ -55,18 +59,29 @@ impl Launch {
     }
 }
 
-/// What a watched run leaves: its outcome, and its HDR log (or why the log
-/// could not be written: then it is removed, rather than left cut short).
+/// What a watched run leaves: its outcome, its HDR log (or why the log
+/// could not be written: then it is removed, rather than left cut short), and
+/// the target's metrics as `--scrape` read them.
 pub(crate) struct Watched {
     pub outcome: RunOutcome,
     pub hlog: Result<PathBuf, report::Error>,
+    pub server: Option<ServerMetrics>,
 }
 
-/// Runs `load` with the run's observers (the HDR interval log and the display),
-/// closes the display before returning, so the final table prints on the
-/// normal screen.
+/// Which process watches the run: a local run, or a distributed manager.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Local,
+    Manager,
+}
+
+/// Runs `load` with the run's observers (the HDR interval log, the display,
+/// the Prometheus exporter and the scraper of the target's metrics), closes
+/// the display before returning, so the final table prints on the normal screen.
 pub(crate) async fn watched<F, Fut>(
     plan: &RunPlan,
+    host: &str,
+    role: Role,
     interrupt: &CancellationToken,
     load: F,
 ) -> Result<Watched, Error>
@@ -74,20 +89,79 @@ where
     F: FnOnce(Observer, WorkerBoard) -> Fut,
     Fut: Future<Output = Result<RunOutcome, Error>>,
 {
+    let exporter = match plan.observe.prometheus {
+        Some(addr) => Some(Exporter::bind(addr).await.map_err(Error::Usage)?),
+        None => None,
+    };
     let hlog = HlogWriter::create(&plan.out, SystemTime::now())
         .map_err(|e| Error::Usage(e.to_string()))?;
+    if let Some(e) = &exporter {
+        eprintln!("loadgen: Prometheus metrics at http://{}/metrics", e.addr);
+    }
+    let scrape = plan.observe.scrape_urls(host);
+    let scraper =
+        (!scrape.is_empty()).then(|| Scraper::start(&scrape, &plan.observe.scrape_metrics));
     let feed = hlog.feed();
-    let (mut progress, display) = display::start(plan, interrupt);
+    let (mut progress, display) =
+        display::start(plan, interrupt, scraper.as_ref().map(Scraper::feed));
     let board = display.workers();
+    let info = run_info(plan, role);
+    let publisher = exporter.as_ref().map(Exporter::publisher);
+    let clock = scraper.as_ref().map(Scraper::clock);
+    let workers = board.clone();
     let on_tick: Observer = Box::new(move |tick| {
+        if let Some(clock) = &clock {
+            clock.tick(tick.elapsed_secs);
+        }
         feed.tick(tick);
+        if let Some(publisher) = &publisher {
+            let view = exposition::View {
+                aggregator: tick.aggregator,
+                elapsed_secs: tick.elapsed_secs,
+                workers: (info.role == "manager").then(|| workers.get().len()),
+                finished: false,
+            };
+            publisher.publish(exposition::render(&info, &view));
+        }
         progress(tick);
     });
-    let outcome = load(on_tick, board).await;
+    let outcome = load(on_tick, board.clone()).await;
     display.close();
+    let server = match scraper {
+        Some(s) => Some(s.finish().await),
+        None => None,
+    };
     let outcome = outcome?;
+    if let Some(exporter) = exporter {
+        let view = exposition::View {
+            aggregator: &outcome.aggregator,
+            elapsed_secs: outcome.elapsed_secs,
+            workers: (role == Role::Manager).then(|| board.get().len()),
+            finished: true,
+        };
+        exporter
+            .finish(exposition::render(&run_info(plan, role), &view))
+            .await;
+    }
     let hlog = hlog.finish(&outcome.aggregator).inspect_err(|_| {
         let _ = std::fs::remove_file(plan.out.join(report::hlog::FILE));
     });
-    Ok(Watched { outcome, hlog })
+    Ok(Watched {
+        outcome,
+        hlog,
+        server,
+    })
+}
+
+fn run_info(plan: &RunPlan, role: Role) -> exposition::RunInfo {
+    exposition::RunInfo {
+        shape_name: plan.shape.name.clone(),
+        shape: plan.shape.clone(),
+        connections: plan.load.connections.as_str().to_string(),
+        role: match role {
+            Role::Local => "local",
+            Role::Manager => "manager",
+        },
+        rules: plan.rules.clone(),
+    }
 }

@@ -173,7 +173,46 @@ pub fn final_report(s: &Summary) -> String {
         );
     }
     out.push_str(&faults_table(s));
+    out.push_str(&server_table(s));
     out.push_str(&verdict_table(s));
+    out
+}
+
+/// The target's own metrics (`--scrape`): how each target answered, and each
+/// series' peak over the run.
+pub fn server_table(s: &Summary) -> String {
+    let mut out = String::new();
+    let Some(server) = &s.server else {
+        return out;
+    };
+    let _ = writeln!(out, "\nServer metrics (--scrape, each second):");
+    for t in &server.targets {
+        let _ = writeln!(
+            out,
+            "  {}: {} scrapes answered, {} failed",
+            t.url, t.scrapes, t.failures
+        );
+        for o in &t.outages {
+            let _ = writeln!(
+                out,
+                "    not answering {}-{}: {}",
+                fmt_secs(o.from_second),
+                fmt_secs(o.to_second),
+                truncate(&o.error, 60)
+            );
+        }
+        if !t.missing.is_empty() {
+            let _ = writeln!(out, "    not exposed: {}", t.missing.join(", "));
+        }
+    }
+    for series in &server.series {
+        let peak = series.points.iter().map(|p| p.1).fold(f64::NAN, f64::max);
+        let _ = writeln!(
+            out,
+            "  {:<58} peak {peak:.1}",
+            truncate(&format!("{} {}", series.instance(), series.label()), 58)
+        );
+    }
     out
 }
 

@@ -2,7 +2,7 @@
 //! script, nothing fetched): charts over time, latency curves, tables, verdict.
 
 use super::escape;
-use super::html_charts::{percentile_chart, time_charts};
+use super::html_charts::{percentile_chart, server_charts, time_charts};
 use super::model::Model;
 use super::summary::EndpointRow;
 use super::svg::line_chart;
@@ -72,6 +72,7 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     for chart in time_charts(m) {
         out.write_all(line_chart(&chart).as_bytes())?;
     }
+    server_section(m, out)?;
     writeln!(out, "<h2>Latency by percentile</h2>")?;
     out.write_all(line_chart(&percentile_chart(m)).as_bytes())?;
     endpoints_table(m, out)?;
@@ -342,4 +343,35 @@ fn configuration(m: &Model, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out, "</table>")
+}
+
+/// The target's own metrics (`--scrape`), under the client's latency: each
+/// target's scrapes, its outages and the metrics it never exposed, then a chart per metric.
+fn server_section(m: &Model, out: &mut dyn Write) -> io::Result<()> {
+    let Some(server) = &m.summary.server else {
+        return Ok(());
+    };
+    writeln!(out, "<h3 id=\"server\">The server, each second</h3>")?;
+    writeln!(out, "<table><tr><th>Scraped</th><th>Answered</th><th>Failed</th><th>Not answering</th><th>Not exposed</th></tr>")?;
+    for t in &server.targets {
+        let outages: Vec<String> = t
+            .outages
+            .iter()
+            .map(|o| format!("{}s-{}s: {}", o.from_second, o.to_second, o.error))
+            .collect();
+        writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&t.url),
+            t.scrapes,
+            t.failures,
+            escape(&outages.join("; ")),
+            escape(&t.missing.join(", "))
+        )?;
+    }
+    writeln!(out, "</table>")?;
+    for chart in server_charts(m) {
+        out.write_all(line_chart(&chart).as_bytes())?;
+    }
+    Ok(())
 }

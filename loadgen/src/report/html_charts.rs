@@ -1,9 +1,11 @@
 //! report.html's charts: the series over time (users and connections,
-//! throughput, latency; the open model's P99 from send) and the latency
+//! throughput, latency; the open model's P99 from send; the target's own
+//! series from --scrape) and the latency
 //! percentile curve of each endpoint, drawn as inline SVG by `svg`.
 
 use super::model::{pct, Model};
 use super::svg::{Chart, Line};
+use crate::observe::server_series::SeriesKind;
 use crate::shape::LoadModel;
 use hdrhistogram::Histogram;
 
@@ -99,6 +101,58 @@ pub fn time_charts(m: &Model) -> Vec<Chart> {
         ),
     ];
     charts.into_iter().map(marked).collect()
+}
+
+/// The target's own series (`--scrape`), one chart per metric, on the same
+/// time axis as the latency chart above them: a point at the end of each
+/// second, one line per instance and label set.
+pub fn server_charts(m: &Model) -> Vec<Chart> {
+    let Some(server) = &m.summary.server else {
+        return Vec::new();
+    };
+    let mut metrics: Vec<&str> = Vec::new();
+    for s in &server.series {
+        if !metrics.contains(&s.metric.as_str()) {
+            metrics.push(&s.metric);
+        }
+    }
+    let several_targets = server.targets.len() > 1;
+    metrics
+        .into_iter()
+        .map(|metric| {
+            let series: Vec<_> = server
+                .series
+                .iter()
+                .filter(|s| s.metric == metric)
+                .collect();
+            let lines = series
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let name = if several_targets {
+                        format!("{} {}", s.instance(), s.label())
+                    } else {
+                        s.label()
+                    };
+                    let points = s
+                        .points
+                        .iter()
+                        .map(|(sec, v)| (*sec as f64 + 1.0, *v))
+                        .collect();
+                    line(&name, PALETTE[i % PALETTE.len()], points, false)
+                })
+                .collect();
+            let rate = series.first().is_some_and(|s| s.kind == SeriesKind::Rate);
+            let mut c = chart(
+                &format!("chart-server-{metric}"),
+                &format!("Server: {metric}{}", if rate { " per second" } else { "" }),
+                if rate { "per second" } else { "value" },
+                lines,
+            );
+            c.markers = fault_markers(m);
+            c
+        })
+        .collect()
 }
 
 /// Latency against percentile on HdrHistogram's usual axis: x = log10(1/(1-p)).

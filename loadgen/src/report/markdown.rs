@@ -115,5 +115,26 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
+    if let Some(server) = &s.server {
+        writeln!(
+            out,
+            "\n| Scraped | Answered | Failed | Not answering |\n|---|---:|---:|---|"
+        )?;
+        for t in &server.targets {
+            let outages: Vec<String> = t
+                .outages
+                .iter()
+                .map(|o| format!("{}s-{}s", o.from_second, o.to_second))
+                .collect();
+            writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                cell(&t.url),
+                t.scrapes,
+                t.failures,
+                outages.join(", ")
+            )?;
+        }
+    }
     Ok(())
 }

@@ -9,6 +9,7 @@ use crate::metrics::{
     hdr, Aggregator, ConnectionFigures, EndpointFigures, EndpointKey, EndpointStats, ErrorCount,
     GeneratorFigures, SecondPoint,
 };
+use crate::observe::server_series::ServerMetrics;
 use crate::plan::RunPlan;
 use crate::shape::Shape;
 use crate::Error;
@@ -61,6 +62,9 @@ pub struct Summary {
     /// Each `--at` action: what ran, and how the target recovered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultReport>,
+    /// The target's own metrics, second by second, as `--scrape` read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerMetrics>,
 }
 
 /// The run's configuration, as the plan had it.

@@ -1,7 +1,7 @@
 //! Builds a [`Snapshot`] from the aggregator: the only dashboard code that runs
 //! on the aggregator's task, so it copies a few numbers and nothing more.
 
-use super::model::{EndpointLine, RuleLine, Snapshot, WorkerRow};
+use super::model::{EndpointLine, RuleLine, ServerLine, Snapshot, WorkerRow};
 use crate::faults::FaultEvent;
 use crate::judge::{Evidence, Rule};
 use crate::metrics::{Aggregator, EndpointFigures, EndpointStats, FinalSecond};
@@ -22,6 +22,8 @@ pub struct TickView<'a> {
     pub stopping: Option<String>,
     /// The `--at` actions so far.
     pub faults: &'a [FaultEvent],
+    /// The target's own series (`--scrape`).
+    pub server: Vec<ServerLine>,
 }
 
 pub fn capture(v: TickView<'_>) -> Snapshot {
@@ -81,6 +83,7 @@ pub fn capture(v: TickView<'_>) -> Snapshot {
             .enumerate()
             .filter_map(|(i, e)| Some((e.second()?, e.label(i + 1))))
             .collect(),
+        server: v.server,
     }
 }
 
@@ -137,6 +140,7 @@ mod tests {
                 started_secs: Some(0.5),
                 ..Default::default()
             }],
+            server: vec![],
         });
         assert_eq!(s.faults, [(0, "1: redis-cli shutdown".to_string())]);
         assert_eq!(s.points.len(), 1);

@@ -36,6 +36,15 @@ pub struct WorkerRow {
     pub errors: u64,
 }
 
+/// One of the target's own series (`--scrape`), summed over its instances.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServerLine {
+    /// `in-flight`, `shed/s`, `limited/s`.
+    pub name: String,
+    /// `(second, value)` over the run so far.
+    pub points: Vec<(u64, f64)>,
+}
+
 /// What the run sends once a second: seconds newly closed and current tables.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
@@ -58,6 +67,8 @@ pub struct Snapshot {
     pub stopping: Option<String>,
     /// The `--at` actions started so far: their second and a label.
     pub faults: Vec<(u64, String)>,
+    /// The target's own series, when --scrape reads them (else empty).
+    pub server: Vec<ServerLine>,
 }
 
 /// A stage of the plan, for the header.

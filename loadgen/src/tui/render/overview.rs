@@ -1,4 +1,5 @@
-//! The overview screen: throughput, latency and users over time, and the thresholds.
+//! The overview screen: throughput, latency and users over time, the
+//! target's own series when scraped, and the thresholds.
 
 use super::super::model::Model;
 use crate::units::{fmt_secs, fmt_us};
@@ -78,7 +79,48 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
         |v| format!("{v:.0}"),
     );
 
-    thresholds(model, frame, rules);
+    if model.latest.server.is_empty() {
+        thresholds(model, frame, rules);
+    } else {
+        let [server_area, rules] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rules);
+        server(model, frame, server_area, x_end);
+        thresholds(model, frame, rules);
+    }
+}
+
+/// The target's own series (`--scrape`) on the latency chart's time axis.
+fn server(model: &Model, frame: &mut Frame, area: Rect, x_end: f64) {
+    const COLORS: [Color; 3] = [Color::Cyan, Color::Red, Color::Yellow];
+    let lines: Vec<(String, Vec<(f64, f64)>)> = model
+        .latest
+        .server
+        .iter()
+        .map(|l| {
+            (
+                l.name.clone(),
+                l.points.iter().map(|(s, v)| (*s as f64, *v)).collect(),
+            )
+        })
+        .collect();
+    let height = lines
+        .iter()
+        .flat_map(|(_, d)| d.iter().map(|p| p.1))
+        .fold(1.0_f64, f64::max);
+    let marks = fault_marks(model, height);
+    let sets: Vec<Series> = lines
+        .iter()
+        .zip(COLORS.iter().cycle())
+        .map(|((name, data), color)| (name.as_str(), *color, data.as_slice()))
+        .collect();
+    chart(
+        frame,
+        area,
+        "Server",
+        (0.0, x_end),
+        &with_faults(&sets, &marks),
+        |v| format!("{v:.0}"),
+    );
 }
 
 type Series<'a> = (&'a str, Color, &'a [(f64, f64)]);

@@ -1,0 +1,158 @@
+//! `--prometheus ADDR`: serves the run's live figures at `http://ADDR/metrics`
+//! while it runs, then the final figures until Prometheus has read them.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The longest the run's end waits for a last scrape of its final figures.
+const FINAL_WAIT_MAX: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+struct Page {
+    text: Arc<String>,
+    /// Bumped at each publish; a scrape records the version it served.
+    version: u64,
+    final_version: Option<u64>,
+    scrapes: u64,
+    first_scrape: Option<Instant>,
+    last_scrape: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Shared {
+    page: Mutex<Page>,
+    final_served: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Page> {
+        self.page.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The exporter's server; publish a new page each second, `finish` at the end.
+pub struct Exporter {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+    server: JoinHandle<()>,
+}
+
+impl Exporter {
+    /// Listens on `addr` now, so a taken port is an error before the run starts.
+    pub async fn bind(addr: SocketAddr) -> Result<Exporter, String> {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            format!("--prometheus {addr}: cannot listen there: {e} (pick another port)")
+        })?;
+        let addr = listener.local_addr().unwrap_or(addr);
+        let shared = Arc::new(Shared::default());
+        let app = Router::new()
+            .route("/metrics", get(metrics))
+            .route("/", get(index))
+            .with_state(shared.clone());
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        let server = tokio::spawn(async move {
+            let serve =
+                axum::serve(listener, app).with_graceful_shutdown(stopped.cancelled_owned());
+            if let Err(e) = serve.await {
+                eprintln!("loadgen: the Prometheus exporter stopped: {e}");
+            }
+        });
+        Ok(Exporter {
+            addr,
+            shared,
+            stop,
+            server,
+        })
+    }
+
+    /// A handle the per-second observer publishes through.
+    pub fn publisher(&self) -> Publisher {
+        Publisher(self.shared.clone())
+    }
+
+    /// Publishes the final page and, if Prometheus has been scraping, waits
+    /// (at most about two of its scrape intervals, 30 s at most) until it
+    /// has read it, so its counters end equal to the summary's. Then stops.
+    pub async fn finish(self, final_text: String) {
+        let wait = {
+            let mut page = self.shared.lock();
+            page.text = Arc::new(final_text);
+            page.version += 1;
+            page.final_version = Some(page.version);
+            final_wait(&page)
+        };
+        if let Some(wait) = wait {
+            eprintln!(
+                "loadgen: waiting up to {}s for Prometheus to read the final figures at http://{}/metrics",
+                wait.as_secs(),
+                self.addr
+            );
+            let served = self.shared.final_served.notified();
+            if tokio::time::timeout(wait, served).await.is_err() {
+                eprintln!("loadgen: Prometheus did not read the final figures in time; its last values may be a second short");
+            }
+        }
+        self.stop.cancel();
+        let _ = self.server.await;
+    }
+}
+
+/// How long to wait for a last scrape: none if nobody scraped.
+fn final_wait(page: &Page) -> Option<Duration> {
+    let first = page.first_scrape?;
+    let last = page.last_scrape?;
+    let interval = match page.scrapes {
+        0 | 1 => Duration::from_secs(15),
+        n => (last - first) / (n - 1) as u32,
+    };
+    Some((interval * 2 + Duration::from_secs(1)).min(FINAL_WAIT_MAX))
+}
+
+#[derive(Clone)]
+pub struct Publisher(Arc<Shared>);
+
+impl Publisher {
+    pub fn publish(&self, text: String) {
+        let mut page = self.0.lock();
+        if page.final_version.is_none() {
+            page.text = Arc::new(text);
+            page.version += 1;
+        }
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let text = {
+        let mut page = shared.lock();
+        let now = Instant::now();
+        page.first_scrape.get_or_insert(now);
+        page.last_scrape = Some(now);
+        page.scrapes += 1;
+        if page.final_version == Some(page.version) {
+            shared.final_served.notify_one();
+        }
+        page.text.clone()
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        String::clone(&text),
+    )
+}
+
+async fn index() -> &'static str {
+    "loadgen: this run's live figures are at /metrics (Prometheus text format)\n"
+}
