@@ -279,9 +279,49 @@ fn chromium(args: &[&str]) -> Option<String> {
     Some(reader.join().unwrap())
 }
 
+/// The shared run's summary with the target's own series added (as `--scrape`
+/// records them: a gauge, a counter's rate, a target that stopped answering).
+fn with_server_series() -> PathBuf {
+    use loadgen::observe::server_series::*;
+    let mut s = Summary::read(&run_dir().join("summary.json")).unwrap();
+    let url = "http://127.0.0.1:8080/metrics".to_string();
+    let series = |metric: &str, kind, f: fn(u64) -> f64| ServerSeries {
+        metric: metric.into(),
+        target: url.clone(),
+        labels: Default::default(),
+        kind,
+        points: (0..5).filter(|&t| t != 3).map(|t| (t, f(t))).collect(),
+    };
+    s.server = Some(ServerMetrics {
+        targets: vec![ScrapeTarget {
+            url: url.clone(),
+            scrapes: 4,
+            failures: 1,
+            outages: vec![ScrapeOutage {
+                from_second: 3,
+                to_second: 3,
+                error: "no answer within 900 ms".into(),
+            }],
+            missing: vec!["db_pool_connections".into()],
+            series_dropped: 0,
+        }],
+        series: vec![
+            series("http_requests_in_flight", SeriesKind::Gauge, |t| {
+                2.0 + t as f64
+            }),
+            series("http_requests_shed_total", SeriesKind::Rate, |t| {
+                (t * t) as f64
+            }),
+        ],
+    });
+    let dir = tmp("reports-server");
+    loadgen::report::write_all(&s, &dir).unwrap();
+    dir.join("report.html")
+}
+
 #[test]
 fn report_html_renders_in_a_headless_browser() {
-    let page = run_dir().join("report.html");
+    let page = with_server_series();
     let profile = tmp("reports-chromium-profile");
     std::fs::create_dir_all(&profile).unwrap();
     let user_data = format!("--user-data-dir={}", profile.display());
@@ -309,6 +349,8 @@ fn report_html_renders_in_a_headless_browser() {
         "chart-users",
         "chart-throughput",
         "chart-latency",
+        "chart-server-http_requests_in_flight",
+        "chart-server-http_requests_shed_total",
         "chart-percentiles",
     ] {
         let at = dom
@@ -321,11 +363,21 @@ fn report_html_renders_in_a_headless_browser() {
             "{id} not rendered: {tag}"
         );
     }
-    assert!(dom.contains("data-charts=\"4\""));
+    assert!(dom.contains("data-charts=\"6\""));
     assert!(
-        dom.matches("<polyline").count() >= 8,
+        dom.matches("<polyline").count() >= 10,
         "the charts hold series"
     );
+    let latency = dom.find("id=\"chart-latency\"").unwrap();
+    let server = dom
+        .find("id=\"chart-server-http_requests_in_flight\"")
+        .unwrap();
+    assert!(
+        latency < server,
+        "the server's series come under the client's latency"
+    );
+    assert!(dom.contains("Server: http_requests_shed_total per second"));
+    assert!(dom.contains("3s-3s: no answer within 900 ms") && dom.contains("db_pool_connections"));
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(
         !html.contains("http://") || !html.contains("<script src"),
