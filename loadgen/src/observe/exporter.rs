@@ -84,7 +84,7 @@ impl Exporter {
     /// Publishes the final page and, if Prometheus has been scraping, waits
     /// (at most about two of its scrape intervals, 30 s at most) until it
     /// has read it, so its counters end equal to the summary's. Then stops.
-    pub async fn finish(self, final_text: String) {
+    pub async fn finish(mut self, final_text: String) {
         let wait = {
             let mut page = self.shared.lock();
             page.text = Arc::new(final_text);
@@ -95,7 +95,7 @@ impl Exporter {
         if let Some(wait) = wait {
             eprintln!(
                 "loadgen: waiting up to {}s for Prometheus to read the final figures at http://{}/metrics",
-                wait.as_secs(),
+                wait.as_secs_f64().ceil(),
                 self.addr
             );
             let served = self.shared.final_served.notified();
@@ -104,7 +104,14 @@ impl Exporter {
             }
         }
         self.stop.cancel();
-        let _ = self.server.await;
+        let _ = (&mut self.server).await;
+    }
+}
+
+/// A run that ended in an error drops its exporter: the port is freed.
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
 

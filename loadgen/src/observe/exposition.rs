@@ -456,4 +456,53 @@ mod tests {
         let helps = text.lines().filter(|l| l.starts_with("# HELP ")).count();
         assert_eq!(families.len(), helps, "every family has its HELP");
     }
+
+    #[test]
+    fn every_loadgen_metric_the_grafana_dashboard_reads_is_exported() {
+        let agg = aggregator();
+        let closed = RunInfo {
+            shape_name: "plan".into(),
+            shape: Shape::parse_plan("10,20s").unwrap(),
+            connections: "per-user".into(),
+            role: "local",
+            rules: vec![Rule::parse("p99<1s").unwrap()],
+        };
+        let open = RunInfo {
+            shape: Shape::parse_rate("100,20s").unwrap(),
+            role: "manager",
+            ..closed.clone()
+        };
+        let view = |workers| View {
+            aggregator: &agg,
+            elapsed_secs: 5.0,
+            workers,
+            finished: false,
+        };
+        let mut exported = std::collections::BTreeSet::new();
+        for text in [render(&closed, &view(None)), render(&open, &view(Some(2)))] {
+            for sample in parse(&text).unwrap().samples {
+                exported.insert(sample.name);
+            }
+        }
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/grafana/loadgen.json"
+        );
+        let dashboard = std::fs::read_to_string(path).unwrap();
+        let mut read = std::collections::BTreeSet::new();
+        for (i, _) in dashboard.match_indices("loadgen_") {
+            let name: String = dashboard[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            read.insert(name);
+        }
+        read.remove("loadgen_"); // the dashboard's own uid or title, not a metric
+        let unknown: Vec<_> = read.iter().filter(|n| !exported.contains(*n)).collect();
+        assert!(read.len() >= 10, "{read:?}");
+        assert!(
+            unknown.is_empty(),
+            "the dashboard reads metrics loadgen does not export: {unknown:?}"
+        );
+    }
 }

@@ -83,6 +83,22 @@ impl ServerSeries {
         }
     }
 
+    /// A legend entry short enough for a chart titled with the metric: the
+    /// instance when the chart mixes targets, then the label values
+    /// (`127.0.0.1:8081 database`); the metric's name when both are absent.
+    pub fn short_label(&self, with_instance: bool) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if with_instance {
+            parts.push(self.instance());
+        }
+        parts.extend(self.labels.values().cloned());
+        if parts.is_empty() {
+            self.metric.clone()
+        } else {
+            parts.join(" ")
+        }
+    }
+
     /// The target's host:port, for legends that mix targets.
     pub fn instance(&self) -> String {
         reqwest::Url::parse(&self.target)
@@ -263,6 +279,11 @@ mod tests {
             "circuit_breaker_open {dependency=\"db\"}"
         );
         assert_eq!(find("circuit_breaker_open").instance(), "127.0.0.1:1");
+        assert_eq!(
+            find("circuit_breaker_open").short_label(true),
+            "127.0.0.1:1 db"
+        );
+        assert_eq!(shed.short_label(false), "http_requests_shed_total");
         assert!(series.iter().all(|s| s.metric != "other"));
         assert_eq!((target.scrapes, target.failures), (4, 2));
         assert_eq!(

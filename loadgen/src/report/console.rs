@@ -209,11 +209,23 @@ pub fn server_table(s: &Summary) -> String {
         let peak = series.points.iter().map(|p| p.1).fold(f64::NAN, f64::max);
         let _ = writeln!(
             out,
-            "  {:<58} peak {peak:.1}",
-            truncate(&format!("{} {}", series.instance(), series.label()), 58)
+            "  {:<66} peak {}",
+            truncate(&format!("{} {}", series.instance(), series.label()), 66),
+            si(peak)
         );
     }
     out
+}
+
+/// 43806720 as `43.8M`, 0.37 as `0.37`: a peak of any unit, readable.
+fn si(v: f64) -> String {
+    match v.abs() {
+        a if a >= 1e9 => format!("{:.1}G", v / 1e9),
+        a if a >= 1e6 => format!("{:.1}M", v / 1e6),
+        a if a >= 1e4 => format!("{:.1}k", v / 1e3),
+        a if a >= 100.0 => format!("{v:.0}"),
+        _ => format!("{v:.2}"),
+    }
 }
 
 /// Each `--at` action: how it ran, and how the target took it.

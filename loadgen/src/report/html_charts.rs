@@ -6,6 +6,7 @@
 use super::model::{pct, Model};
 use super::svg::{Chart, Line};
 use crate::observe::server_series::SeriesKind;
+use crate::observe::DEFAULT_SCRAPE_METRICS;
 use crate::shape::LoadModel;
 use hdrhistogram::Histogram;
 
@@ -110,7 +111,11 @@ pub fn server_charts(m: &Model) -> Vec<Chart> {
     let Some(server) = &m.summary.server else {
         return Vec::new();
     };
-    let mut metrics: Vec<&str> = Vec::new();
+    // The defaults first, in-flight and shed leading, then what --scrape-metric added.
+    let mut metrics: Vec<&str> = DEFAULT_SCRAPE_METRICS
+        .into_iter()
+        .filter(|m| server.series.iter().any(|s| s.metric == *m))
+        .collect();
     for s in &server.series {
         if !metrics.contains(&s.metric.as_str()) {
             metrics.push(&s.metric);
@@ -129,11 +134,7 @@ pub fn server_charts(m: &Model) -> Vec<Chart> {
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
-                    let name = if several_targets {
-                        format!("{} {}", s.instance(), s.label())
-                    } else {
-                        s.label()
-                    };
+                    let name = s.short_label(several_targets);
                     let points = s
                         .points
                         .iter()
