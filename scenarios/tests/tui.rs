@@ -80,6 +80,7 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
     }
     let url = support::serve(support::overloadable_app(Served::default(), u64::MAX));
     let out = support::out_dir("tui-q");
+    let metrics = format!("{url}/metrics");
     let run = [
         env!("CARGO_BIN_EXE_loadgen"),
         "run",
@@ -98,6 +99,9 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
         "--at",
         "0s",
         "true",
+        // The server's own series, drawn under the latency.
+        "--scrape",
+        &metrics,
         "--out",
         out.to_str().unwrap(),
     ]
@@ -127,6 +131,7 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
         "FAIL",
         "fail/s fault",
         "P99 fault",
+        "Server: in-flight fault",
     ];
     let pane = tmux.wait_for("live numbers", 60, |p| {
         live_requests(p).is_some_and(|n| n > 0)

@@ -109,6 +109,16 @@ pub fn overloadable_app(served: Served, limit: u64) -> Router {
                 }
             }),
         )
+        // Its requests in flight, as a service's Prometheus metrics say it.
+        .route(
+            "/metrics",
+            get(|State(s): State<Served>| async move {
+                format!(
+                    "# TYPE http_requests_in_flight gauge\nhttp_requests_in_flight {}\n",
+                    s.in_flight.load(Ordering::SeqCst)
+                )
+            }),
+        )
         .with_state(served)
 }
 

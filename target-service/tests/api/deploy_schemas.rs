@@ -106,9 +106,20 @@ fn prometheus_config_passes_promtool() {
     ] {
         assert!(config.contains(line), "prometheus.yml lacks `{line}`");
     }
-    let path = "deploy/prometheus/prometheus.yml";
-    if let Some(out) = run("promtool", PROMTOOL, &["check", "config", path]) {
-        succeeded("promtool check config", &out);
+    let local = repo_file("deploy/prometheus/local.yml");
+    for line in [
+        "targets: [\"127.0.0.1:9646\"]",
+        "targets: [\"127.0.0.1:8081\", \"127.0.0.1:8082\"]",
+    ] {
+        assert!(local.contains(line), "local.yml lacks `{line}`");
+    }
+    for path in [
+        "deploy/prometheus/prometheus.yml",
+        "deploy/prometheus/local.yml",
+    ] {
+        if let Some(out) = run("promtool", PROMTOOL, &["check", "config", path]) {
+            succeeded("promtool check config", &out);
+        }
     }
 }
 
