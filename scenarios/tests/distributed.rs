@@ -24,7 +24,18 @@ fn manager_counts_exactly_what_three_workers_measured() {
         served.accepted.clone(),
     );
     let (port, out) = (free_port(), out_dir("dist-three"));
-    let m = manager(port, "plan:30,2s;30,6s", 3, &host, &out, &[]);
+    // The manager serves the whole run's figures to Prometheus.
+    let exporter = free_port();
+    let addr = format!("127.0.0.1:{exporter}");
+    let m = manager(
+        port,
+        "plan:30,2s;30,6s",
+        3,
+        &host,
+        &out,
+        &["--prometheus", &addr],
+    );
+    let scrapes = scrape_until_final(exporter);
     let ws: Vec<Proc> = [1, 1, 2]
         .iter()
         .map(|&c| worker(port, "t0ken", c))
@@ -68,6 +79,46 @@ fn manager_counts_exactly_what_three_workers_measured() {
     let starts: Vec<u128> = outs.iter().map(|w| start_ms(&stderr(w))).collect();
     let spread = starts.iter().max().unwrap() - starts.iter().min().unwrap();
     assert!(spread < 100, "workers started {spread} ms apart");
+    let last = scrapes.join().unwrap();
+    assert!(last.contains("role=\"manager\""), "{last}");
+    assert!(last.contains("\nloadgen_workers 3\n"), "{last}");
+    let counted: f64 = last
+        .lines()
+        .filter(|l| l.starts_with("loadgen_requests_total{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(
+        counted, total as f64,
+        "the exporter's final count is the summary's"
+    );
+}
+
+/// Scrapes `http://127.0.0.1:port/metrics` every 250 ms until it serves the
+/// final figures (`loadgen_run_finished 1`), which it returns.
+fn scrape_until_final(port: u16) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            let page = std::net::TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .and_then(|mut s| {
+                    use std::io::Read;
+                    write!(
+                        s,
+                        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    )
+                    .ok()?;
+                    let mut text = String::new();
+                    s.read_to_string(&mut text).ok()?;
+                    Some(text)
+                });
+            if let Some(page) = page.filter(|p| p.contains("\nloadgen_run_finished 1\n")) {
+                return page;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("the manager's exporter never served its final figures");
+    })
 }
 
 #[test]
