@@ -85,6 +85,65 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// As [`Guard::call`], but `fut` runs in a task of its own to its end,
+    /// whether or not its caller waits that long: past the deadline the caller
+    /// gets `Timeout` (and the breaker a failure) at once, while the work goes
+    /// on holding its bulkhead slot until it is done. For writes: a transaction
+    /// cut off mid-way (a future dropped between its statements) leaves its
+    /// connection inside the transaction, and the next borrower of that server
+    /// connection behind a transaction pooler finds "a transaction already in
+    /// progress". A request dropped while waiting (the client gone, the
+    /// load-shedding deadline) does not stop the work either.
+    pub async fn call_to_completion<T, E>(
+        &self,
+        is_failure: impl Fn(&E) -> bool,
+        fut: impl Future<Output = Result<T, E>> + Send + 'static,
+    ) -> Result<T, GuardError<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let name = self.breaker.name();
+        let permit = self
+            .bulkhead
+            .acquire()
+            .await
+            .ok_or(GuardError::Full(name))?;
+        if !self.breaker.try_acquire() {
+            return Err(GuardError::Open(name));
+        }
+        let mut unsettled = Unsettled(Some(&self.breaker));
+        let mut work = tokio::spawn(async move {
+            let result = fut.await;
+            drop(permit);
+            result
+        });
+        let outcome = tokio::time::timeout(self.timeout, &mut work).await;
+        unsettled.0 = None;
+        match outcome {
+            Ok(Ok(Ok(v))) => {
+                self.breaker.on_success();
+                Ok(v)
+            }
+            Ok(Ok(Err(e))) => {
+                if is_failure(&e) {
+                    self.breaker.on_failure();
+                } else {
+                    self.breaker.on_success();
+                }
+                Err(GuardError::Inner(e))
+            }
+            Ok(Err(joined)) if joined.is_panic() => std::panic::resume_unwind(joined.into_panic()),
+            // Cancelled: the runtime is shutting down.
+            Ok(Err(_)) | Err(_) => {
+                self.breaker.on_failure();
+                Err(GuardError::Timeout(name))
+            }
+        }
+    }
+}
+
 /// Until settled, a guarded call in flight; dropped unsettled, it releases its probe slot.
 struct Unsettled<'a>(Option<&'a Breaker>);
 
@@ -138,6 +197,52 @@ mod tests {
             g.breaker.status().state,
             crate::resilience::BreakerState::Closed
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_past_its_deadline_runs_to_its_end_holding_its_slot() {
+        let g = guard();
+        let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = finished.clone();
+        let slow = async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok::<_, &str>(())
+        };
+        let r = g.call_to_completion(|_| true, slow).await;
+        assert!(
+            matches!(r, Err(GuardError::Timeout("db"))),
+            "the caller stops waiting at 100 ms"
+        );
+        assert!(!finished.load(std::sync::atomic::Ordering::SeqCst));
+        assert_eq!(g.bulkhead.in_use(), 1, "the work still holds its slot");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(
+            finished.load(std::sync::atomic::Ordering::SeqCst),
+            "and runs to its end"
+        );
+        assert_eq!(g.bulkhead.in_use(), 0);
+        // A caller dropped while waiting does not cut the work off either.
+        let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = finished.clone();
+        let work = async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok::<_, &str>(2)
+        };
+        let waited = tokio::time::timeout(
+            Duration::from_millis(10),
+            g.call_to_completion(|_| true, work),
+        )
+        .await;
+        assert!(waited.is_err());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(finished.load(std::sync::atomic::Ordering::SeqCst));
+        assert_eq!(g.bulkhead.in_use(), 0);
+        assert!(g
+            .call_to_completion(|_| true, async { Ok::<_, &str>(3) })
+            .await
+            .is_ok());
     }
 
     #[tokio::test(start_paused = true)]

@@ -57,10 +57,14 @@ async fn search(
     // shared by every page of the query and cached longer than the pages.
     let known_total = state.cache.search_total(&keys).await;
     let offset = (page - 1) * per_page;
-    let found = db_read(&state, || {
-        state
-            .store
-            .search_books(needle.as_deref(), per_page, offset, known_total)
+    let found = db_read(&state, |store| {
+        let needle = needle.clone();
+        async move {
+            let needle = needle.as_deref();
+            store
+                .search_books(needle, per_page, offset, known_total)
+                .await
+        }
     })
     .await?;
     let result = BookPage {
@@ -81,7 +85,7 @@ async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<Book>, A
     if let Some(hit) = state.cache.book::<Book>(id).await {
         return Ok(Json(hit));
     }
-    let book = db_read(&state, || state.store.get_book(id)).await?;
+    let book = db_read(&state, |store| async move { store.get_book(id).await }).await?;
     state.cache.put_book(id, &book).await;
     Ok(Json(book))
 }
@@ -92,7 +96,11 @@ async fn create(
     ApiJson(input): ApiJson<BookInput>,
 ) -> Result<(StatusCode, Json<Book>), ApiError> {
     validate(&input)?;
-    let book = db_write(&state, state.store.create_book(&input)).await?;
+    let book = db_write(
+        &state,
+        |store| async move { store.create_book(&input).await },
+    )
+    .await?;
     // A new book joins cached searches within SEARCH_CACHE_TTL_SECS. Bumping the
     // catalogue version here emptied the search cache on every insert, so steady
     // librarian inserts sent every search to the database (the 10k run's wall).
@@ -106,7 +114,10 @@ async fn update(
     ApiJson(input): ApiJson<BookInput>,
 ) -> Result<Json<Book>, ApiError> {
     validate(&input)?;
-    let book = db_write(&state, state.store.update_book(id, &input)).await?;
+    let book = db_write(&state, |store| async move {
+        store.update_book(id, &input).await
+    })
+    .await?;
     state.cache.forget_book(id).await;
     state.cache.bump_catalog().await;
     Ok(Json(book))

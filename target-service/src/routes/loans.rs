@@ -42,12 +42,10 @@ async fn borrow(
     }
     let key = idempotency_key(&headers)?;
     let limit = state.config.loan_limit;
-    let (loan, created) = db_write(
-        &state,
-        state
-            .store
-            .borrow(caller.member_id, input.book_id, key.as_deref(), limit),
-    )
+    let (member, book) = (caller.member_id, input.book_id);
+    let (loan, created) = db_write(&state, |store| async move {
+        store.borrow(member, book, key.as_deref(), limit).await
+    })
     .await?;
     if created {
         state.cache.forget_book(loan.book_id).await;
@@ -66,7 +64,11 @@ async fn give_back(
     caller: Caller,
     Id(id): Id,
 ) -> Result<Json<Loan>, ApiError> {
-    let loan = db_write(&state, state.store.return_loan(caller.member_id, id)).await?;
+    let member = caller.member_id;
+    let loan = db_write(&state, |store| async move {
+        store.return_loan(member, id).await
+    })
+    .await?;
     state.cache.forget_book(loan.book_id).await;
     state.cache.forget_loans(caller.member_id).await;
     Ok(Json(loan))
@@ -79,7 +81,12 @@ async fn my_loans(
     if let Some(hit) = state.cache.loans::<Vec<Loan>>(caller.member_id).await {
         return Ok(Json(hit));
     }
-    let loans = db_read(&state, || state.store.member_loans(caller.member_id)).await?;
+    let member = caller.member_id;
+    let loans = db_read(
+        &state,
+        |store| async move { store.member_loans(member).await },
+    )
+    .await?;
     state.cache.put_loans(caller.member_id, &loans).await;
     Ok(Json(loans))
 }

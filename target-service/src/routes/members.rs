@@ -46,10 +46,12 @@ async fn register(
         .hash(&input.password)
         .await
         .map_err(hash_error)?;
-    let member = db_write(
-        &state,
-        state.store.create_member(&email, name, &hash, Role::Member),
-    )
+    let name = name.to_string();
+    let member = db_write(&state, |store| async move {
+        store
+            .create_member(&email, &name, &hash, Role::Member)
+            .await
+    })
     .await?;
     Ok((StatusCode::CREATED, Json(member)))
 }
@@ -65,7 +67,11 @@ async fn login(
         return Err(ApiError::Unauthorized);
     }
     let email = input.email.trim().to_lowercase();
-    let found = db_read(&state, || state.store.credentials(&email)).await?;
+    let found = db_read(&state, |store| {
+        let email = email.clone();
+        async move { store.credentials(&email).await }
+    })
+    .await?;
     let Some(creds) = found else {
         // Spend the same work as a real check so response time does not reveal members.
         let _ = state.passwords.hash(&input.password).await;

@@ -6,18 +6,22 @@ pub mod loans;
 pub mod members;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use crate::error::ApiError;
 use crate::resilience::retry::retry;
 use crate::resilience::GuardError;
 use crate::state::AppState;
-use crate::store::{StoreError, StoreResult};
+use crate::store::{Store, StoreError, StoreResult};
 
-/// An idempotent read: guarded, and retried with backoff on infrastructure failures.
+/// An idempotent read: guarded, and retried with backoff on infrastructure
+/// failures. Each attempt runs to its end in a task of its own, as a write
+/// does (every store call is a transaction; see [`db_write`]).
 pub async fn db_read<T, F, Fut>(state: &AppState, op: F) -> Result<T, ApiError>
 where
-    F: Fn() -> Fut,
-    Fut: Future<Output = StoreResult<T>>,
+    F: Fn(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = StoreResult<T>> + Send + 'static,
+    T: Send + 'static,
 {
     let retryable = |e: &GuardError<StoreError>| match e {
         GuardError::Inner(inner) => inner.is_infra(),
@@ -26,21 +30,31 @@ where
     };
     let cfg = &state.config;
     retry(cfg.retry_attempts.max(1), cfg.retry_base, retryable, || {
-        state.guards.db.call(StoreError::is_infra, op())
+        let work = op(state.store.clone());
+        state
+            .guards
+            .db
+            .call_to_completion(StoreError::is_infra, work)
     })
     .await
     .map_err(ApiError::from)
 }
 
-/// A write: guarded, never retried here (the client retries with its idempotency key).
-pub async fn db_write<T>(
-    state: &AppState,
-    fut: impl Future<Output = StoreResult<T>>,
-) -> Result<T, ApiError> {
+/// A write: guarded, never retried here (the client retries with its idempotency
+/// key). `op` gets the store and runs to its end in a task of its own, even past
+/// the deadline or when the request is dropped: a transaction is never cut off
+/// between its statements (see [`crate::resilience::Guard::call_to_completion`]).
+pub async fn db_write<T, F, Fut>(state: &AppState, op: F) -> Result<T, ApiError>
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = StoreResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let work = op(state.store.clone());
     state
         .guards
         .db
-        .call(StoreError::is_infra, fut)
+        .call_to_completion(StoreError::is_infra, work)
         .await
         .map_err(ApiError::from)
 }

@@ -109,9 +109,9 @@ async fn refused_data_is_not_a_database_failure() {
     let state = &app.state;
     for _ in 0..10 {
         let calls = AtomicU32::new(0);
-        let out = target_service::routes::db_read(state, || {
+        let out = target_service::routes::db_read(state, |store| {
             calls.fetch_add(1, Ordering::SeqCst);
-            state.store.credentials("x\u{0}@x.test")
+            async move { store.credentials("x\u{0}@x.test").await }
         })
         .await;
         let err = out.expect_err("PostgreSQL refuses a NUL byte");
