@@ -4,6 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::OwnedSemaphorePermit;
+
 use super::{Breaker, BreakerConfig, Bulkhead};
 
 /// Why a guarded call did not produce the dependency's own answer.
@@ -49,52 +51,25 @@ impl Guard {
         is_failure: impl Fn(&E) -> bool,
         fut: impl Future<Output = Result<T, E>>,
     ) -> Result<T, GuardError<E>> {
-        let name = self.breaker.name();
-        let _permit = self
-            .bulkhead
-            .acquire()
-            .await
-            .ok_or(GuardError::Full(name))?;
-        if !self.breaker.try_acquire() {
-            return Err(GuardError::Open(name));
-        }
+        let _permit = self.admit().await?;
         // A call dropped before it ends (its request cancelled or past its
         // deadline) must still give back a half-open probe slot: else the
         // breaker waits for that probe forever and refuses every call.
         let mut unsettled = Unsettled(Some(&self.breaker));
         let outcome = tokio::time::timeout(self.timeout, fut).await;
         unsettled.0 = None;
-        match outcome {
-            Ok(Ok(v)) => {
-                self.breaker.on_success();
-                Ok(v)
-            }
-            Ok(Err(e)) => {
-                if is_failure(&e) {
-                    self.breaker.on_failure();
-                } else {
-                    self.breaker.on_success();
-                }
-                Err(GuardError::Inner(e))
-            }
-            Err(_) => {
-                self.breaker.on_failure();
-                Err(GuardError::Timeout(name))
-            }
-        }
+        self.settle(outcome.ok(), is_failure)
     }
-}
 
-impl Guard {
     /// As [`Guard::call`], but `fut` runs in a task of its own to its end,
     /// whether or not its caller waits that long: past the deadline the caller
     /// gets `Timeout` (and the breaker a failure) at once, while the work goes
-    /// on holding its bulkhead slot until it is done. For writes: a transaction
-    /// cut off mid-way (a future dropped between its statements) leaves its
-    /// connection inside the transaction, and the next borrower of that server
-    /// connection behind a transaction pooler finds "a transaction already in
-    /// progress". A request dropped while waiting (the client gone, the
-    /// load-shedding deadline) does not stop the work either.
+    /// on holding its bulkhead slot until it is done. For database calls: a
+    /// transaction cut off mid-way (a future dropped between its statements)
+    /// leaves its connection inside the transaction, and the next borrower of
+    /// that server connection behind a transaction pooler finds "a transaction
+    /// already in progress". A request dropped while waiting (the client gone,
+    /// the load-shedding deadline) does not stop the work either.
     pub async fn call_to_completion<T, E>(
         &self,
         is_failure: impl Fn(&E) -> bool,
@@ -104,6 +79,25 @@ impl Guard {
         T: Send + 'static,
         E: Send + 'static,
     {
+        let permit = self.admit().await?;
+        let mut unsettled = Unsettled(Some(&self.breaker));
+        let mut work = tokio::spawn(async move {
+            let result = fut.await;
+            drop(permit);
+            result
+        });
+        let outcome = match tokio::time::timeout(self.timeout, &mut work).await {
+            Ok(Ok(result)) => Some(result),
+            Ok(Err(joined)) if joined.is_panic() => std::panic::resume_unwind(joined.into_panic()),
+            // Cancelled (the runtime is shutting down), or past the deadline.
+            Ok(Err(_)) | Err(_) => None,
+        };
+        unsettled.0 = None;
+        self.settle(outcome, is_failure)
+    }
+
+    /// A bulkhead slot, if one frees in time, and the breaker's leave to call.
+    async fn admit<E>(&self) -> Result<OwnedSemaphorePermit, GuardError<E>> {
         let name = self.breaker.name();
         let permit = self
             .bulkhead
@@ -113,20 +107,22 @@ impl Guard {
         if !self.breaker.try_acquire() {
             return Err(GuardError::Open(name));
         }
-        let mut unsettled = Unsettled(Some(&self.breaker));
-        let mut work = tokio::spawn(async move {
-            let result = fut.await;
-            drop(permit);
-            result
-        });
-        let outcome = tokio::time::timeout(self.timeout, &mut work).await;
-        unsettled.0 = None;
+        Ok(permit)
+    }
+
+    /// Tells the breaker how the call went (`None`: no answer in time) and
+    /// hands its caller the answer.
+    fn settle<T, E>(
+        &self,
+        outcome: Option<Result<T, E>>,
+        is_failure: impl Fn(&E) -> bool,
+    ) -> Result<T, GuardError<E>> {
         match outcome {
-            Ok(Ok(Ok(v))) => {
+            Some(Ok(v)) => {
                 self.breaker.on_success();
                 Ok(v)
             }
-            Ok(Ok(Err(e))) => {
+            Some(Err(e)) => {
                 if is_failure(&e) {
                     self.breaker.on_failure();
                 } else {
@@ -134,11 +130,9 @@ impl Guard {
                 }
                 Err(GuardError::Inner(e))
             }
-            Ok(Err(joined)) if joined.is_panic() => std::panic::resume_unwind(joined.into_panic()),
-            // Cancelled: the runtime is shutting down.
-            Ok(Err(_)) | Err(_) => {
+            None => {
                 self.breaker.on_failure();
-                Err(GuardError::Timeout(name))
+                Err(GuardError::Timeout(self.breaker.name()))
             }
         }
     }
