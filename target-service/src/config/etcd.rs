@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use etcd_client::{Client, ConnectOptions, EventType, GetOptions, WatchOptions};
 
+/// The client crate, for the tests and tools that write knobs.
+pub use etcd_client;
+
 use super::keys::by_path;
 use super::knobs::{EtcdStatus, Knobs};
 use super::Config;

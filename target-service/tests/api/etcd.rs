@@ -1,0 +1,240 @@
+//! Knobs from a real etcd (feature `etcd`): read at start, watched, a bad value
+//! refused, etcd lost and back, restart-only keys pending. Each test starts a private
+//! etcd (`etcd_server.rs`) and skips when etcd is not installed.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::etcd_server::EtcdServer;
+use crate::helpers::{spawn_app_with, test_vars, TestApp};
+
+async fn app_on(etcd: &EtcdServer) -> TestApp {
+    let mut vars = test_vars();
+    vars.insert("ETCD_URL".into(), etcd.url.clone());
+    spawn_app_with(vars).await
+}
+
+/// How long `condition` took to hold, or `None` if it did not within `limit`.
+async fn within<F, Fut>(limit: Duration, mut condition: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if condition().await {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+async fn admin_config(app: &TestApp) -> Value {
+    let token = app.librarian().await;
+    let r = app
+        .request(Method::GET, "/admin/config", Some(&token), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    r.body
+}
+
+fn knob<'a>(config: &'a Value, env: &str) -> &'a Value {
+    config["knobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["env"] == env)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_starts_from_etcd_values_under_the_environment() {
+    let Some(etcd) = EtcdServer::start().await else {
+        return;
+    };
+    etcd.put("/config/limits/max_in_flight", "77").await;
+    etcd.put("/config/cache/search_ttl_secs", "9").await;
+    etcd.put("/config/outbox/retention_secs", "120").await;
+    // The environment wins: test_vars sets SEED_BOOKS to 60.
+    etcd.put("/config/seed/books", "61").await;
+    let app = app_on(&etcd).await;
+    assert_eq!(app.state.config.max_in_flight, 77);
+    assert_eq!(app.state.in_flight.max(), 77);
+    assert_eq!(app.state.cache.ttls().1, Duration::from_secs(9));
+    assert_eq!(
+        app.state.config.outbox_retention,
+        Duration::from_secs(120),
+        "restart-only, read at start"
+    );
+    assert_eq!(app.state.config.seed_books, 60);
+    let config = admin_config(&app).await;
+    assert_eq!(knob(&config, "MAX_IN_FLIGHT")["source"], "etcd");
+    assert_eq!(knob(&config, "OUTBOX_RETENTION_SECS")["source"], "etcd");
+    assert_eq!(knob(&config, "SEED_BOOKS")["source"], "env");
+    assert_eq!(knob(&config, "RETRY_ATTEMPTS")["source"], "default");
+    let watching = within(Duration::from_secs(5), || async {
+        admin_config(&app).await["etcd"]["status"] == "watching"
+    })
+    .await;
+    assert!(watching.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rate_limit_put_in_etcd_brings_429s_on_every_instance_within_2s() {
+    let Some(etcd) = EtcdServer::start().await else {
+        return;
+    };
+    let apps = [app_on(&etcd).await, app_on(&etcd).await];
+    for app in &apps {
+        let ready = within(Duration::from_secs(5), || async {
+            app.get("/health/ready").await.body["config"]["etcd"] == "watching"
+        });
+        assert!(ready.await.is_some(), "the watch is up");
+        for _ in 0..10 {
+            assert_eq!(app.get("/books/1").await.status, StatusCode::OK);
+        }
+    }
+    etcd.put("/config/rate_limit/per_sec", "2").await;
+    for (i, app) in apps.iter().enumerate() {
+        let limited = within(Duration::from_secs(2), || async {
+            let mut statuses = Vec::new();
+            for _ in 0..4 {
+                statuses.push(app.get("/books/1").await.status);
+            }
+            statuses.contains(&StatusCode::TOO_MANY_REQUESTS)
+        })
+        .await;
+        let took = limited.unwrap_or_else(|| panic!("instance {i}: no 429 within 2 s"));
+        eprintln!("instance {i}: 429s after {took:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_value_is_refused_and_the_last_good_one_stays() {
+    let Some(etcd) = EtcdServer::start().await else {
+        return;
+    };
+    etcd.put("/config/rate_limit/per_sec", "50").await;
+    let app = app_on(&etcd).await;
+    assert_eq!(app.state.knobs.current().rate_limit_per_sec, 50);
+    let watching = within(Duration::from_secs(5), || async {
+        app.get("/health/ready").await.body["config"]["etcd"] == "watching"
+    });
+    assert!(watching.await.is_some());
+    etcd.put("/config/rate_limit/per_sec", "lots").await;
+    etcd.put("/config/retry/attempts", "0").await;
+    // Events arrive in order: once this one is applied, the bad ones were seen.
+    etcd.put("/config/cache/ttl_secs", "42").await;
+    let applied = within(Duration::from_secs(2), || async {
+        app.state.knobs.current().cache_ttl == Duration::from_secs(42)
+    });
+    assert!(applied.await.is_some());
+    let live = app.state.knobs.current();
+    assert_eq!(live.rate_limit_per_sec, 50, "the last good value stays");
+    assert_eq!(live.retry_attempts, 3, "the default stays");
+    let config = admin_config(&app).await;
+    assert_eq!(knob(&config, "RATE_LIMIT_PER_SEC")["value"], "50");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_lost_mid_run_changes_nothing_and_is_watched_again_when_back() {
+    let Some(mut etcd) = EtcdServer::start().await else {
+        return;
+    };
+    etcd.put("/config/rate_limit/per_sec", "1000").await;
+    etcd.put("/config/limits/max_in_flight", "99").await;
+    let app = app_on(&etcd).await;
+    let status = |app: &TestApp| {
+        let knobs = app.state.knobs.clone();
+        async move { knobs.etcd_status() }
+    };
+    let watching = within(Duration::from_secs(5), || async {
+        status(&app).await == target_service::config::knobs::EtcdStatus::Watching
+    });
+    assert!(watching.await.is_some());
+    let before = app.state.knobs.current();
+
+    etcd.kill();
+    let noticed = within(Duration::from_secs(5), || async {
+        status(&app).await == target_service::config::knobs::EtcdStatus::Unreachable
+    });
+    assert!(noticed.await.is_some(), "the loss is noticed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(app.state.knobs.current(), before, "nothing changed");
+    assert_eq!(app.state.in_flight.max(), 99);
+    assert_eq!(app.get("/books/1").await.status, StatusCode::OK);
+    let ready = app.get("/health/ready").await;
+    assert_eq!(
+        ready.status,
+        StatusCode::OK,
+        "etcd is not a readiness dependency"
+    );
+    assert_eq!(ready.body["config"]["etcd"], "unreachable");
+    assert_eq!(
+        knob(&admin_config(&app).await, "MAX_IN_FLIGHT")["source"],
+        "etcd"
+    );
+
+    etcd.run().await;
+    etcd.put("/config/limits/max_in_flight", "12").await;
+    let followed = within(Duration::from_secs(10), || async {
+        app.state.in_flight.max() == 12
+    });
+    assert!(followed.await.is_some(), "watched again once back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_at_start_the_service_starts_and_picks_etcd_up_later() {
+    let Some(mut etcd) = EtcdServer::reserve() else {
+        return;
+    };
+    let started = Instant::now();
+    let app = app_on(&etcd).await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        app.state.knobs.etcd_status().to_owned(),
+        target_service::config::knobs::EtcdStatus::Unreachable
+    );
+    assert_eq!(app.get("/books/1").await.status, StatusCode::OK);
+    etcd.run().await;
+    etcd.put("/config/limits/max_in_flight", "33").await;
+    let followed = within(Duration::from_secs(10), || async {
+        app.state.in_flight.max() == 33
+    });
+    assert!(followed.await.is_some(), "picked up once etcd answers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_only_key_is_pending_in_ready_and_admin_config() {
+    let Some(etcd) = EtcdServer::start().await else {
+        return;
+    };
+    let app = app_on(&etcd).await;
+    let watching = within(Duration::from_secs(5), || async {
+        app.get("/health/ready").await.body["config"]["etcd"] == "watching"
+    });
+    assert!(watching.await.is_some());
+    etcd.put("/config/limits/max_body_bytes", "1024").await;
+    let pending = within(Duration::from_secs(2), || async {
+        let ready = app.get("/health/ready").await.body;
+        ready["config"]["pending_restart"][0]["key"] == "/config/limits/max_body_bytes"
+    });
+    assert!(
+        pending.await.is_some(),
+        "{}",
+        app.get("/health/ready").await.body
+    );
+    let config = admin_config(&app).await;
+    let row = knob(&config, "MAX_BODY_BYTES");
+    assert_eq!(row["source"], "pending", "{row}");
+    assert_eq!(row["value"], "65536");
+    assert_eq!(row["pending_value"], "1024");
+    assert_eq!(
+        app.state.config.max_body_bytes, 65_536,
+        "not applied half-way"
+    );
+}
