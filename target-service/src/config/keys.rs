@@ -557,6 +557,19 @@ mod tests {
     }
 
     #[test]
+    fn docs_list_every_key_as_live_or_restart() {
+        let docs = include_str!("../../../docs/SERVICE.md");
+        for key in KEYS {
+            let applied = match key.reload {
+                Reload::Live => "**live**",
+                Reload::Restart => "restart",
+            };
+            let row = format!("| `{}` | `{}` | {applied} |", key.path, key.env);
+            assert!(docs.contains(&row), "docs/SERVICE.md lacks {row}");
+        }
+    }
+
+    #[test]
     fn passwords_in_urls_are_masked() {
         assert_eq!(
             redact_url("postgres://library:s3cret@pgbouncer:6432/library?x=1"),
