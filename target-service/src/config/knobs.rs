@@ -94,6 +94,9 @@ struct Sources {
 /// and the layers etcd keeps changing.
 pub struct Knobs {
     started: Arc<Config>,
+    /// `started`'s layers parsed afresh: what changes are measured against (the
+    /// running config may hold values filled in later, e.g. the embedded database's path).
+    baseline: Config,
     live: RwLock<Arc<LiveKnobs>>,
     sources: Mutex<Sources>,
     appliers: Mutex<Vec<Applier>>,
@@ -124,12 +127,15 @@ impl Knobs {
         if log_from_etcd {
             apply_log_level(&live.log_level);
         }
+        let baseline =
+            Config::from_layers(started.layers.clone()).unwrap_or_else(|_| (*started).clone());
         Knobs {
             live: RwLock::new(Arc::new(live)),
             sources: Mutex::new(Sources {
                 layers: started.layers.clone(),
-                current: (*started).clone(),
+                current: baseline.clone(),
             }),
+            baseline,
             started,
             appliers: Mutex::new(Vec::new()),
             etcd: Mutex::new(etcd),
@@ -239,7 +245,7 @@ impl Knobs {
             let shown = (key.show)(&next);
             match key.reload {
                 Reload::Live => {
-                    tracing::info!(key = %self.etcd_key(key.path), value = %shown, ?source, "configuration changed")
+                    tracing::info!(key = %self.etcd_key(key.path), value = %shown, source = source.as_str(), "configuration changed")
                 }
                 Reload::Restart => {
                     tracing::warn!(key = %self.etcd_key(key.path), value = %shown, "configuration changed; takes effect at the next restart (pending)")
@@ -282,7 +288,7 @@ impl Knobs {
         let pending = key.reload == Reload::Restart
             && differs(
                 key,
-                (&self.started, &self.started.layers),
+                (&self.baseline, &self.started.layers),
                 (&sources.current, &sources.layers),
             );
         let source = if pending {
@@ -410,6 +416,16 @@ mod tests {
         );
         k.replace_etcd_values([("auth/token_secret", "new-secret")]);
         assert_eq!(k.pending().len(), 1, "only the secret still waits");
+    }
+
+    #[test]
+    fn values_filled_in_after_start_are_not_pending() {
+        let mut started = Config::embedded();
+        started.database_url = Some("/tmp/embedded/library.db".into());
+        let k = Knobs::new(Arc::new(started));
+        k.set_etcd_value("rate_limit/per_sec", Some("9"));
+        assert!(k.pending().is_empty(), "{:?}", k.pending());
+        assert_eq!(row(&k, "DATABASE_URL").value, "/tmp/embedded/library.db");
     }
 
     #[test]
