@@ -238,3 +238,46 @@ async fn a_restart_only_key_is_pending_in_ready_and_admin_config() {
         "not applied half-way"
     );
 }
+
+/// `serve` (as the binary runs) on the embedded database, etcd read at start: the
+/// database path filled in at start is not a change awaiting a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_on_the_embedded_database_nothing_awaits_a_restart() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let Some(etcd) = EtcdServer::start().await else {
+        return;
+    };
+    etcd.put("/config/limits/max_in_flight", "321").await;
+    let mut vars = test_vars();
+    vars.insert("ETCD_URL".into(), etcd.url.clone());
+    let config = target_service::Config::from_map(&vars).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(target_service::serve(config, listener, stop.clone()));
+    let ready = || async move {
+        let mut conn = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let req = "GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        conn.write_all(req.as_bytes()).await.ok()?;
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).await.ok()?;
+        let (_, body) = reply.split_once("\r\n\r\n")?;
+        serde_json::from_str::<Value>(body).ok()
+    };
+    let watching = within(Duration::from_secs(10), || async {
+        ready()
+            .await
+            .is_some_and(|b| b["config"]["etcd"] == "watching")
+    });
+    assert!(watching.await.is_some());
+    let body = ready().await.unwrap();
+    assert_eq!(
+        body["config"]["pending_restart"],
+        serde_json::json!([]),
+        "{body}"
+    );
+    stop.cancel();
+    let stopped = tokio::time::timeout(Duration::from_secs(15), server).await;
+    stopped.expect("serve returns").unwrap().unwrap();
+}
