@@ -107,9 +107,9 @@ pub async fn load_at_start(config: Config) -> Config {
             tracing::warn!(key = %format!("{prefix}{path}"), "unknown configuration key in etcd; ignored");
             continue;
         };
-        if let Err(reason) = layers.set_etcd(key, Some(value)) {
+        if let Err(refusal) = layers.set_etcd(key, Some(value)) {
             let value = if key.is_secret() { "(hidden)" } else { value };
-            tracing::warn!(key = %format!("{prefix}{path}"), value, %reason, "refused a configuration value from etcd; using the default");
+            tracing::warn!(key = %format!("{prefix}{path}"), value, reason = %refusal.reason, "refused a configuration value from etcd; using the default");
         }
     }
     match Config::from_layers(layers.clone()) {

@@ -178,6 +178,9 @@ impl Knobs {
         let mut layers = sources.layers.clone();
         if self.stage(&mut layers, path, value) {
             self.commit(&mut sources, layers);
+        } else {
+            // The values are unchanged, but the refusals are remembered.
+            sources.layers = layers;
         }
     }
 
@@ -197,6 +200,8 @@ impl Knobs {
         }
         if changed {
             self.commit(&mut sources, layers);
+        } else {
+            sources.layers = layers;
         }
     }
 
@@ -215,13 +220,14 @@ impl Knobs {
         };
         match layers.set_etcd(key, value) {
             Ok(changed) => changed,
-            Err(reason) => {
+            Err(refusal) if refusal.repeated => false,
+            Err(refusal) => {
                 let shown = if key.is_secret() {
                     "(hidden)"
                 } else {
                     value.unwrap_or("")
                 };
-                tracing::warn!(key = %self.etcd_key(path), value = shown, %reason, "refused a configuration value from etcd; the last good value stays");
+                tracing::warn!(key = %self.etcd_key(path), value = shown, reason = %refusal.reason, "refused a configuration value from etcd; the last good value stays");
                 false
             }
         }

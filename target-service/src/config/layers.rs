@@ -34,8 +34,17 @@ impl Source {
 pub struct Layers {
     env: Arc<HashMap<String, String>>,
     etcd: BTreeMap<&'static str, String>,
+    /// The last value refused per key, so a bad value read again is not logged again.
+    refused: BTreeMap<&'static str, String>,
     /// Whether the start already asked etcd (answered or not): it asks once.
     etcd_tried: bool,
+}
+
+/// Why an etcd value was refused, and whether that same value was refused before.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: String,
+    pub repeated: bool,
 }
 
 impl std::fmt::Debug for Layers {
@@ -52,6 +61,7 @@ impl Layers {
         Layers {
             env: Arc::new(vars),
             etcd: BTreeMap::new(),
+            refused: BTreeMap::new(),
             etcd_tried: false,
         }
     }
@@ -93,16 +103,20 @@ impl Layers {
     }
 
     /// Sets (`Some`) or removes (`None`) `key`'s etcd value after checking it.
-    /// `Ok(true)` when the layer changed; `Err(reason)` leaves it as it was.
-    pub fn set_etcd(&mut self, key: &'static Key, value: Option<&str>) -> Result<bool, String> {
-        match value.map(str::trim) {
-            Some(raw) => {
-                key.check(raw)?;
-                let previous = self.etcd.insert(key.env, raw.to_string());
-                Ok(previous.as_deref() != Some(raw))
-            }
-            None => Ok(self.etcd.remove(key.env).is_some()),
+    /// `Ok(true)` when the layer changed; a refusal leaves it as it was.
+    pub fn set_etcd(&mut self, key: &'static Key, value: Option<&str>) -> Result<bool, Refusal> {
+        let Some(raw) = value.map(str::trim) else {
+            self.refused.remove(key.env);
+            return Ok(self.etcd.remove(key.env).is_some());
+        };
+        if let Err(reason) = key.check(raw) {
+            let before = self.refused.insert(key.env, raw.to_string());
+            let repeated = before.as_deref() == Some(raw);
+            return Err(Refusal { reason, repeated });
         }
+        self.refused.remove(key.env);
+        let previous = self.etcd.insert(key.env, raw.to_string());
+        Ok(previous.as_deref() != Some(raw))
     }
 
     /// The etcd values, by environment variable name.
@@ -153,8 +167,11 @@ mod tests {
         let per_sec = by_env("RATE_LIMIT_PER_SEC").unwrap();
         let mut l = layers(&[]);
         l.set_etcd(per_sec, Some("50")).unwrap();
-        let reason = l.set_etcd(per_sec, Some("lots")).unwrap_err();
-        assert!(reason.contains("\"lots\""), "{reason}");
+        let refusal = l.set_etcd(per_sec, Some("lots")).unwrap_err();
+        assert!(refusal.reason.contains("\"lots\""), "{refusal:?}");
+        assert!(!refusal.repeated);
+        assert!(l.set_etcd(per_sec, Some("lots")).unwrap_err().repeated);
+        assert!(!l.set_etcd(per_sec, Some("lotz")).unwrap_err().repeated);
         assert_eq!(l.effective(per_sec), (Some("50"), Source::Etcd));
         assert_eq!(
             Config::from_layers(l).unwrap().rate_limit_burst,
