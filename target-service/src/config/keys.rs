@@ -82,323 +82,55 @@ fn secs(d: std::time::Duration) -> String {
 }
 
 /// Every knob, in the order `/admin/config` and docs/SERVICE.md list them.
+#[rustfmt::skip]
 pub static KEYS: &[Key] = &[
-    key!(
-        "rate_limit/per_sec",
-        "RATE_LIMIT_PER_SEC",
-        Live,
-        count(0, 10_000_000),
-        |c| c.rate_limit_per_sec.to_string()
-    ),
-    key!(
-        "rate_limit/burst",
-        "RATE_LIMIT_BURST",
-        Live,
-        count(1, 10_000_000),
-        |c| c.rate_limit_burst.to_string()
-    ),
-    key!(
-        "limits/max_in_flight",
-        "MAX_IN_FLIGHT",
-        Live,
-        count(1, 1_000_000),
-        |c| c.max_in_flight.to_string()
-    ),
-    key!(
-        "circuit_breakers/failure_threshold",
-        "BREAKER_FAILURE_THRESHOLD",
-        Live,
-        count(1, 1_000_000),
-        |c| c.breaker.failure_threshold.to_string()
-    ),
-    key!(
-        "circuit_breakers/open_ms",
-        "BREAKER_OPEN_MS",
-        Live,
-        MS,
-        |c| ms(c.breaker.open_for)
-    ),
-    key!(
-        "circuit_breakers/half_open_calls",
-        "BREAKER_HALF_OPEN_CALLS",
-        Live,
-        count(1, 10_000),
-        |c| c.breaker.half_open_max_calls.to_string()
-    ),
-    key!(
-        "retry/attempts",
-        "RETRY_ATTEMPTS",
-        Live,
-        count(1, 10),
-        |c| c.retry_attempts.to_string()
-    ),
-    key!(
-        "retry/base_ms",
-        "RETRY_BASE_MS",
-        Live,
-        count(0, 60_000),
-        |c| ms(c.retry_base)
-    ),
-    key!("cache/ttl_secs", "CACHE_TTL_SECS", Live, SECS, |c| secs(
-        c.cache_ttl
-    )),
-    key!(
-        "cache/search_ttl_secs",
-        "SEARCH_CACHE_TTL_SECS",
-        Live,
-        SECS,
-        |c| secs(c.search_cache_ttl)
-    ),
-    key!(
-        "cache/search_count_ttl_secs",
-        "SEARCH_COUNT_TTL_SECS",
-        Live,
-        SECS,
-        |c| secs(c.search_count_ttl)
-    ),
-    key!("log/level", "RUST_LOG", Live, Kind::LogFilter, |c| c
-        .log_level
-        .clone()),
-    key!(
-        "server/bind_addr",
-        "BIND_ADDR",
-        Restart,
-        Kind::Address,
-        |c| c.bind_addr.to_string()
-    ),
-    key!("database/url", "DATABASE_URL", Restart, DB_URL, |c| c
-        .database_url
-        .as_deref()
-        .map(redact_url)
-        .unwrap_or_default()),
-    key!(
-        "database/migrate_url",
-        "DATABASE_MIGRATE_URL",
-        Restart,
-        DB_URL,
-        |c| c
-            .database_migrate_url
-            .as_deref()
-            .map(redact_url)
-            .unwrap_or_default()
-    ),
-    key!(
-        "database/max_connections",
-        "DB_MAX_CONNECTIONS",
-        Restart,
-        count(1, 10_000),
-        |c| c.db_max_connections.to_string()
-    ),
-    key!("database/timeout_ms", "DB_TIMEOUT_MS", Restart, MS, |c| ms(
-        c.db_timeout
-    )),
-    key!(
-        "redis/url",
-        "REDIS_URL",
-        Restart,
-        Kind::Url(&["redis", "rediss"]),
-        |c| c.redis_url.as_deref().map(redact_url).unwrap_or_default()
-    ),
-    key!("redis/timeout_ms", "REDIS_TIMEOUT_MS", Restart, MS, |c| ms(
-        c.redis_timeout
-    )),
-    key!("cache/prefix", "CACHE_PREFIX", Restart, Kind::Text, |c| c
-        .cache_prefix
-        .clone()),
-    key!(
-        "rabbitmq/url",
-        "RABBITMQ_URL",
-        Restart,
-        Kind::Url(&["amqp", "amqps"]),
-        |c| c
-            .rabbitmq_url
-            .as_deref()
-            .map(redact_url)
-            .unwrap_or_default()
-    ),
-    key!(
-        "rabbitmq/exchange",
-        "RABBITMQ_EXCHANGE",
-        Restart,
-        Kind::Text,
-        |c| c.rabbitmq_exchange.clone()
-    ),
-    key!(
-        "rabbitmq/queue",
-        "RABBITMQ_QUEUE",
-        Restart,
-        Kind::Text,
-        |c| c.rabbitmq_queue.clone()
-    ),
-    key!(
-        "rabbitmq/timeout_ms",
-        "RABBITMQ_TIMEOUT_MS",
-        Restart,
-        MS,
-        |c| ms(c.rabbitmq_timeout)
-    ),
-    key!("outbox/poll_ms", "OUTBOX_POLL_MS", Restart, MS, |c| ms(
-        c.outbox_poll
-    )),
-    key!(
-        "outbox/retention_secs",
-        "OUTBOX_RETENTION_SECS",
-        Restart,
-        SECS,
-        |c| secs(c.outbox_retention)
-    ),
-    key!(
-        "notifications/sendgrid_api_key",
-        "SENDGRID_API_KEY",
-        Restart,
-        Kind::Secret,
-        |c| hidden(c.sendgrid_api_key.is_some())
-    ),
-    key!(
-        "loans/limit",
-        "LOAN_LIMIT",
-        Restart,
-        Kind::Signed {
-            min: 0,
-            max: 1_000_000
-        },
-        |c| c.loan_limit.to_string()
-    ),
-    key!(
-        "auth/token_secret",
-        "TOKEN_SECRET",
-        Restart,
-        Kind::Secret,
-        |_c| hidden(true)
-    ),
-    key!(
-        "auth/token_ttl_secs",
-        "TOKEN_TTL_SECS",
-        Restart,
-        SECS,
-        |c| secs(c.token_ttl)
-    ),
-    key!(
-        "auth/argon2_memory_kib",
-        "ARGON2_MEMORY_KIB",
-        Restart,
-        count(8, 4_194_304),
-        |c| c.argon2_memory_kib.to_string()
-    ),
-    key!(
-        "auth/argon2_iterations",
-        "ARGON2_ITERATIONS",
-        Restart,
-        count(1, 100),
-        |c| c.argon2_iterations.to_string()
-    ),
-    key!(
-        "auth/password_memo_size",
-        "PASSWORD_MEMO_SIZE",
-        Restart,
-        count(0, 100_000_000),
-        |c| c.password_memo_size.to_string()
-    ),
-    key!("auth/hash_wait_ms", "HASH_WAIT_MS", Restart, MS, |c| ms(
-        c.hash_wait
-    )),
-    key!(
-        "seed/books",
-        "SEED_BOOKS",
-        Restart,
-        Kind::Signed {
-            min: 0,
-            max: 100_000_000
-        },
-        |c| c.seed_books.to_string()
-    ),
-    key!(
-        "seed/members",
-        "SEED_MEMBERS",
-        Restart,
-        Kind::Signed {
-            min: 0,
-            max: 100_000_000
-        },
-        |c| c.seed_members.to_string()
-    ),
-    key!(
-        "rate_limit/max_clients",
-        "RATE_LIMIT_MAX_CLIENTS",
-        Restart,
-        count(1, 100_000_000),
-        |c| c.rate_limit_max_clients.to_string()
-    ),
-    key!(
-        "rate_limit/trust_proxy_headers",
-        "TRUST_PROXY_HEADERS",
-        Restart,
-        Kind::Bool,
-        |c| c.trust_proxy_headers.to_string()
-    ),
-    key!(
-        "limits/max_body_bytes",
-        "MAX_BODY_BYTES",
-        Restart,
-        count(1, 1 << 30),
-        |c| c.max_body_bytes.to_string()
-    ),
-    key!(
-        "limits/max_uri_bytes",
-        "MAX_URI_BYTES",
-        Restart,
-        count(1, 65_536),
-        |c| c.max_uri_bytes.to_string()
-    ),
-    key!(
-        "limits/header_read_timeout_ms",
-        "HEADER_READ_TIMEOUT_MS",
-        Restart,
-        MS,
-        |c| ms(c.header_read_timeout)
-    ),
-    key!(
-        "limits/request_timeout_ms",
-        "REQUEST_TIMEOUT_MS",
-        Restart,
-        MS,
-        |c| ms(c.request_timeout)
-    ),
-    key!(
-        "bulkheads/database",
-        "BULKHEAD_DB",
-        Restart,
-        count(1, 100_000),
-        |c| c.bulkhead_db.to_string()
-    ),
-    key!(
-        "bulkheads/redis",
-        "BULKHEAD_REDIS",
-        Restart,
-        count(1, 100_000),
-        |c| c.bulkhead_redis.to_string()
-    ),
-    key!(
-        "bulkheads/hash",
-        "BULKHEAD_HASH",
-        Restart,
-        count(1, 10_000),
-        |c| c.bulkhead_hash.to_string()
-    ),
-    key!(
-        "bulkheads/wait_ms",
-        "BULKHEAD_WAIT_MS",
-        Restart,
-        MS,
-        |c| ms(c.bulkhead_wait)
-    ),
-    key!(
-        "shutdown/grace_secs",
-        "SHUTDOWN_GRACE_SECS",
-        Restart,
-        SECS,
-        |c| secs(c.shutdown_grace)
-    ),
+    key!("rate_limit/per_sec", "RATE_LIMIT_PER_SEC", Live, count(0, 10_000_000), |c| c.rate_limit_per_sec.to_string()),
+    key!("rate_limit/burst", "RATE_LIMIT_BURST", Live, count(1, 10_000_000), |c| c.rate_limit_burst.to_string()),
+    key!("limits/max_in_flight", "MAX_IN_FLIGHT", Live, count(1, 1_000_000), |c| c.max_in_flight.to_string()),
+    key!("circuit_breakers/failure_threshold", "BREAKER_FAILURE_THRESHOLD", Live, count(1, 1_000_000), |c| c.breaker.failure_threshold.to_string()),
+    key!("circuit_breakers/open_ms", "BREAKER_OPEN_MS", Live, MS, |c| ms(c.breaker.open_for)),
+    key!("circuit_breakers/half_open_calls", "BREAKER_HALF_OPEN_CALLS", Live, count(1, 10_000), |c| c.breaker.half_open_max_calls.to_string()),
+    key!("retry/attempts", "RETRY_ATTEMPTS", Live, count(1, 10), |c| c.retry_attempts.to_string()),
+    key!("retry/base_ms", "RETRY_BASE_MS", Live, count(0, 60_000), |c| ms(c.retry_base)),
+    key!("cache/ttl_secs", "CACHE_TTL_SECS", Live, SECS, |c| secs(c.cache_ttl)),
+    key!("cache/search_ttl_secs", "SEARCH_CACHE_TTL_SECS", Live, SECS, |c| secs(c.search_cache_ttl)),
+    key!("cache/search_count_ttl_secs", "SEARCH_COUNT_TTL_SECS", Live, SECS, |c| secs(c.search_count_ttl)),
+    key!("log/level", "RUST_LOG", Live, Kind::LogFilter, |c| c.log_level.clone()),
+    key!("server/bind_addr", "BIND_ADDR", Restart, Kind::Address, |c| c.bind_addr.to_string()),
+    key!("database/url", "DATABASE_URL", Restart, DB_URL, |c| c.database_url.as_deref().map(redact_url).unwrap_or_default()),
+    key!("database/migrate_url", "DATABASE_MIGRATE_URL", Restart, DB_URL, |c| c.database_migrate_url.as_deref().map(redact_url).unwrap_or_default()),
+    key!("database/max_connections", "DB_MAX_CONNECTIONS", Restart, count(1, 10_000), |c| c.db_max_connections.to_string()),
+    key!("database/timeout_ms", "DB_TIMEOUT_MS", Restart, MS, |c| ms(c.db_timeout)),
+    key!("redis/url", "REDIS_URL", Restart, Kind::Url(&["redis", "rediss"]), |c| c.redis_url.as_deref().map(redact_url).unwrap_or_default()),
+    key!("redis/timeout_ms", "REDIS_TIMEOUT_MS", Restart, MS, |c| ms(c.redis_timeout)),
+    key!("cache/prefix", "CACHE_PREFIX", Restart, Kind::Text, |c| c.cache_prefix.clone()),
+    key!("rabbitmq/url", "RABBITMQ_URL", Restart, Kind::Url(&["amqp", "amqps"]), |c| c.rabbitmq_url.as_deref().map(redact_url).unwrap_or_default()),
+    key!("rabbitmq/exchange", "RABBITMQ_EXCHANGE", Restart, Kind::Text, |c| c.rabbitmq_exchange.clone()),
+    key!("rabbitmq/queue", "RABBITMQ_QUEUE", Restart, Kind::Text, |c| c.rabbitmq_queue.clone()),
+    key!("rabbitmq/timeout_ms", "RABBITMQ_TIMEOUT_MS", Restart, MS, |c| ms(c.rabbitmq_timeout)),
+    key!("outbox/poll_ms", "OUTBOX_POLL_MS", Restart, MS, |c| ms(c.outbox_poll)),
+    key!("outbox/retention_secs", "OUTBOX_RETENTION_SECS", Restart, SECS, |c| secs(c.outbox_retention)),
+    key!("notifications/sendgrid_api_key", "SENDGRID_API_KEY", Restart, Kind::Secret, |c| hidden(c.sendgrid_api_key.is_some())),
+    key!("loans/limit", "LOAN_LIMIT", Restart, Kind::Signed { min: 0, max: 1_000_000 }, |c| c.loan_limit.to_string()),
+    key!("auth/token_secret", "TOKEN_SECRET", Restart, Kind::Secret, |_c| hidden(true)),
+    key!("auth/token_ttl_secs", "TOKEN_TTL_SECS", Restart, SECS, |c| secs(c.token_ttl)),
+    key!("auth/argon2_memory_kib", "ARGON2_MEMORY_KIB", Restart, count(8, 4_194_304), |c| c.argon2_memory_kib.to_string()),
+    key!("auth/argon2_iterations", "ARGON2_ITERATIONS", Restart, count(1, 100), |c| c.argon2_iterations.to_string()),
+    key!("auth/password_memo_size", "PASSWORD_MEMO_SIZE", Restart, count(0, 100_000_000), |c| c.password_memo_size.to_string()),
+    key!("auth/hash_wait_ms", "HASH_WAIT_MS", Restart, MS, |c| ms(c.hash_wait)),
+    key!("seed/books", "SEED_BOOKS", Restart, Kind::Signed { min: 0, max: 100_000_000 }, |c| c.seed_books.to_string()),
+    key!("seed/members", "SEED_MEMBERS", Restart, Kind::Signed { min: 0, max: 100_000_000 }, |c| c.seed_members.to_string()),
+    key!("rate_limit/max_clients", "RATE_LIMIT_MAX_CLIENTS", Restart, count(1, 100_000_000), |c| c.rate_limit_max_clients.to_string()),
+    key!("rate_limit/trust_proxy_headers", "TRUST_PROXY_HEADERS", Restart, Kind::Bool, |c| c.trust_proxy_headers.to_string()),
+    key!("limits/max_body_bytes", "MAX_BODY_BYTES", Restart, count(1, 1 << 30), |c| c.max_body_bytes.to_string()),
+    key!("limits/max_uri_bytes", "MAX_URI_BYTES", Restart, count(1, 65_536), |c| c.max_uri_bytes.to_string()),
+    key!("limits/header_read_timeout_ms", "HEADER_READ_TIMEOUT_MS", Restart, MS, |c| ms(c.header_read_timeout)),
+    key!("limits/request_timeout_ms", "REQUEST_TIMEOUT_MS", Restart, MS, |c| ms(c.request_timeout)),
+    key!("bulkheads/database", "BULKHEAD_DB", Restart, count(1, 100_000), |c| c.bulkhead_db.to_string()),
+    key!("bulkheads/redis", "BULKHEAD_REDIS", Restart, count(1, 100_000), |c| c.bulkhead_redis.to_string()),
+    key!("bulkheads/hash", "BULKHEAD_HASH", Restart, count(1, 10_000), |c| c.bulkhead_hash.to_string()),
+    key!("bulkheads/wait_ms", "BULKHEAD_WAIT_MS", Restart, MS, |c| ms(c.bulkhead_wait)),
+    key!("shutdown/grace_secs", "SHUTDOWN_GRACE_SECS", Restart, SECS, |c| secs(c.shutdown_grace)),
 ];
 
 /// The knob behind an etcd key below the prefix (`rate_limit/per_sec`).
