@@ -281,3 +281,100 @@ async fn served_on_the_embedded_database_nothing_awaits_a_restart() {
     let stopped = tokio::time::timeout(Duration::from_secs(15), server).await;
     stopped.expect("serve returns").unwrap().unwrap();
 }
+
+/// The `target-service` binary itself, run in a directory of its own (no `.env`)
+/// with its log in a file; killed on drop.
+struct Binary {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    addr: std::net::SocketAddr,
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(dir) = self.log.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl Binary {
+    fn start(etcd_url: &str) -> Binary {
+        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("bin-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("service.log");
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let file = std::fs::File::create(&log).unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_target-service"));
+        for var in [
+            "RUST_LOG",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "RABBITMQ_URL",
+            "ETCD_PREFIX",
+        ] {
+            command.env_remove(var);
+        }
+        let child = command
+            .current_dir(&dir)
+            .env("BIND_ADDR", addr.to_string())
+            .env("ETCD_URL", etcd_url)
+            .envs([("SEED_BOOKS", "20"), ("SEED_MEMBERS", "5")])
+            .envs([("ARGON2_MEMORY_KIB", "64"), ("ARGON2_ITERATIONS", "1")])
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("the target-service binary starts");
+        Binary { child, log, addr }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn get(&self, path: &str) -> Option<String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut conn = tokio::net::TcpStream::connect(self.addr).await.ok()?;
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        conn.write_all(req.as_bytes()).await.ok()?;
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).await.ok()?;
+        Some(reply)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_logs_refused_values_and_follows_the_log_level() {
+    let Some(etcd) = EtcdServer::start().await else {
+        return;
+    };
+    let service = Binary::start(&etcd.url);
+    let up = within(Duration::from_secs(30), || async {
+        service
+            .get("/health/ready")
+            .await
+            .is_some_and(|r| r.contains("\"watching\""))
+    });
+    assert!(up.await.is_some(), "{}", service.log());
+    etcd.put("/config/rate_limit/per_sec", "lots").await;
+    let refused = within(Duration::from_secs(5), || async {
+        let log = service.log();
+        log.contains("refused a configuration value from etcd")
+            && log.contains("/config/rate_limit/per_sec")
+            && log.contains("\"lots\" is not a whole number")
+    });
+    assert!(refused.await.is_some(), "{}", service.log());
+    assert!(!service.log().contains("DEBUG"), "info by default");
+    etcd.put("/config/log/level", "debug").await;
+    let debugging = within(Duration::from_secs(5), || async {
+        service.get("/books/1").await;
+        service.log().contains("DEBUG")
+    });
+    assert!(debugging.await.is_some(), "{}", service.log());
+}
