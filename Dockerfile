@@ -1,6 +1,11 @@
 # Builds both binaries of the workspace: the target service and the load generator.
 # Stage 1 compiles (with cached dependency downloads); stage 2 is a slim non-root runtime.
+# The service is built with the `etcd` feature (live configuration, ETCD_URL), whose
+# gRPC client needs protoc and the protobuf well-known types at build time.
 FROM rust:1-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends protobuf-compiler libprotobuf-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY loadgen loadgen
@@ -8,7 +13,7 @@ COPY scenarios scenarios
 COPY target-service target-service
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p target-service -p scenarios \
+    cargo build --release --locked -p target-service -p scenarios --features target-service/etcd \
  && mkdir -p /out \
  && cp target/release/target-service target/release/loadgen /out/
 

@@ -1,6 +1,7 @@
 //! `target-service`: the library API that loadgen's bundled scenarios load-test.
 //!
-//! - [`config`]: typed configuration from the environment (`Config::from_env`).
+//! - [`config`]: typed configuration from the environment (`Config::from_env`) and,
+//!   with the `etcd` feature, from etcd, watched; the live knobs.
 //! - [`state`]: `AppState`, the handles every handler shares.
 //! - [`store`]: persistence behind the `Store` trait (SQLite embedded, PostgreSQL).
 //! - [`cache`]: cache-aside for book reads (in-process or Redis).
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::books::router())
         .merge(routes::members::router())
         .merge(routes::loans::router())
+        .merge(routes::admin::router())
         .method_not_allowed_fallback(wrong_method)
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

@@ -1,16 +1,24 @@
 //! The `target-service` binary: read config, bind, serve until SIGTERM/SIGINT.
 
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{reload, EnvFilter};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The filter can be swapped while running: `log/level` in etcd is a live knob.
+    let (filter, log_filter) = reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer())
         .init();
-    let config = target_service::Config::from_env()?;
+    target_service::config::knobs::on_log_level(move |level| {
+        let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
+        log_filter.reload(filter).map_err(|e| e.to_string())
+    });
+    let config = target_service::Config::load().await?;
     let listener = tokio::net::TcpListener::bind(config.bind_addr).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -12,10 +12,15 @@ use crate::{app, AppState, Config};
 /// Serves until `shutdown` fires, then stops accepting, lets in-flight requests finish
 /// within `SHUTDOWN_GRACE_SECS`, and stops the background tasks.
 pub async fn serve(
-    mut config: Config,
+    config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // etcd's values first (once: `Config::load` may have read them already), so a
+    // DATABASE_URL from etcd is seen before the embedded default is filled in.
+    #[cfg(feature = "etcd")]
+    let config = crate::config::etcd::load_at_start(config).await;
+    let mut config = config;
     let grace = config.shutdown_grace;
     // The embedded database lives only as long as this process serves.
     let embedded_dir = match config.database_url {

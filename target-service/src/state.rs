@@ -7,6 +7,7 @@ use anyhow::Context;
 use crate::auth::password::Passwords;
 use crate::auth::token::TokenSigner;
 use crate::cache::{BookCache, Cache, MemoryCache, RedisCache};
+use crate::config::knobs::{Knobs, LiveKnobs};
 use crate::config::{embedded_sqlite_path, Config};
 use crate::events::{InProcessQueue, Publisher, RabbitBroker};
 use crate::http::limits::InFlight;
@@ -25,7 +26,11 @@ pub struct Guards {
 
 #[derive(Clone)]
 pub struct AppState {
+    /// The configuration the instance started with; the knobs that change while it
+    /// runs are read from `knobs`.
     pub config: Arc<Config>,
+    /// The live knobs (rate limit, breakers, retries, in-flight limit, cache TTLs...).
+    pub knobs: Arc<Knobs>,
     pub store: Arc<dyn Store>,
     pub cache: BookCache,
     pub publisher: Arc<dyn Publisher>,
@@ -40,6 +45,8 @@ pub struct AppState {
 impl AppState {
     /// Connects every dependency named in `config` (embedded ones otherwise), migrates and seeds.
     pub async fn connect(config: Config) -> anyhow::Result<AppState> {
+        #[cfg(feature = "etcd")]
+        let config = crate::config::etcd::load_at_start(config).await;
         let guards = Guards::new(&config);
         let store = connect_store(&config).await?;
         let cache: Arc<dyn Cache> = match &config.redis_url {
@@ -56,6 +63,8 @@ impl AppState {
             None => Arc::new(InProcessQueue::new(10_000)),
         };
         let state = AppState::from_parts(config, store, cache, publisher, guards)?;
+        #[cfg(feature = "etcd")]
+        crate::config::etcd::spawn_watch(&state.knobs);
         state.seed().await?;
         Ok(state)
     }
@@ -69,7 +78,9 @@ impl AppState {
         guards: Guards,
     ) -> anyhow::Result<AppState> {
         let hash_slots = Bulkhead::new("hash", config.bulkhead_hash, config.hash_wait);
-        Ok(AppState {
+        let config = Arc::new(config);
+        let knobs = Arc::new(Knobs::new(config.clone()));
+        let state = AppState {
             cache: BookCache::new(
                 cache,
                 &config.cache_prefix,
@@ -94,8 +105,25 @@ impl AppState {
             store,
             publisher,
             guards,
-            config: Arc::new(config),
-        })
+            config,
+            knobs,
+        };
+        state.follow_live_knobs();
+        Ok(state)
+    }
+
+    /// Hands every new snapshot of the live knobs to the parts that keep their own copy.
+    fn follow_live_knobs(&self) {
+        let (guards, limiter) = (self.guards.clone(), self.limiter.clone());
+        let (in_flight, cache) = (self.in_flight.clone(), self.cache.clone());
+        self.knobs.on_change(move |live: &LiveKnobs| {
+            for guard in guards.all() {
+                guard.breaker.set_config(live.breaker.clone());
+            }
+            limiter.set_rate(live.rate_limit_per_sec, live.rate_limit_burst);
+            in_flight.set_max(live.max_in_flight);
+            cache.set_ttls(live.cache_ttl, live.search_cache_ttl, live.search_count_ttl);
+        });
     }
 
     /// Seeds an empty database. The password is hashed once and the hash shared by every

@@ -5,6 +5,7 @@ mod memory;
 mod redis;
 mod single_flight;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,10 +49,24 @@ pub struct SearchKeys {
 pub struct BookCache {
     cache: Arc<dyn Cache>,
     prefix: String,
-    ttl: Duration,
-    search_ttl: Duration,
-    count_ttl: Duration,
+    ttls: Arc<Ttls>,
     fills: Arc<SingleFlight>,
+}
+
+/// The TTLs in milliseconds, shared by the clones so a live change reaches them all.
+#[derive(Default)]
+struct Ttls {
+    book: AtomicU64,
+    search: AtomicU64,
+    count: AtomicU64,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn read(ttl: &AtomicU64) -> Duration {
+    Duration::from_millis(ttl.load(Ordering::Relaxed))
 }
 
 impl BookCache {
@@ -62,14 +77,29 @@ impl BookCache {
         search_ttl: Duration,
         count_ttl: Duration,
     ) -> BookCache {
-        BookCache {
+        let cache = BookCache {
             cache,
             prefix: prefix.to_string(),
-            ttl,
-            search_ttl,
-            count_ttl,
+            ttls: Arc::default(),
             fills: Arc::default(),
-        }
+        };
+        cache.set_ttls(ttl, search_ttl, count_ttl);
+        cache
+    }
+
+    /// New TTLs (a live configuration change) for what is cached from now on.
+    pub fn set_ttls(&self, ttl: Duration, search_ttl: Duration, count_ttl: Duration) {
+        self.ttls.book.store(millis(ttl), Ordering::Relaxed);
+        self.ttls
+            .search
+            .store(millis(search_ttl), Ordering::Relaxed);
+        self.ttls.count.store(millis(count_ttl), Ordering::Relaxed);
+    }
+
+    /// The TTLs now: books and loan lists, search pages, search totals.
+    pub fn ttls(&self) -> (Duration, Duration, Duration) {
+        let t = &self.ttls;
+        (read(&t.book), read(&t.search), read(&t.count))
     }
 
     /// The turn to fill a missed `key` (one filler per key in this instance); check
@@ -101,7 +131,9 @@ impl BookCache {
 
     pub async fn put_book<T: Serialize>(&self, id: i64, value: &T) {
         if let Ok(raw) = serde_json::to_string(value) {
-            self.cache.set(&self.book_key(id), &raw, self.ttl).await;
+            self.cache
+                .set(&self.book_key(id), &raw, read(&self.ttls.book))
+                .await;
         }
     }
 
@@ -120,7 +152,7 @@ impl BookCache {
     pub async fn put_loans<T: Serialize>(&self, member_id: i64, value: &T) {
         if let Ok(raw) = serde_json::to_string(value) {
             self.cache
-                .set(&self.loans_key(member_id), &raw, self.ttl)
+                .set(&self.loans_key(member_id), &raw, read(&self.ttls.book))
                 .await;
         }
     }
@@ -152,7 +184,7 @@ impl BookCache {
 
     pub async fn put_search_total(&self, keys: &SearchKeys, total: i64) {
         self.cache
-            .set(&keys.total, &total.to_string(), self.count_ttl)
+            .set(&keys.total, &total.to_string(), read(&self.ttls.count))
             .await;
     }
 
@@ -162,7 +194,7 @@ impl BookCache {
 
     pub async fn put_search<T: Serialize>(&self, key: &str, value: &T) {
         if let Ok(raw) = serde_json::to_string(value) {
-            self.cache.set(key, &raw, self.search_ttl).await;
+            self.cache.set(key, &raw, read(&self.ttls.search)).await;
         }
     }
 

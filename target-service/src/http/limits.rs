@@ -15,7 +15,8 @@ use crate::state::AppState;
 #[derive(Clone, Debug)]
 pub struct InFlight {
     count: Arc<AtomicUsize>,
-    max: usize,
+    /// Shared by the clones, so a live change reaches every one.
+    max: Arc<AtomicUsize>,
 }
 
 /// Decrements the in-flight count when the request finishes (or is dropped).
@@ -31,14 +32,23 @@ impl InFlight {
     pub fn new(max: usize) -> InFlight {
         InFlight {
             count: Arc::new(AtomicUsize::new(0)),
-            max: max.max(1),
+            max: Arc::new(AtomicUsize::new(max.max(1))),
         }
+    }
+
+    /// A new limit (`MAX_IN_FLIGHT` changed live); requests already in keep running.
+    pub fn set_max(&self, max: usize) {
+        self.max.store(max.max(1), Ordering::Release);
+    }
+
+    pub fn max(&self) -> usize {
+        self.max.load(Ordering::Acquire)
     }
 
     pub fn try_enter(&self) -> Option<InFlightGuard> {
         let now = self.count.fetch_add(1, Ordering::AcqRel) + 1;
         let guard = InFlightGuard(self.count.clone());
-        (now <= self.max).then_some(guard)
+        (now <= self.max()).then_some(guard)
     }
 
     pub fn current(&self) -> usize {
@@ -102,5 +112,13 @@ mod tests {
         drop(g);
         assert_eq!(f.current(), 0);
         assert!(f.try_enter().is_some());
+        let clone = f.clone();
+        clone.set_max(2);
+        let (a, b) = (f.try_enter(), f.try_enter());
+        assert!(
+            a.is_some() && b.is_some(),
+            "the clone's new limit is everyone's"
+        );
+        assert!(f.try_enter().is_none());
     }
 }

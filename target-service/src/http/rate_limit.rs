@@ -55,6 +55,9 @@ struct Bucket {
 /// only clients unseen for a whole generation are forgotten. A forgotten bucket starts
 /// full again, which matters only to a client that went quiet while limited.
 struct Table {
+    /// The rate and bucket size, under the table's lock so a live change costs nothing.
+    per_sec: f64,
+    burst: f64,
     current: HashMap<ClientKey, Bucket>,
     previous: HashMap<ClientKey, Bucket>,
     generation: usize,
@@ -76,17 +79,15 @@ impl Table {
 
 /// Token buckets keyed by client; `per_sec == 0` disables limiting.
 pub struct RateLimiter {
-    per_sec: f64,
-    burst: f64,
     table: Mutex<Table>,
 }
 
 impl RateLimiter {
     pub fn new(per_sec: u32, burst: u32, max_clients: usize) -> RateLimiter {
         RateLimiter {
-            per_sec: f64::from(per_sec),
-            burst: f64::from(burst.max(1)),
             table: Mutex::new(Table {
+                per_sec: f64::from(per_sec),
+                burst: f64::from(burst.max(1)),
                 current: HashMap::new(),
                 previous: HashMap::new(),
                 generation: (max_clients / 2).max(1),
@@ -94,26 +95,35 @@ impl RateLimiter {
         }
     }
 
+    /// A new rate and bucket size (a live configuration change). Buckets keep their
+    /// tokens, capped at the new size at their next request.
+    pub fn set_rate(&self, per_sec: u32, burst: u32) {
+        let mut table = self.table.lock().expect("rate limiter lock");
+        table.per_sec = f64::from(per_sec);
+        table.burst = f64::from(burst.max(1));
+    }
+
     /// `Ok` to proceed, or `Err(seconds until a token is available)`.
     pub fn check(&self, client: ClientKey) -> Result<(), u64> {
-        if self.per_sec <= 0.0 {
-            return Ok(());
-        }
         let now = Instant::now();
         let mut table = self.table.lock().expect("rate limiter lock");
+        let (per_sec, burst) = (table.per_sec, table.burst);
+        if per_sec <= 0.0 {
+            return Ok(());
+        }
         let fresh = Bucket {
-            tokens: self.burst,
+            tokens: burst,
             last: now,
         };
         let bucket = table.bucket(client, fresh);
-        let refill = now.duration_since(bucket.last).as_secs_f64() * self.per_sec;
-        bucket.tokens = (bucket.tokens + refill).min(self.burst);
+        let refill = now.duration_since(bucket.last).as_secs_f64() * per_sec;
+        bucket.tokens = (bucket.tokens + refill).min(burst);
         bucket.last = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(((1.0 - bucket.tokens) / self.per_sec).ceil().max(1.0) as u64)
+            Err(((1.0 - bucket.tokens) / per_sec).ceil().max(1.0) as u64)
         }
     }
 
@@ -127,7 +137,7 @@ impl RateLimiter {
 /// Per-client rate limit (429 + Retry-After). A token that verifies is kept in the
 /// request's extensions, so the `Caller` extractor does not check it twice.
 pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    if state.config.rate_limit_per_sec == 0 {
+    if state.knobs.current().rate_limit_per_sec == 0 {
         return next.run(req).await;
     }
     let claims = bearer(req.headers()).and_then(|token| state.tokens.verify(token));
@@ -186,6 +196,20 @@ mod tests {
             "clients have their own buckets"
         );
         tokio::time::advance(Duration::from_millis(600)).await;
+        assert!(limiter.check(ip(1)).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_rate_applies_to_the_next_request() {
+        let limiter = RateLimiter::new(0, 0, 100);
+        for _ in 0..100 {
+            assert!(limiter.check(ip(1)).is_ok(), "0 disables");
+        }
+        limiter.set_rate(1, 2);
+        assert!(limiter.check(ip(1)).is_ok());
+        assert!(limiter.check(ip(1)).is_ok());
+        assert_eq!(limiter.check(ip(1)), Err(1));
+        limiter.set_rate(0, 0);
         assert!(limiter.check(ip(1)).is_ok());
     }
 

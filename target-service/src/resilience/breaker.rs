@@ -7,7 +7,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 /// When a breaker opens and how it recovers.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BreakerConfig {
     /// Consecutive failures that open the breaker.
     pub failure_threshold: u32,
@@ -37,6 +37,8 @@ pub enum BreakerState {
 
 #[derive(Debug)]
 struct Inner {
+    /// Under the same lock as the state, so a live change is seen by the next call.
+    config: BreakerConfig,
     state: BreakerState,
     consecutive_failures: u32,
     opened_at: Option<Instant>,
@@ -48,7 +50,6 @@ struct Inner {
 #[derive(Debug)]
 pub struct Breaker {
     name: &'static str,
-    config: BreakerConfig,
     inner: Mutex<Inner>,
 }
 
@@ -65,8 +66,8 @@ impl Breaker {
     pub fn new(name: &'static str, config: BreakerConfig) -> Breaker {
         Breaker {
             name,
-            config,
             inner: Mutex::new(Inner {
+                config,
                 state: BreakerState::Closed,
                 consecutive_failures: 0,
                 opened_at: None,
@@ -80,19 +81,25 @@ impl Breaker {
         self.name
     }
 
+    /// Takes new settings (a live configuration change); the state is kept, so an
+    /// open breaker stays open, now for the new window from when it opened.
+    pub fn set_config(&self, config: BreakerConfig) {
+        self.inner.lock().expect("breaker lock").config = config;
+    }
+
     /// Asks to make a call; `false` means fail fast without calling.
     pub fn try_acquire(&self) -> bool {
         let mut inner = self.inner.lock().expect("breaker lock");
         if inner.state == BreakerState::Open {
             let opened = inner.opened_at.unwrap_or_else(Instant::now);
-            if opened.elapsed() < self.config.open_for {
+            if opened.elapsed() < inner.config.open_for {
                 return false;
             }
             inner.state = BreakerState::HalfOpen;
             inner.probes_in_flight = 0;
         }
         if inner.state == BreakerState::HalfOpen {
-            if inner.probes_in_flight >= self.config.half_open_max_calls.max(1) {
+            if inner.probes_in_flight >= inner.config.half_open_max_calls.max(1) {
                 return false;
             }
             inner.probes_in_flight += 1;
@@ -114,7 +121,7 @@ impl Breaker {
         let trip = match inner.state {
             BreakerState::HalfOpen => true,
             BreakerState::Closed => {
-                inner.consecutive_failures >= self.config.failure_threshold.max(1)
+                inner.consecutive_failures >= inner.config.failure_threshold.max(1)
             }
             BreakerState::Open => false,
         };
@@ -141,7 +148,7 @@ impl Breaker {
         if state == BreakerState::Open
             && inner
                 .opened_at
-                .is_some_and(|t| t.elapsed() >= self.config.open_for)
+                .is_some_and(|t| t.elapsed() >= inner.config.open_for)
         {
             state = BreakerState::HalfOpen;
         }
@@ -204,6 +211,24 @@ mod tests {
         assert_eq!(b.status().state, BreakerState::Open);
         assert_eq!(b.status().times_opened, 2);
         assert!(!b.try_acquire());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn new_settings_apply_to_the_next_call() {
+        let b = breaker();
+        b.set_config(BreakerConfig {
+            failure_threshold: 1,
+            open_for: Duration::from_secs(1),
+            half_open_max_calls: 1,
+        });
+        b.on_failure();
+        assert_eq!(
+            b.status().state,
+            BreakerState::Open,
+            "one failure now opens it"
+        );
+        tokio::time::advance(Duration::from_millis(1_100)).await;
+        assert!(b.try_acquire(), "the new, shorter window has passed");
     }
 
     #[test]

@@ -34,16 +34,27 @@ async fn database_ok(state: &AppState) -> bool {
     )
 }
 
-/// 200 when this instance can serve traffic (the database answers), else 503.
+/// 200 when this instance can serve traffic (the database answers), else 503. With
+/// etcd, the details say how the watch stands and which changes await a restart.
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    if database_ok(&state).await {
-        (StatusCode::OK, Json(json!({ "status": "ready" })))
+    let (status, mut body) = if database_ok(&state).await {
+        (StatusCode::OK, json!({ "status": "ready" }))
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "database": "down" })),
+            json!({ "status": "unavailable", "database": "down" }),
         )
+    };
+    if state.config.etcd_url.is_some() {
+        let pending: Vec<_> = state
+            .knobs
+            .pending()
+            .into_iter()
+            .map(|k| json!({ "key": k.key, "env": k.env, "value": k.value, "pending_value": k.pending_value }))
+            .collect();
+        body["config"] = json!({ "etcd": state.knobs.etcd_status(), "pending_restart": pending });
     }
+    (status, Json(body))
 }
 
 /// Every dependency's state; 503 only when the database is down (cache and broker degrade).

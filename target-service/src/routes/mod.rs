@@ -1,5 +1,6 @@
 //! The API's routes, one module per resource, and the guarded database calls they share.
 
+pub mod admin;
 pub mod books;
 pub mod health;
 pub mod loans;
@@ -28,8 +29,9 @@ where
         GuardError::Timeout(_) => true,
         GuardError::Open(_) | GuardError::Full(_) => false,
     };
-    let cfg = &state.config;
-    retry(cfg.retry_attempts.max(1), cfg.retry_base, retryable, || {
+    let live = state.knobs.current();
+    let (attempts, base) = (live.retry_attempts.max(1), live.retry_base);
+    retry(attempts, base, retryable, || {
         let work = op(state.store.clone());
         state
             .guards

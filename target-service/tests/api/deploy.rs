@@ -49,6 +49,7 @@ fn compose_wires_the_stack() {
         "postgres",
         "redis",
         "rabbitmq",
+        "etcd",
         "loadgen-manager",
         "loadgen-worker",
     ] {
@@ -76,6 +77,10 @@ fn compose_wires_the_stack() {
     assert!(services["pgbouncer"].contains("./deploy/pgbouncer.ini:/etc/pgbouncer/pgbouncer.ini"));
     assert!(services["redis"].contains("--maxmemory") && services["redis"].contains("allkeys-lru"));
     assert!(services["rabbitmq"].contains("rabbitmq:3-management"));
+    // Live knobs: every API instance watches the same etcd.
+    assert!(compose.contains("ETCD_URL: http://etcd:2379"));
+    assert!(services["etcd"].contains("quay.io/coreos/etcd:v3.5"));
+    assert!(services["etcd"].contains("--advertise-client-urls"));
 
     let manager = &services["loadgen-manager"];
     assert!(manager.contains("profiles: [\"loadtest\"]"));
@@ -112,6 +117,19 @@ fn kubernetes_manager_expects_the_workers_it_gets() {
     for file in [&manager, &worker, &job] {
         assert!(file.contains("name: LOADGEN_TOKEN") && file.contains("runAsNonRoot: true"));
     }
+}
+
+#[test]
+fn kubernetes_api_watches_etcd() {
+    let api = repo_file("deploy/k8s/api.yaml");
+    assert!(api.contains("name: ETCD_URL") && api.contains("http://etcd:2379"));
+    assert!(api.contains("kind: Service") && api.contains("name: library-api"));
+    assert!(api.contains("runAsNonRoot: true"));
+    let job = repo_file("deploy/k8s/job.yaml");
+    assert!(
+        job.contains("http://library-api"),
+        "the job targets this Service"
+    );
 }
 
 #[test]

@@ -10,9 +10,14 @@ mod cache;
 mod connections;
 mod deploy;
 mod deploy_schemas;
+#[cfg(feature = "etcd")]
+mod etcd;
+#[cfg(feature = "etcd")]
+mod etcd_server;
 mod events;
 mod faults;
 mod hostile;
+mod live_config;
 mod loans;
 mod malformed;
 mod members;

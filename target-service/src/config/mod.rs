@@ -1,4 +1,18 @@
-//! Typed configuration, parsed once from the environment (and a `.env` file).
+//! Typed configuration: defaults, then etcd (optional, watched), then the environment
+//! (and a `.env` file), parsed into one `Config`; the knobs that may change while the
+//! service runs are published as [`knobs::Knobs`].
+//!
+//! - [`keys`]: every knob's etcd key, environment variable, live or restart-only, check.
+//! - [`layers`]: the sources and their precedence.
+//! - [`knobs`]: the live, typed values read per request, and what awaits a restart.
+//! - `etcd` (feature `etcd`): reading the prefix at start and watching it.
+
+pub mod keys;
+pub mod knobs;
+pub mod layers;
+
+#[cfg(feature = "etcd")]
+pub mod etcd;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -9,6 +23,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 use crate::resilience::breaker::BreakerConfig;
+pub use layers::{Layers, Source};
+
+/// The etcd prefix read when `ETCD_PREFIX` is unset.
+pub const DEFAULT_ETCD_PREFIX: &str = "/config/";
 
 /// Everything the service reads from its environment. See `docs/SERVICE.md`.
 #[derive(Clone, Debug)]
@@ -100,6 +118,14 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Enables real e-mail sending from the notification consumer (`SENDGRID_API_KEY`).
     pub sendgrid_api_key: Option<String>,
+    /// The log filter (`RUST_LOG`, default `info`); the binary applies it.
+    pub log_level: String,
+    /// etcd endpoint(s) to read and watch knobs from (`ETCD_URL`, comma-separated).
+    pub etcd_url: Option<String>,
+    /// Where the knobs live in etcd (`ETCD_PREFIX`, default `/config/`; ends in `/`).
+    pub etcd_prefix: String,
+    /// The sources this configuration was built from.
+    pub layers: Layers,
 }
 
 impl Config {
@@ -113,9 +139,36 @@ impl Config {
         Config::from_map(&vars)
     }
 
+    /// [`Config::from_env`], then, with `ETCD_URL` (feature `etcd`), etcd's values
+    /// under the environment's: what the binary starts with.
+    pub async fn load() -> anyhow::Result<Config> {
+        let config = Config::from_env()?;
+        #[cfg(feature = "etcd")]
+        let config = etcd::load_at_start(config).await;
+        Ok(config)
+    }
+
     /// Builds a config from explicit key/values (tests use this); missing keys get defaults.
     pub fn from_map(vars: &HashMap<String, String>) -> anyhow::Result<Config> {
-        let env = Env(vars);
+        Config::from_layers(Layers::from_env(vars.clone()))
+    }
+
+    /// Builds a config from its sources: etcd's values under the environment's.
+    pub fn from_layers(layers: Layers) -> anyhow::Result<Config> {
+        let vars = layers.merged();
+        let env = Env(&vars);
+        let etcd_url = env.opt("ETCD_URL");
+        if etcd_url.is_some() && !cfg!(feature = "etcd") {
+            bail!(
+                "ETCD_URL is set, but this binary was built without etcd support: \
+                 rebuild with `cargo build --release -p target-service --features etcd` \
+                 (needs protoc: apt-get install protobuf-compiler), or unset ETCD_URL"
+            );
+        }
+        let mut etcd_prefix = env.string("ETCD_PREFIX", DEFAULT_ETCD_PREFIX);
+        if !etcd_prefix.ends_with('/') {
+            etcd_prefix.push('/');
+        }
         let rate_limit_per_sec = env.parse("RATE_LIMIT_PER_SEC", 20_000u32)?;
         Ok(Config {
             bind_addr: env.parse("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
@@ -166,6 +219,10 @@ impl Config {
             outbox_retention: Duration::from_secs(env.parse("OUTBOX_RETENTION_SECS", 3600u64)?),
             shutdown_grace: Duration::from_secs(env.parse("SHUTDOWN_GRACE_SECS", 10u64)?),
             sendgrid_api_key: env.opt("SENDGRID_API_KEY"),
+            log_level: env.string("RUST_LOG", "info"),
+            etcd_url,
+            etcd_prefix,
+            layers,
         })
     }
 
