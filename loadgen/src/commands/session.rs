@@ -4,6 +4,7 @@
 use super::display::{self, Observer};
 use crate::engine::bundled::Running;
 use crate::engine::RunOutcome;
+use crate::metrics::Aggregator;
 use crate::observe::exporter::Exporter;
 use crate::observe::exposition;
 use crate::observe::scraper::Scraper;
@@ -105,27 +106,24 @@ where
     let (mut progress, display) =
         display::start(plan, interrupt, scraper.as_ref().map(Scraper::feed));
     let board = display.workers();
-    let info = run_info(plan, role);
+    let pages = Pages {
+        info: run_info(plan, role),
+        workers: (role == Role::Manager).then(|| board.clone()),
+    };
     let publisher = exporter.as_ref().map(Exporter::publisher);
     let clock = scraper.as_ref().map(Scraper::clock);
-    let workers = board.clone();
+    let live_pages = pages.clone();
     let on_tick: Observer = Box::new(move |tick| {
         if let Some(clock) = &clock {
             clock.tick(tick.elapsed_secs);
         }
         feed.tick(tick);
         if let Some(publisher) = &publisher {
-            let view = exposition::View {
-                aggregator: tick.aggregator,
-                elapsed_secs: tick.elapsed_secs,
-                workers: (info.role == "manager").then(|| workers.get().len()),
-                finished: false,
-            };
-            publisher.publish(exposition::render(&info, &view));
+            publisher.publish(live_pages.render(tick.aggregator, tick.elapsed_secs, false));
         }
         progress(tick);
     });
-    let outcome = load(on_tick, board.clone()).await;
+    let outcome = load(on_tick, board).await;
     display.close();
     let server = match scraper {
         Some(s) => Some(s.finish().await),
@@ -133,15 +131,8 @@ where
     };
     let outcome = outcome?;
     if let Some(exporter) = exporter {
-        let view = exposition::View {
-            aggregator: &outcome.aggregator,
-            elapsed_secs: outcome.elapsed_secs,
-            workers: (role == Role::Manager).then(|| board.get().len()),
-            finished: true,
-        };
-        exporter
-            .finish(exposition::render(&run_info(plan, role), &view))
-            .await;
+        let page = pages.render(&outcome.aggregator, outcome.elapsed_secs, true);
+        exporter.finish(page).await;
     }
     let hlog = hlog.finish(&outcome.aggregator).inspect_err(|_| {
         let _ = std::fs::remove_file(plan.out.join(report::hlog::FILE));
@@ -151,6 +142,25 @@ where
         hlog,
         server,
     })
+}
+
+/// The exporter's pages: what the run is, and (a manager) its workers now.
+#[derive(Clone)]
+struct Pages {
+    info: exposition::RunInfo,
+    workers: Option<WorkerBoard>,
+}
+
+impl Pages {
+    fn render(&self, aggregator: &Aggregator, elapsed_secs: f64, finished: bool) -> String {
+        let view = exposition::View {
+            aggregator,
+            elapsed_secs,
+            workers: self.workers.as_ref().map(|board| board.get().len()),
+            finished,
+        };
+        exposition::render(&self.info, &view)
+    }
 }
 
 fn run_info(plan: &RunPlan, role: Role) -> exposition::RunInfo {
