@@ -13,6 +13,7 @@ use crate::model::{Book, BookInput, Credentials, Loan, Member, OutboxEvent, Role
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use seed::SeedPlan;
+pub use sql::claim_outbox_sql;
 pub use sqlite::SqliteStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -11,6 +11,29 @@
 pub(crate) const BOOK_COLS: &str = "id, isbn, title, author, year, copies_total, copies_available";
 pub(crate) const LOAN_COLS: &str = "id, book_id, member_id, status, borrowed_at, returned_at";
 
+/// The relay's claim: up to `$3` unsent rows whose lease (`claimed_until`) is
+/// free at `$2`, lowest ids first, leased until `$1`. The claim conditions repeat
+/// outside the subquery so a concurrent relay that loses the row lock re-checks
+/// them and skips the row. On PostgreSQL (`skip_locked`) the subquery also skips
+/// rows another relay has locked (claiming, or marking them sent): waiting on
+/// them while holding our own locks deadlocked two instances' relays. SQLite
+/// has one writer at a time. Its cost must not grow with the sent rows kept for
+/// retention: the partial index `outbox_pending` holds only the unsent ones.
+pub fn claim_outbox_sql(skip_locked: bool) -> String {
+    let skip_locked = if skip_locked {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    format!(
+        "UPDATE outbox SET claimed_until = $1 \
+         WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) AND id IN ( \
+           SELECT id FROM outbox WHERE sent_at IS NULL \
+           AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3{skip_locked}) \
+         RETURNING id, event_type, payload"
+    )
+}
+
 /// Expands to `impl Store for $store` where `$store` has a `pool: sqlx::Pool<$db>`.
 /// The expanding module must also invoke `sql_support!` (statement helpers, seeding).
 macro_rules! impl_sql_store {
@@ -321,19 +344,9 @@ macro_rules! impl_sql_store {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Vec<OutboxEvent>> = async {
                     let now = $crate::clock::unix_millis();
-                    // The claim conditions repeat outside the subquery so a concurrent relay
-                    // that loses the row lock re-checks them and skips the row. On PostgreSQL
-                    // the subquery also skips rows another relay has locked (claiming, or
-                    // marking them sent): waiting on them while holding our own locks
-                    // deadlocked two instances' relays. SQLite has one writer at a time.
-                    let skip_locked = if $backend == "postgres" { " FOR UPDATE SKIP LOCKED" } else { "" };
-                    let mut claimed = sql_query_as::<OutboxEvent>(sqlx::AssertSqlSafe(format!(
-                        "UPDATE outbox SET claimed_until = $1 \
-                         WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) AND id IN ( \
-                           SELECT id FROM outbox WHERE sent_at IS NULL \
-                           AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3{skip_locked}) \
-                         RETURNING id, event_type, payload",
-                    )))
+                    let mut claimed = sql_query_as::<OutboxEvent>(sqlx::AssertSqlSafe(
+                        $crate::store::claim_outbox_sql($backend == "postgres"),
+                    ))
                     .bind(now + lease_ms)
                     .bind(now)
                     .bind(limit)

@@ -106,6 +106,11 @@ pub async fn build(vars: HashMap<String, String>, db: Option<Arc<PgTestDb>>) -> 
 }
 
 impl TestApp {
+    /// The app's own PostgreSQL database (`None` on embedded SQLite).
+    pub fn database_url(&self) -> Option<&str> {
+        self._db.as_deref().map(|db| db.url.as_str())
+    }
+
     pub async fn request(
         &self,
         method: Method,
