@@ -95,7 +95,7 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
         "none",
         "--threshold",
         "p99<1us",
-        // A fault at the start: marked on the charts (their legends name it).
+        // A fault at the start: marked on the charts (their legends name it: number@second).
         "--at",
         "0s",
         "true",
@@ -129,9 +129,9 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
         "Latency",
         "p99<1us",
         "FAIL",
-        "fail/s fault",
-        "P99 fault",
-        "Server: in-flight fault",
+        "fail/s fault 1@0s",
+        "P99 fault 1@0s",
+        "Server: in-flight fault 1@0s",
     ];
     let pane = tmux.wait_for("live numbers", 60, |p| {
         live_requests(p).is_some_and(|n| n > 0)

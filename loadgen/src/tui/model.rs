@@ -65,8 +65,9 @@ pub struct Snapshot {
     pub generator_behind: Option<String>,
     /// Why the run is stopping early, once it is.
     pub stopping: Option<String>,
-    /// The `--at` actions started so far: their second and a label.
-    pub faults: Vec<(u64, String)>,
+    /// The `--at` actions started so far: their second and their number (the
+    /// one the console's lines about them carry, from 1 in command-line order).
+    pub faults: Vec<(u64, usize)>,
     /// The target's own series, when --scrape reads them (else empty).
     pub server: Vec<ServerLine>,
 }

@@ -125,22 +125,34 @@ fn server(model: &Model, frame: &mut Frame, area: Rect, x_end: f64) {
 
 type Series<'a> = (&'a str, Color, &'a [(f64, f64)]);
 
-/// A vertical line at each fault's second (`--at`), as tall as the chart's data.
-fn fault_marks(model: &Model, height: f64) -> Vec<Vec<(f64, f64)>> {
+/// A fault mark (`--at`): its legend name and its vertical line.
+type Mark = (String, Vec<(f64, f64)>);
+
+/// A vertical line at each fault's second, as tall as the chart's data, named
+/// by its number and second ("fault 1@1m15s", then "2@1m35s"): the same number
+/// the footer's line for that action starts with, which names its command.
+fn fault_marks(model: &Model, height: f64) -> Vec<Mark> {
     model
         .latest
         .faults
         .iter()
-        .map(|(second, _)| vec![(*second as f64, 0.0), (*second as f64, height)])
+        .enumerate()
+        .map(|(i, (second, number))| {
+            let word = if i == 0 { "fault " } else { "" };
+            let name = format!("{word}{number}@{}", fmt_secs(*second));
+            (name, vec![(*second as f64, 0.0), (*second as f64, height)])
+        })
         .collect()
 }
 
-/// The chart's series and, in magenta, its fault marks (one legend entry for all).
-fn with_faults<'a>(sets: &[Series<'a>], marks: &'a [Vec<(f64, f64)>]) -> Vec<Series<'a>> {
+/// The chart's series and, in magenta, its fault marks.
+fn with_faults<'a>(sets: &[Series<'a>], marks: &'a [Mark]) -> Vec<Series<'a>> {
     let mut all = sets.to_vec();
-    for (i, mark) in marks.iter().enumerate() {
-        all.push((if i == 0 { "fault" } else { "" }, Color::Magenta, mark));
-    }
+    all.extend(
+        marks
+            .iter()
+            .map(|(name, line)| (name.as_str(), Color::Magenta, line.as_slice())),
+    );
     all
 }
 

@@ -239,3 +239,22 @@ fn an_open_run_shows_its_rate_drops_service_time_and_a_generator_behind() {
     let x = text.lines().nth(at).unwrap()[..x].chars().count() as u16;
     assert_eq!(buf[(x, at as u16)].fg, Color::Red);
 }
+
+#[test]
+fn fault_marks_are_numbered_and_timed_in_the_legends_in_magenta() {
+    let mut m = model();
+    m.latest.faults = vec![(3, 1), (8, 3)];
+    let (text, buf) = draw(&m, &on(Screen::Overview), 140, 30);
+    for want in [
+        "Requests/s: RPS fail/s fault 1@3s 3@8s",
+        "Latency: P50 P95 P99 fault 1@3s 3@8s",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    let row = text.lines().position(|l| l.contains("fault 1@3s")).unwrap();
+    let line = text.lines().nth(row).unwrap();
+    let x = line[..line.find("fault 1@3s").unwrap()].chars().count() as u16;
+    assert_eq!(buf[(x, row as u16)].fg, Color::Magenta);
+    let (plain, _) = draw(&model(), &on(Screen::Overview), 140, 30);
+    assert!(!plain.contains("fault"), "no faults, no marks:\n{plain}");
+}
