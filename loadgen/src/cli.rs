@@ -67,7 +67,8 @@ pub struct JudgeArgs {
     /// A pass/fail rule, repeatable: 'p95<500ms', 'p99<=2s', 'avg<50ms',
     /// 'error-rate<1%', 'rps>=1000', 'p99<1s for GET /books/{id}'; with a window,
     /// judged on each second and failed when broken that long in a row:
-    /// 'error-rate<1% for 30s'; after faults (--at): 'recovery<30s'.
+    /// 'error-rate<1% for 30s', 'p95<300ms for 30s for GET /books/{id}';
+    /// after faults (--at): 'recovery<30s'.
     #[arg(long = "threshold", value_name = "RULE")]
     pub thresholds: Vec<String>,
     /// Rules to start from: reference-10k (error-rate<1%, p50<2s, p95<5s, p99<10s,
@@ -112,7 +113,8 @@ pub struct RunArgs {
     /// Stop the run when this condition holds in each second of its window
     /// (repeatable), as a chaos experiment's abort criteria: 'error-rate>1% for
     /// 30s', 'p95>5s for 30s', 'rps<100 for 10s' (p50, p95, p99, avg, max,
-    /// error-rate or rps of each second; without 'for' a single second fires it).
+    /// error-rate or rps of each second; without 'for' a single second fires it;
+    /// 'p99>2s for 30s for GET /books/{id}' judges that request's seconds alone).
     /// The run fails (exit 1) and says which rule fired and when.
     #[arg(long = "abort-when", value_name = "RULE")]
     pub abort_when: Vec<String>,
@@ -122,6 +124,14 @@ pub struct RunArgs {
     /// target recovered (judge it with --threshold 'recovery<30s'), to the reports.
     #[arg(long = "at", num_args = 2, value_names = ["WHEN", "COMMAND"], action = clap::ArgAction::Append)]
     pub at: Vec<String>,
+    /// A fault (--at) counts as recovered at the first of this many seconds in
+    /// a row back within its baseline's band (P99, error rate, dropped arrivals).
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub recovery_hold: String,
+    /// The seconds before a fault whose measured seconds make its baseline
+    /// (at least 3 of them must have answers).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub recovery_baseline: String,
     /// The run's folder (default: reports/<YYYYmmdd-HHMMSS>-<shape>).
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -9,7 +9,7 @@ use crate::engine::target;
 use crate::engine::think::Think;
 use crate::engine::LoadSpec;
 use crate::faults::FaultAction;
-use crate::judge::{self, Rule};
+use crate::judge::{self, recovery, Rule};
 use crate::observe::ObservePlan;
 use crate::report::summary::Summary;
 use crate::shape::{limits, LoadModel, Shape};
@@ -39,6 +39,8 @@ pub struct RunPlan {
     pub abort_when: Vec<Rule>,
     /// --at: commands run at their moment of the run.
     pub faults: Vec<FaultAction>,
+    /// --recovery-baseline and --recovery-hold: how each fault's recovery is judged.
+    pub recovery: recovery::Windows,
     /// --host; `None` starts the bundled target.
     pub host: Option<String>,
     /// The run folder.
@@ -93,6 +95,9 @@ impl RunPlan {
             .map(|pair| FaultAction::parse(&pair[0], &pair[1], shape.total_secs()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(Error::Usage)?;
+        let recovery =
+            recovery::Windows::parse(Some(&args.recovery_baseline), Some(&args.recovery_hold))
+                .map_err(Error::Usage)?;
         let think = args
             .think
             .as_deref()
@@ -151,6 +156,7 @@ impl RunPlan {
             abort_on_fail: args.abort_on_fail,
             abort_when,
             faults,
+            recovery,
             host: args.host.clone(),
             out,
             display,
@@ -189,19 +195,14 @@ pub fn scaled_shape(name: &str, scale: &ScaleArgs) -> Result<Shape, Error> {
     Ok(shape)
 }
 
-/// An `--abort-when` rule: judged on each second of the series, so it names
-/// no request and is no recovery.
+/// An `--abort-when` rule: judged on each second of the series (all requests',
+/// or the one it names), so it is no recovery.
 fn abort_rule(text: &str) -> Result<Rule, Error> {
     let bad = |why: &str| Error::Usage(format!("--abort-when '{text}': {why}"));
     let rule = Rule::parse(text).map_err(|e| Error::Usage(format!("--abort-when: {e}")))?;
     if rule.metric == judge::rule::Metric::Recovery {
         return Err(bad(
             "recovery is judged when the run ends: give it as --threshold",
-        ));
-    }
-    if rule.name.is_some() {
-        return Err(bad(
-            "an abort rule judges all requests, second by second: drop 'for GET ...'",
         ));
     }
     if !judge::sustained::carried_per_second(rule.metric) {
@@ -320,6 +321,10 @@ mod tests {
             "5m",
             "--abort-when",
             "error-rate>1% for 30s",
+            "--abort-when",
+            "p99>2s for 10s for GET /books/{id}",
+            "--recovery-hold",
+            "20s",
             "--at",
             "2m",
             "redis-cli -p 6390 shutdown nosave",
@@ -329,6 +334,11 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(p.abort_when[0].window_secs, Some(30));
+        assert_eq!(
+            (p.abort_when[1].window_secs, p.abort_when[1].name.as_deref()),
+            (Some(10), Some("/books/{id}"))
+        );
+        assert_eq!((p.recovery.hold_secs, p.recovery.baseline_secs), (20, 30));
         let at: Vec<_> = p
             .faults
             .iter()
@@ -362,10 +372,6 @@ mod tests {
             (
                 &["stages", "--abort-when", "recovery>30s"],
                 "give it as --threshold",
-            ),
-            (
-                &["stages", "--abort-when", "p99>1s for GET /a"],
-                "drop 'for GET",
             ),
             (
                 &["stages", "--abort-when", "p90>1s for 5s"],

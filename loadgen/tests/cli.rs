@@ -146,6 +146,14 @@ fn bad_input_is_exit_2_naming_the_problem_and_nothing_runs() {
             "--at 20s 'redis-cli shutdown': the run ends at 10s",
         ),
         (
+            vec!["run", "stages", "--recovery-hold", "500ms"],
+            "--recovery-hold: duration '500ms'",
+        ),
+        (
+            vec!["run", "stages", "--recovery-baseline", "2s"],
+            "--recovery-baseline: '2s' is too short: at least 3s",
+        ),
+        (
             vec!["run", "stress", "--stop-error-rate", "0.01"],
             "--stop-error-rate: '0.01' has no %",
         ),

@@ -4,6 +4,8 @@
 //! (`--abort-when`), the fault timeline (logs, exit statuses) and the recovery
 //! figures in summary.json, the reports and `loadgen check`.
 
+#[path = "support/schema.rs"]
+mod schema;
 #[path = "support/server.rs"]
 mod server;
 
@@ -125,6 +127,9 @@ fn a_fault_on_the_timeline_is_logged_and_its_recovery_measured_and_judged() {
             "recovery<30s",
             "--threshold",
             "error-rate<1% for 5s",
+            // The same, judged on the request's own per-second series.
+            "--threshold",
+            "error-rate<1% for 5s for GET /",
             "--abort-when",
             "error-rate>50% for 5s",
             "--at",
@@ -133,6 +138,9 @@ fn a_fault_on_the_timeline_is_logged_and_its_recovery_measured_and_judged() {
             "--at",
             "8s",
             &heal,
+            // 5 s back in the band count as recovered (10 by default).
+            "--recovery-hold",
+            "5s",
         ],
         &out,
     );
@@ -169,6 +177,10 @@ fn a_fault_on_the_timeline_is_logged_and_its_recovery_measured_and_judged() {
         "every failure fell in the fault's time"
     );
     assert_eq!(r["during_failures"].as_u64(), Some(failures));
+    assert_eq!(
+        (r["hold_secs"].as_u64(), r["baseline_window_secs"].as_u64()),
+        (Some(5), Some(30))
+    );
     // The heal's baseline includes the failing seconds: nothing to recover from.
     assert_eq!(second["recovery"]["recovered_after_secs"].as_u64(), Some(0));
 
@@ -188,12 +200,27 @@ fn a_fault_on_the_timeline_is_logged_and_its_recovery_measured_and_judged() {
         rule("error-rate<1% for 5s")["observed"].as_f64(),
         Some(after as f64)
     );
+    assert_eq!(
+        rule("error-rate<1% for 5s for GET /")["observed"].as_f64(),
+        Some(after as f64)
+    );
+    let kept = &s["request_series"][0];
+    assert_eq!(
+        (kept["method"].as_str(), kept["name"].as_str()),
+        (Some("GET"), Some("/"))
+    );
+    assert_eq!(
+        kept["points"].as_array().unwrap().len(),
+        s["series"].as_array().unwrap().len()
+    );
+    schema::assert_valid_summary(&s);
 
     // The reports show the faults; `check` judges recovery and windows from summary.json.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains(r#"<table id="faults">"#) && html.contains(r#"<g class="marker">"#));
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("| Fault | At | Outcome | Recovery |"), "{md}");
+    assert!(html.contains("Recovered: 5 s in a row back within the band of the 30 s before"));
     let summary = out.join("summary.json");
     let check = |rule: &str| {
         let args = [
@@ -216,5 +243,9 @@ fn a_fault_on_the_timeline_is_logged_and_its_recovery_measured_and_judged() {
     assert_eq!(check("recovery<30s"), 0);
     assert_eq!(check("error-rate<1% for 3s"), 1);
     assert_eq!(check("error-rate<1% for 4s"), 0);
+    assert_eq!(check("error-rate<1% for 3s for GET /"), 1);
+    assert_eq!(check("error-rate<1% for 4s for GET /"), 0);
+    // No series was kept for a request no windowed rule named during the run.
+    assert_eq!(check("error-rate<1% for 4s for POST /"), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,6 +19,7 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
         endpoints: &endpoints,
         secs: summary.duration_secs,
         series: &summary.series,
+        request_series: &summary.request_series,
         faults: &summary.faults,
     };
     summary.thresholds = judge::evaluate_all(&rules, &evidence);

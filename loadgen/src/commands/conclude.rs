@@ -25,12 +25,13 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Err
     let secs = outcome.elapsed_secs;
     let agg = &outcome.aggregator;
     let (total, endpoints, errors) = Summary::endpoint_rows(agg, secs);
-    let faults = recovery::reports(&outcome.faults, &agg.series);
+    let faults = recovery::reports(&outcome.faults, &agg.series, plan.recovery);
     let evidence = Evidence {
         total: &agg.total,
         endpoints: &agg.endpoints,
         secs,
         series: &agg.series,
+        request_series: &agg.request_series,
         faults: &faults,
     };
     let thresholds = evaluate_all(&plan.rules, &evidence);
@@ -52,6 +53,7 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Err
         endpoints,
         errors,
         series: outcome.aggregator.series.clone(),
+        request_series: outcome.aggregator.request_series.clone(),
         thresholds,
         verdict,
         breaking_point: outcome.breaking_point,

@@ -61,8 +61,15 @@ impl LiveRun {
         } else {
             (vec![], vec![])
         };
+        let mut aggregator = Aggregator::new(window);
+        // Windowed rules naming a request are judged on its own series.
+        for rule in plan.rules.iter().chain(&plan.abort_when) {
+            if let (Some(_), Some(name)) = (rule.window_secs, &rule.name) {
+                aggregator.watch(rule.method.as_deref(), name);
+            }
+        }
         LiveRun {
-            aggregator: Aggregator::new(window),
+            aggregator,
             stress: shape
                 .stop
                 .map(|rules| StressDetector::new(rules, shape.steps())),
@@ -121,6 +128,7 @@ impl LiveRun {
                 endpoints: &agg.endpoints,
                 secs: elapsed_secs,
                 series: &agg.series,
+                request_series: &agg.request_series,
                 faults: &[],
             };
             let failed = self
@@ -145,12 +153,16 @@ impl LiveRun {
         if self.stopped_by.is_some() {
             return;
         }
-        let series = &self.aggregator.series;
-        let window = |r: &Rule| r.window_secs.unwrap_or(1);
+        let agg = &self.aggregator;
+        // Watched from the start, so a rule's series is always there.
+        let trailing = |r: &Rule, held: bool| {
+            let series = sustained::series_for(r, &agg.series, &agg.request_series)?;
+            sustained::trailing(r, r.window_secs.unwrap_or(1), series, held)
+        };
         let fired = self
             .abort_when
             .iter()
-            .find_map(|r| sustained::trailing(r, window(r), series, true).map(|s| (r, s)));
+            .find_map(|r| trailing(r, true).map(|s| (r, s)));
         if let Some((rule, stretch)) = fired {
             let why = held(rule, &stretch, "held");
             self.aborted = Some(Aborted {
@@ -165,7 +177,7 @@ impl LiveRun {
         let broken = self
             .abort_windows
             .iter()
-            .find_map(|r| sustained::trailing(r, window(r), series, false).map(|s| (r, s)));
+            .find_map(|r| trailing(r, false).map(|s| (r, s)));
         if let Some((rule, stretch)) = broken {
             let why = held(rule, &stretch, "broken");
             self.stop(format!("threshold '{}' failed: {why}", rule.text));

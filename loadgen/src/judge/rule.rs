@@ -3,7 +3,7 @@
 
 use super::recovery::FaultReport;
 use super::sustained;
-use crate::metrics::{EndpointKey, EndpointStats, SecondPoint};
+use crate::metrics::{EndpointKey, EndpointStats, RequestSeries, SecondPoint};
 use crate::units::{fmt_secs, fmt_us, parse_rate, parse_secs, parse_time_us};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -69,6 +69,8 @@ pub struct Evidence<'a> {
     /// Seconds the run lasted, for rate rules.
     pub secs: f64,
     pub series: &'a [SecondPoint],
+    /// The series of the requests windowed rules name.
+    pub request_series: &'a [RequestSeries],
     pub faults: &'a [FaultReport],
 }
 
@@ -130,18 +132,10 @@ impl Rule {
                 "recovery judges every fault of the run: no window and no request".into(),
             ));
         }
-        if window_secs.is_some() {
-            if target.is_some() {
-                return Err(bad(
-                    "a rule with a window judges all requests (the per-second series): drop 'for GET ...'".into(),
-                ));
-            }
-            if !sustained::carried_per_second(metric) {
-                return Err(bad(
-                    "a window judges each second's p50, p95, p99, avg, max, error-rate or rps"
-                        .into(),
-                ));
-            }
+        if window_secs.is_some() && !sustained::carried_per_second(metric) {
+            return Err(bad(
+                "a window judges each second's p50, p95, p99, avg, max, error-rate or rps".into(),
+            ));
         }
         let never = match (metric, op) {
             (_, Op::Lt) if limit == 0.0 => true,
@@ -195,7 +189,15 @@ impl Rule {
     /// Judges the rule on what the run measured.
     pub fn evaluate(&self, e: &Evidence) -> RuleResult {
         if let Some(window) = self.window_secs {
-            return sustained::judge(self, window, e.series);
+            return match sustained::series_for(self, e.series, e.request_series) {
+                Some(series) => sustained::judge(self, window, series),
+                None => RuleResult {
+                    observed_text: "no per-second series of this request: kept only for \
+                                    requests a windowed rule named when the run ran"
+                        .into(),
+                    ..sustained::judge(self, window, &[])
+                },
+            };
         }
         if self.metric == Metric::Recovery {
             return self.judge_recovery(e.faults);
@@ -363,7 +365,6 @@ mod tests {
             ("p95<1s for 0s", "at least 1s"),
             ("p95<1s for 30x", "unknown unit"),
             ("p95<1s for 30s for 20s", "at most one window"),
-            ("p95<1s for 30s for GET /a", "judges all requests"),
             ("p99.9<1s for 30s", "each second's p50"),
             ("min<1ms for 30s", "each second's p50"),
             ("recovery<30s for 10s", "every fault"),
@@ -393,6 +394,7 @@ mod tests {
             endpoints: &eps,
             secs: 10.0,
             series: &[],
+            request_series: &[],
             faults: &[],
         };
         let check = |t: &str| Rule::parse(t).unwrap().evaluate(&evidence).passed;
@@ -404,5 +406,58 @@ mod tests {
             .unwrap()
             .evaluate(&evidence);
         assert!(!none.passed && none.observed_text == "no samples");
+    }
+
+    #[test]
+    fn a_windowed_rule_naming_a_request_is_judged_on_its_own_series() {
+        let r = Rule::parse("p95<300ms for 3s for GET /books/{id}").unwrap();
+        assert_eq!(
+            (r.window_secs, r.method.as_deref(), r.name.as_deref()),
+            (Some(3), Some("GET"), Some("/books/{id}"))
+        );
+        let same = Rule::parse("error-rate<1% for GET /a for 10s").unwrap();
+        assert_eq!(
+            (same.window_secs, same.name.as_deref()),
+            (Some(10), Some("/a"))
+        );
+        // All requests fast, but GET /books/{id} slow from second 1 to 3.
+        let point = |second: u64, p95_ms: u64| SecondPoint {
+            second,
+            requests: 10,
+            p95_us: p95_ms * 1_000,
+            ..Default::default()
+        };
+        let all: Vec<_> = (0..5).map(|s| point(s, 5)).collect();
+        let mut books = RequestSeries::new(Some("GET"), "/books/{id}");
+        books.points = [5_u64, 400, 500, 600, 5]
+            .iter()
+            .enumerate()
+            .map(|(s, ms)| point(s as u64, *ms))
+            .collect();
+        let total = EndpointStats::default();
+        let eps = BTreeMap::new();
+        let evidence = Evidence {
+            total: &total,
+            endpoints: &eps,
+            secs: 5.0,
+            series: &all,
+            request_series: std::slice::from_ref(&books),
+            faults: &[],
+        };
+        let judged = r.evaluate(&evidence);
+        assert!(!judged.passed);
+        assert_eq!(judged.observed_text, "3s from 1s");
+        assert!(
+            Rule::parse("p95<300ms for 3s")
+                .unwrap()
+                .evaluate(&evidence)
+                .passed
+        );
+        let missing = Rule::parse("p95<300ms for 3s for /loans")
+            .unwrap()
+            .evaluate(&evidence);
+        assert!(!missing.passed && missing.observed.is_none());
+        assert!(missing.observed_text.contains("no per-second series"));
+        assert_eq!(missing.limit_text, "300.0ms for 3s");
     }
 }

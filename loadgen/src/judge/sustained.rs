@@ -3,12 +3,15 @@
 //! re-check of its summary.json and the live judge all agree. A breach is a
 //! stretch of that many consecutive seconds, each one on the wrong side.
 //!
+//! A rule naming a request (`p95<300ms for 30s for GET /books/{id}`) is judged
+//! on that request's own series, which the aggregator keeps for it.
+//!
 //! A second in which no request completed says nothing either way: it neither
 //! lengthens nor ends a stretch (a pause in the load is not a recovery; a
 //! stalled target's requests count when they time out or fail).
 
 use super::rule::{Metric, Rule, RuleResult};
-use crate::metrics::SecondPoint;
+use crate::metrics::{RequestSeries, SecondPoint};
 use crate::units::fmt_secs;
 
 /// Consecutive seconds (with requests) on the wrong side of a rule.
@@ -47,6 +50,20 @@ pub fn per_second(metric: Metric, p: &SecondPoint) -> Option<f64> {
         Metric::Rps => p.requests as f64,
         _ => return None,
     })
+}
+
+/// The series a windowed rule is judged on: every request's, or the one kept
+/// for the request it names (`None`: none was kept).
+pub fn series_for<'a>(
+    rule: &Rule,
+    all: &'a [SecondPoint],
+    per_request: &'a [RequestSeries],
+) -> Option<&'a [SecondPoint]> {
+    match &rule.name {
+        None => Some(all),
+        Some(name) => RequestSeries::find(per_request, rule.method.as_deref(), name)
+            .map(|s| s.points.as_slice()),
+    }
 }
 
 /// Every stretch of seconds whose figure is `wrong`, in order.

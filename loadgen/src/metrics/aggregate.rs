@@ -5,6 +5,7 @@ use super::connections::{ConnectionStats, ConnectionTotals};
 use super::figures::{EndpointFigures, ErrorCount};
 use super::generator::{GeneratorStats, GeneratorTotals};
 use super::hdr;
+use super::request_series::RequestSeries;
 use super::snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -96,6 +97,8 @@ pub struct Aggregator {
     pub connections: ConnectionTotals,
     /// How well the generators kept their schedule over the run.
     pub generator: GeneratorTotals,
+    /// The per-second series of the requests asked for with [`Aggregator::watch`].
+    pub request_series: Vec<RequestSeries>,
     pending: BTreeMap<u64, PendingSecond>,
     window: VecDeque<EndpointStats>,
     window_len: usize,
@@ -112,10 +115,19 @@ impl Aggregator {
             series: Vec::new(),
             connections: ConnectionTotals::default(),
             generator: GeneratorTotals::default(),
+            request_series: Vec::new(),
             pending: BTreeMap::new(),
             window: VecDeque::new(),
             window_len: window_len.max(1),
             seen: BTreeMap::new(),
+        }
+    }
+
+    /// Keeps a per-second series of `method` (`None`: every method) and
+    /// `name` from the next second closed on (call before the run starts).
+    pub fn watch(&mut self, method: Option<&str>, name: &str) {
+        if RequestSeries::find(&self.request_series, method, name).is_none() {
+            self.request_series.push(RequestSeries::new(method, name));
         }
     }
 
@@ -170,6 +182,9 @@ impl Aggregator {
             point.lag_p99_us = hdr::percentile(&p.generator.lag_us, 99.0);
             point.cpu = p.generator.cpu;
             self.generator.add(&p.generator);
+            for watched in &mut self.request_series {
+                watched.push(second, p.users, &p.per_endpoint);
+            }
             self.series.push(point.clone());
             self.window.push_back(p.total.clone());
             if self.window.len() > self.window_len {
@@ -293,6 +308,28 @@ mod tests {
             (list[1].kind, list[1].first_second),
             (FailureKind::Timeout, Some(5))
         );
+    }
+
+    #[test]
+    fn a_watched_request_gets_a_series_of_its_own() {
+        let mut agg = Aggregator::new(10);
+        agg.watch(Some("GET"), "/x");
+        agg.watch(Some("GET"), "/x");
+        agg.watch(None, "/y");
+        agg.ingest(&snap(0, 3, &[100, 200]));
+        agg.ingest(&snap(1, 3, &[]));
+        agg.ingest(&snap(2, 4, &[300]));
+        agg.finalize_through(2);
+        assert_eq!(agg.request_series.len(), 2, "asked twice, kept once");
+        let x = &agg.request_series[0];
+        assert_eq!(
+            x.points
+                .iter()
+                .map(|p| (p.second, p.users, p.requests))
+                .collect::<Vec<_>>(),
+            [(0, 3, 2), (1, 3, 0), (2, 4, 1)]
+        );
+        assert!(agg.request_series[1].points.iter().all(|p| p.requests == 0));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - [`recorder`]: where requests are recorded (per-thread HDR shards), drained each second.
 //! - [`snapshot`]: mergeable per-endpoint stats and the per-second interval snapshot.
 //! - [`aggregate`]: merges snapshots into cumulative stats, a per-second series, a window.
+//! - [`request_series`]: the per-second series of the requests windowed rules name.
 //! - [`figures`]: an endpoint's Locust figures, computed once, and an error's record.
 //! - [`connections`]: the users' connections: open, opened, failed, connect times.
 //! - [`generator`]: the generator checking itself: start lag, CPU, queued and dropped arrivals.
@@ -16,6 +17,7 @@ pub mod figures;
 pub mod generator;
 pub mod hdr;
 pub mod recorder;
+pub mod request_series;
 pub mod snapshot;
 pub mod v2;
 
@@ -24,4 +26,5 @@ pub use connections::{ConnectionFigures, ConnectionMeter, ConnectionStats, Conne
 pub use figures::{EndpointFigures, ErrorCount};
 pub use generator::{GeneratorFigures, GeneratorMeter, GeneratorStats, GeneratorTotals};
 pub use recorder::{Recorder, Sample};
+pub use request_series::RequestSeries;
 pub use snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};

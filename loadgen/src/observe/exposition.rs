@@ -266,6 +266,7 @@ fn thresholds(out: &mut Out, info: &RunInfo, view: &View) {
         endpoints: &agg.endpoints,
         secs: view.elapsed_secs,
         series: &agg.series,
+        request_series: &agg.request_series,
         faults: &[],
     };
     out.family(

@@ -234,10 +234,8 @@ pub fn faults_table(s: &Summary) -> String {
     if s.faults.is_empty() {
         return out;
     }
-    let _ = writeln!(
-        out,
-        "\nFaults (recovered: 10 s in a row back within the band of the 30 s before):"
-    );
+    let windows = crate::judge::recovery::Windows::of(&s.faults);
+    let _ = writeln!(out, "\nFaults (recovered: {}):", windows.describe());
     for (i, f) in s.faults.iter().enumerate() {
         let e = &f.event;
         let started = e

@@ -194,11 +194,12 @@ fn faults_table(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "<h2>Faults</h2><p>Recovered: 10 s in a row back within the band of the 30 s before \
+        "<h2>Faults</h2><p>Recovered: {} \
          the fault (P99 at most twice the baseline's median second or 1.5 times its worst, plus 5 ms; \
          errors at most its worst second + 0.1 pp). Lost: failed requests and dropped arrivals until then.</p>\
          <table id=\"faults\"><tr><th>#</th><th>At</th><th>Command</th><th>Outcome</th>\
-         <th>Recovery</th><th>Requests</th><th>Failed</th><th>Worst P99 ms</th><th>Lost</th></tr>"
+         <th>Recovery</th><th>Requests</th><th>Failed</th><th>Worst P99 ms</th><th>Lost</th></tr>",
+        crate::judge::recovery::Windows::of(faults).describe()
     )?;
     for (i, f) in faults.iter().enumerate() {
         let e = &f.event;

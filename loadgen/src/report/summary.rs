@@ -7,7 +7,7 @@ use crate::engine::transport::ConnectionModel;
 use crate::judge::{BreakingPoint, FaultReport, RuleResult, Verdict};
 use crate::metrics::{
     hdr, Aggregator, ConnectionFigures, EndpointFigures, EndpointKey, EndpointStats, ErrorCount,
-    GeneratorFigures, SecondPoint,
+    GeneratorFigures, RequestSeries, SecondPoint,
 };
 use crate::observe::server_series::ServerMetrics;
 use crate::plan::RunPlan;
@@ -40,6 +40,10 @@ pub struct Summary {
     pub endpoints: Vec<EndpointRow>,
     pub errors: Vec<ErrorCount>,
     pub series: Vec<SecondPoint>,
+    /// The per-second series of the requests windowed rules named
+    /// (`p95<300ms for 30s for GET /books/{id}`); absent when none did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_series: Vec<RequestSeries>,
     pub thresholds: Vec<RuleResult>,
     pub verdict: Verdict,
     pub breaking_point: Option<BreakingPoint>,
