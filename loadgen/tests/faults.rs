@@ -241,11 +241,13 @@ fn a_fault_on_the_timeline_is_logged_and_its_recovery_measured_and_judged() {
     };
     assert_eq!(check("recovery<1s"), 1);
     assert_eq!(check("recovery<30s"), 0);
-    assert_eq!(check("error-rate<1% for 3s"), 1);
-    assert_eq!(check("error-rate<1% for 4s"), 0);
-    assert_eq!(check("error-rate<1% for 3s for GET /"), 1);
-    assert_eq!(check("error-rate<1% for 4s for GET /"), 0);
+    // The failing stretch lasts `after` seconds (3, or 4 when the heal lands late).
+    let longer = after + 1;
+    assert_eq!(check(&format!("error-rate<1% for {after}s")), 1);
+    assert_eq!(check(&format!("error-rate<1% for {longer}s")), 0);
+    assert_eq!(check(&format!("error-rate<1% for {after}s for GET /")), 1);
+    assert_eq!(check(&format!("error-rate<1% for {longer}s for GET /")), 0);
     // No series was kept for a request no windowed rule named during the run.
-    assert_eq!(check("error-rate<1% for 4s for POST /"), 1);
+    assert_eq!(check(&format!("error-rate<1% for {longer}s for POST /")), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
