@@ -148,20 +148,47 @@ impl App {
     }
 }
 
-/// Ctrl-C and SIGTERM: the first cancels `interrupt` (a graceful stop), the
-/// second exits at once. Installed once per process, before goose's own
-/// handler, which then stands aside.
+/// Ctrl-C and SIGTERM: the first cancels `interrupt` (a graceful stop: users
+/// stop, requests in flight get the graceful stop, the reports are written).
+/// Signals within `TOGETHER` of the first are the same interrupt: GNU `timeout`
+/// signals the process and then its group, so one timeout is two signals. A
+/// later one hurries the exit: the process exits within `HURRY` whatever it is
+/// doing, giving the reports that long; a third exits at once. Installed once
+/// per process, before goose's own handler, which then stands aside.
 #[allow(clippy::exit)]
 fn on_signals(interrupt: CancellationToken) {
+    const TOGETHER: std::time::Duration = std::time::Duration::from_secs(1);
+    const HURRY: std::time::Duration = std::time::Duration::from_secs(10);
     static HANDLER: Once = Once::new();
     HANDLER.call_once(|| {
+        let mut first: Option<std::time::Instant> = None;
+        let mut hurried = false;
         let _ = ctrlc::set_handler(move || {
-            if interrupt.is_cancelled() {
-                eprintln!("\nloadgen: second interrupt, exiting now");
+            let Some(at) = first else {
+                first = Some(std::time::Instant::now());
+                eprintln!(
+                    "\nloadgen: interrupted, stopping users and writing results (again to hurry)"
+                );
+                interrupt.cancel();
+                return;
+            };
+            if at.elapsed() < TOGETHER {
+                return;
+            }
+            if hurried {
+                eprintln!("\nloadgen: interrupted again, exiting now");
                 std::process::exit(error::exit::INTERRUPTED.into());
             }
-            eprintln!("\nloadgen: interrupted, stopping users and writing results (again to quit at once)");
-            interrupt.cancel();
+            hurried = true;
+            eprintln!(
+                "\nloadgen: interrupted again: exiting within {} s (again to quit at once)",
+                HURRY.as_secs()
+            );
+            std::thread::spawn(|| {
+                std::thread::sleep(HURRY);
+                eprintln!("loadgen: the results were not written in time; exiting");
+                std::process::exit(error::exit::INTERRUPTED.into());
+            });
         });
     });
 }

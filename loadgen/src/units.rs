@@ -70,6 +70,61 @@ pub fn fmt_secs(secs: u64) -> String {
     out
 }
 
+/// A span in milliseconds for timeouts and grace periods: `500ms`, `2s`,
+/// `1m30s`, or a bare number of seconds (`60`, as `--timeout` always took).
+pub fn parse_span_ms(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if let Some(ms) = text.strip_suffix("ms") {
+        return ms
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| format!("'{text}' is not a time: use e.g. 500ms, 2s or 1m"));
+    }
+    parse_secs(text)?
+        .checked_mul(1_000)
+        .ok_or_else(|| format!("'{text}' is too long"))
+}
+
+/// A size in bytes: `65536`, `64KiB`, `64MiB`, `1GiB` (also `KB`, `MB`, `GB`
+/// as powers of 1,000).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (num, unit) = text.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => {
+            return Err(format!(
+                "'{text}': unknown size unit (use e.g. 64KiB, 10MiB, 1GiB)"
+            ))
+        }
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("'{text}' is not a size: use e.g. 64KiB, 10MiB, 1GiB"))
+}
+
+/// A span for people: `45s`, `2m30s` when whole seconds, else `500ms`, `1.25s`.
+pub fn fmt_duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1_000) {
+        fmt_secs(d.as_secs())
+    } else if ms < 1_000 {
+        format!("{ms}ms")
+    } else {
+        format!("{}s", d.as_secs_f64())
+    }
+}
+
 /// `500ms`, `2s`, `750us`; returns microseconds. The unit is required: a
 /// bare number is ambiguous (`p95<5` was once read as 5 ms), so it is refused.
 pub fn parse_time_us(text: &str) -> Result<f64, String> {
@@ -157,6 +212,23 @@ pub fn fmt_us(us: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_in_milliseconds_read_and_write_back() {
+        assert_eq!(parse_span_ms("500ms"), Ok(500));
+        assert_eq!(parse_span_ms("60"), Ok(60_000));
+        assert_eq!(parse_span_ms("1m30s"), Ok(90_000));
+        assert!(parse_span_ms("fast").is_err());
+        assert!(parse_span_ms("1.5ms").is_err());
+        use std::time::Duration;
+        assert_eq!(fmt_duration(Duration::from_millis(500)), "500ms");
+        assert_eq!(fmt_duration(Duration::from_millis(90_000)), "1m30s");
+        assert_eq!(fmt_duration(Duration::from_millis(1_250)), "1.25s");
+        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_bytes("1000"), Ok(1000));
+        assert_eq!(parse_bytes("2 KB"), Ok(2000));
+        assert!(parse_bytes("lots").is_err());
+    }
 
     #[test]
     fn parses_units_and_combinations() {

@@ -88,8 +88,11 @@ pub(crate) async fn admit(stream: TcpStream, pending: OwnedSemaphorePermit, admi
                     "scenarios differ: the manager's load test is {fingerprint}, this worker's is {}; build both from the same code",
                     printable(&scenarios, 32)
                 ))
-            } else if capacity == 0 {
-                Some("capacity must be at least 1".to_string())
+            } else if capacity == 0 || capacity > super::protocol::MAX_CAPACITY {
+                Some(format!(
+                    "capacity must be from 1 to {}",
+                    super::protocol::MAX_CAPACITY
+                ))
             } else if started.load(Ordering::SeqCst) {
                 Some("the run has already started".to_string())
             } else {

@@ -90,6 +90,15 @@ pub async fn run(
     // The manager runs the fault actions, on the run's clock.
     live.start_clock(started);
     let mut stop_sent: Option<Instant> = None;
+    // Workers end their load by the plan's end and its graceful stop; one
+    // that has not said it is done well after that is not waited for.
+    let overdue = started
+        + Duration::from_secs(run.shape.total_secs())
+        + run.load.graceful_stop()
+        + crate::engine::ending::GIVE_UP_AFTER_CUT
+        + Duration::from_secs(LATE_SECS);
+    // When the load stopped: the plan's end, or the stop sent before it.
+    let plan_end = started + Duration::from_secs(run.shape.total_secs());
     loop {
         tokio::select! {
             event = events.recv() => match event {
@@ -123,7 +132,15 @@ pub async fn run(
                 let reason = live
                     .stopped_by
                     .clone()
-                    .or_else(|| interrupt.is_cancelled().then(|| "interrupted".to_string()));
+                    .or_else(|| interrupt.is_cancelled().then(|| "interrupted".to_string()))
+                    .or_else(|| (Instant::now() > overdue).then(|| {
+                        let late: Vec<String> = workers
+                            .iter()
+                            .filter(|(_, w)| w.active)
+                            .map(|(id, _)| id.to_string())
+                            .collect();
+                        format!("the plan is over, and worker(s) {} never said they were done", late.join(", "))
+                    }));
                 match (reason, stop_sent) {
                     (Some(reason), None) => {
                         eprintln!("manager: stopping every worker: {reason}");
@@ -141,8 +158,13 @@ pub async fn run(
         }
     }
     accept.abort();
-    let elapsed_secs = started.elapsed().as_secs_f64();
-    live.close_through(u64::MAX - 1, elapsed_secs);
+    // Rates are over the time the load ran: the plan, or until the stop.
+    let load_end = stop_sent.map_or(plan_end, |at| at.min(plan_end));
+    let elapsed_secs = load_end
+        .min(Instant::now())
+        .saturating_duration_since(started)
+        .as_secs_f64();
+    live.close_through(u64::MAX - 1, started.elapsed().as_secs_f64());
     let workers = workers
         .into_values()
         .map(|mut w| {

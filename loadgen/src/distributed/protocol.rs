@@ -8,8 +8,12 @@ use crate::metrics::IntervalSnapshot;
 use crate::shape::Shape;
 use serde::{Deserialize, Serialize};
 
+/// The largest capacity a worker may claim: a share is in proportion to it,
+/// so an unbounded claim would take every user.
+pub const MAX_CAPACITY: u64 = 1_000_000;
+
 /// Bumped on any incompatible change of `Message`.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 /// Largest frame either side accepts (a snapshot of many endpoints fits easily).
 pub const MAX_FRAME: usize = 16 * 1024 * 1024;
 /// Largest first frame (the join) the manager reads from a connection it does
@@ -163,7 +167,7 @@ mod tests {
             name: "w".into(),
         });
         let json = serde_json::to_string(&join).unwrap();
-        assert!(json.starts_with(r#"{"type":"join","protocol":2"#), "{json}");
+        assert!(json.starts_with(r#"{"type":"join","protocol":3"#), "{json}");
         assert_eq!(serde_json::from_str::<Message>(&json).unwrap(), join);
     }
 

@@ -1,7 +1,9 @@
 //! Generates a workload's load in this process, until its plan ends or `halt`
 //! is cancelled: users on goose in the closed model, arrivals on the open
 //! model's dispatcher; the same for a local run and for a worker's share.
+//! Either way the load ends on time ([`super::ending`]).
 
+use super::ending::Ending;
 use super::open::{self, OpenLimits};
 use super::stop::bridge_to_goose;
 use super::transport::{Transport, VuContext};
@@ -13,44 +15,65 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// What every virtual user of this workload shares: the recorder and the transport.
-pub fn context(workload: &Workload, recorder: &Arc<Recorder>) -> Result<Arc<VuContext>, Error> {
+/// What every virtual user of this workload shares: the recorder, the
+/// transport, and the cut that ends requests still in flight at the end.
+pub fn context(
+    workload: &Workload,
+    recorder: &Arc<Recorder>,
+    cut: CancellationToken,
+) -> Result<Arc<VuContext>, Error> {
     let transport = Transport::new(
         workload.spec.connections,
         &workload.host,
-        Duration::from_secs(workload.spec.request_timeout_secs),
+        usize::try_from(workload.spec.max_body_bytes).unwrap_or(usize::MAX),
     )
     .map_err(Error::Usage)?;
     Ok(Arc::new(VuContext {
         recorder: recorder.clone(),
         transport,
+        timeout: workload.spec.request_timeout(),
+        cut,
+        grace: workload.spec.graceful_stop(),
     }))
 }
 
+/// Runs the load from `start` to the plan's end (or the halt) and its
+/// graceful stop; returns when it stopped starting work.
 pub async fn generate(
     workload: &Workload,
     recorder: &Arc<Recorder>,
     halt: &CancellationToken,
     start: Instant,
-) -> Result<(), Error> {
-    let ctx = context(workload, recorder)?;
-    match workload.shape.model {
+) -> Result<Instant, Error> {
+    let mut ending = Ending::new();
+    let ctx = context(workload, recorder, ending.cut.clone())?;
+    let plan_end = start + Duration::from_secs(workload.shape.total_secs());
+    let grace = workload.spec.graceful_stop();
+    let result = match workload.shape.model {
         LoadModel::Closed => {
             let attack = goose::attack(workload, &ctx)?;
             let _bridge = bridge_to_goose(halt.clone(), "stopping");
             let _probe = probe::spawn(recorder.generator.clone());
-            attack
-                .execute()
-                .await
-                .map(|_| ())
-                .map_err(|e| Error::Run(format!("goose failed: {e:?}")))
+            ending.watch(halt, plan_end, grace);
+            tokio::select! {
+                done = attack.execute() => done
+                    .map(|_| ())
+                    .map_err(|e| Error::Run(format!("goose failed: {e:?}"))),
+                _ = ending.given_up() => {
+                    eprintln!("loadgen: the users did not stop after the plan's end: leaving them");
+                    Ok(())
+                }
+            }
         }
         LoadModel::Open => {
             let limits = OpenLimits {
                 max_users: workload.spec.max_users.unwrap_or(1).max(1),
                 max_queue: workload.spec.max_queue.unwrap_or(0),
             };
-            open::run(workload, ctx, limits, halt, start).await
+            ending.watch(halt, plan_end, grace);
+            open::run(workload, ctx, limits, halt, start, &ending).await
         }
-    }
+    };
+    result?;
+    Ok(ending.stopped_at().unwrap_or_else(Instant::now))
 }

@@ -9,15 +9,23 @@ use goose::client::GooseClientBuilder;
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
 use goose::GooseAttack;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The goose test plan of a shape (`users,secs;...`), ending with every user stopped.
+///
+/// A zero-length stage at the level already reached changes nothing, and
+/// goose waits for ever in such a step (its hold of 0 s never ends), so it is
+/// left out; a zero-length stage to another level is a jump, which goose makes
+/// at once. Shapes scaled to a short `--duration` have both.
 pub fn test_plan(shape: &Shape) -> String {
-    let mut plan: Vec<String> = shape
-        .stages
-        .iter()
-        .map(|s| format!("{},{}s", s.level, s.secs))
-        .collect();
+    let mut level = 0;
+    let mut plan: Vec<String> = Vec::with_capacity(shape.stages.len() + 1);
+    for s in &shape.stages {
+        if s.secs == 0 && s.level == level {
+            continue;
+        }
+        plan.push(format!("{},{}s", s.level, s.secs));
+        level = s.level;
+    }
     plan.push("0,0s".into());
     plan.join(";")
 }
@@ -34,9 +42,12 @@ pub fn attack(workload: &Workload, ctx: &Arc<VuContext>) -> Result<GooseAttack, 
     attack = *attack
         .set_default(GooseDefault::TestPlan, test_plan(&workload.shape).as_str())
         .map_err(config_err)?;
-    let timeout_secs = workload.spec.request_timeout_secs;
+    let timeout = workload.spec.request_timeout();
     attack = *attack
-        .set_default(GooseDefault::Timeout, timeout_secs.to_string().as_str())
+        .set_default(
+            GooseDefault::Timeout,
+            timeout.as_secs_f64().to_string().as_str(),
+        )
         .map_err(config_err)?;
     for flag in [
         GooseDefault::NoMetrics,
@@ -53,7 +64,7 @@ pub fn attack(workload: &Workload, ctx: &Arc<VuContext>) -> Result<GooseAttack, 
     // shared connection model; per-user connections are the users' own.
     let client = GooseClientBuilder::new()
         .without_cookies()
-        .timeout(Duration::from_secs(timeout_secs))
+        .timeout(timeout)
         .user_agent(concat!("loadgen/", env!("CARGO_PKG_VERSION")));
     attack = attack
         .set_client_builder_without_cookies(client)
@@ -72,5 +83,18 @@ mod tests {
     fn the_test_plan_ends_with_every_user_stopped() {
         let shape = Shape::parse_plan("60,1m;60,30s").unwrap();
         assert_eq!(test_plan(&shape), "60,60s;60,30s;0,0s");
+    }
+
+    #[test]
+    fn zero_length_holds_are_left_out_and_jumps_kept() {
+        let shape = Shape::parse_plan("2,1s;2,0s;3,2s;5,0s;5,0s;5,1s").unwrap();
+        assert_eq!(test_plan(&shape), "2,1s;3,2s;5,0s;5,1s;0,0s");
+        // `stages --duration 10s` ends in a 0 s hold, then a 0 s ramp.
+        let shape = Shape::named("stages").unwrap().scaled(None, Some(10));
+        assert!(
+            !test_plan(&shape).contains("8000,0s"),
+            "{}",
+            test_plan(&shape)
+        );
     }
 }

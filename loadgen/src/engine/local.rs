@@ -47,8 +47,9 @@ pub async fn run(
     let result = generate(&workload, &recorder, &halt, started).await;
     ticking.abort();
     let _ = ticking.await;
-    let elapsed_secs = started.elapsed().as_secs_f64();
-    result?;
+    // Rates are over the time the load ran (the plan, or until it was stopped),
+    // not the graceful stop after it.
+    let elapsed_secs = result?.duration_since(started).as_secs_f64();
     let mut live = Arc::try_unwrap(live)
         .map_err(|_| Error::Run("ticker still running".into()))?
         .into_inner()

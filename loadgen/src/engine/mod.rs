@@ -12,12 +12,14 @@
 //! - [`local`]: a run in this process; [`live`]: the aggregate and the judges
 //!   that may stop a run early, shared with the distributed manager.
 //! - [`ticker`]: the one per-second clock of local runs, managers and workers.
-//! - [`stop`]: cancellation handed in from the command line, bridged to goose.
+//! - [`stop`]: cancellation handed in from the command line, bridged to goose;
+//!   [`ending`]: the end of the load on time (graceful stop, then the cut).
 //! - [`bundled`], [`target`]: the service started when no host is given; the
 //!   reachability check of a host. [`files`]: the open-file limit connections need.
 
 pub mod arrivals;
 pub mod bundled;
+pub mod ending;
 pub mod files;
 pub mod generate;
 pub mod goose;
@@ -59,8 +61,34 @@ pub struct LoadSpec {
     pub max_users: Option<u64>,
     #[serde(default)]
     pub max_queue: Option<u64>,
-    /// A slower request fails as a timeout.
-    pub request_timeout_secs: u64,
+    /// A request that sets no timeout of its own fails as a timeout after this
+    /// (`--timeout`), in milliseconds.
+    pub request_timeout_ms: u64,
+    /// What requests in flight at the end get to finish before they are cut
+    /// (`--graceful-stop`), in milliseconds.
+    #[serde(default = "default_graceful_stop_ms")]
+    pub graceful_stop_ms: u64,
+    /// The largest response body read (`--max-body`); a larger one fails its request.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: u64,
+}
+
+fn default_max_body() -> u64 {
+    http::conn::MAX_BODY as u64
+}
+
+fn default_graceful_stop_ms() -> u64 {
+    ending::DEFAULT_GRACE.as_millis() as u64
+}
+
+impl LoadSpec {
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.request_timeout_ms)
+    }
+
+    pub fn graceful_stop(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.graceful_stop_ms)
+    }
 }
 
 /// The load one process generates: a shape of users on a host, running scenarios.

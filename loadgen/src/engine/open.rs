@@ -10,9 +10,9 @@
 //! how late it hands each arrival over: the generator's start lag.
 
 use super::arrivals::Schedule;
-use super::scenario::{ScenarioDef, TaskFn};
+use super::ending::Ending;
+use super::scenario::{ScenarioDef, TaskDef, TaskRunner};
 use super::transport::{self, VuContext};
-use super::vu::Vu;
 use super::Workload;
 use crate::Error;
 use goose::config::GooseConfiguration;
@@ -49,32 +49,33 @@ struct Idle {
 /// What a scenario's users run: its weighted tasks and its on-start tasks.
 struct Persona {
     name: Arc<str>,
-    on_start: Vec<TaskFn>,
-    tasks: Vec<(usize, TaskFn)>,
+    on_start: Vec<TaskRunner>,
+    tasks: Vec<(usize, TaskRunner)>,
     total_weight: usize,
 }
 
 impl Persona {
-    fn of(def: &ScenarioDef) -> Persona {
-        let tasks: Vec<(usize, TaskFn)> = def
+    fn of(def: &ScenarioDef, ctx: &Arc<VuContext>) -> Persona {
+        let runner = |t: &TaskDef| TaskRunner {
+            f: t.f.clone(),
+            name: t.name.clone(),
+            ctx: ctx.clone(),
+        };
+        let tasks: Vec<(usize, TaskRunner)> = def
             .tasks()
             .filter(|t| !t.on_start)
-            .map(|t| (t.weight, t.f.clone()))
+            .map(|t| (t.weight, runner(t)))
             .collect();
         Persona {
             name: Arc::from(def.name.as_str()),
-            on_start: def
-                .tasks()
-                .filter(|t| t.on_start)
-                .map(|t| t.f.clone())
-                .collect(),
+            on_start: def.tasks().filter(|t| t.on_start).map(runner).collect(),
             total_weight: tasks.iter().map(|(w, _)| w).sum::<usize>().max(1),
             tasks,
         }
     }
 
     /// A task picked by weight.
-    fn pick(&self) -> Option<&TaskFn> {
+    fn pick(&self) -> Option<&TaskRunner> {
         let mut at = rand::random_range(0..self.total_weight);
         self.tasks.iter().find_map(|(w, f)| {
             if at < *w {
@@ -118,19 +119,21 @@ impl Rotation {
 }
 
 /// Runs the workload's rate shape until it ends or `halt` is cancelled, then
-/// lets the iterations in flight finish (at most the request timeout).
+/// lets the iterations in flight finish (their requests are cut after the
+/// graceful stop, and the users given up on shortly after).
 pub async fn run(
     workload: &Workload,
     ctx: Arc<VuContext>,
     limits: OpenLimits,
     halt: &CancellationToken,
     start: Instant,
+    ending: &Ending,
 ) -> Result<(), Error> {
     let config = GooseConfiguration::parse_args_default::<&str>(&[])
         .map_err(|e| Error::Usage(format!("goose refused the configuration: {e:?}")))?;
     let base = reqwest::Url::parse(&workload.host)
         .map_err(|e| Error::Usage(format!("--host '{}': {e}", workload.host)))?;
-    let timeout = Duration::from_secs(workload.spec.request_timeout_secs);
+    let timeout = workload.spec.request_timeout();
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .user_agent(concat!("loadgen/", env!("CARGO_PKG_VERSION")))
@@ -139,7 +142,7 @@ pub async fn run(
     let personas: Vec<Arc<Persona>> = workload
         .scenarios
         .iter()
-        .map(|s| Arc::new(Persona::of(s)))
+        .map(|s| Arc::new(Persona::of(s, &ctx)))
         .collect();
     let weights: Vec<usize> = workload.scenarios.iter().map(|s| s.weight).collect();
     let caps = crate::shape::largest_remainder(
@@ -175,13 +178,14 @@ pub async fn run(
         .await
         .map_err(|_| Error::Run("the arrivals thread failed".into()))?;
     // Users see their inbox close, finish the iteration in hand, and stop.
-    let grace = timeout + Duration::from_secs(1);
-    let _ = tokio::time::timeout(grace, async {
-        for user in users {
-            let _ = user.await;
-        }
-    })
-    .await;
+    tokio::select! {
+        _ = async {
+            for user in users {
+                let _ = user.await;
+            }
+        } => {}
+        _ = ending.given_up() => {}
+    }
     Ok(())
 }
 
@@ -236,13 +240,13 @@ async fn user_main(
 ) {
     ctx.recorder.user_started();
     for task in &persona.on_start {
-        let _ = task(Vu::new(&mut user, ctx.clone())).await;
+        task.run(&mut user).await;
     }
     while let Some(arrival) = inbox.recv().await {
         if let Some(task) = persona.pick() {
             let lag = arrival.due.elapsed().as_micros() as u64;
             transport::state(&mut user).lag_us = Some(lag);
-            let _ = task(Vu::new(&mut user, ctx.clone())).await;
+            task.run(&mut user).await;
             transport::state(&mut user).lag_us = None;
         }
         if idle.send(Idle { scenario, user: id }).is_err() {
