@@ -45,6 +45,36 @@ fn secs(text: &str) -> Result<u64, String> {
     Ok(secs)
 }
 
+/// A request timeout, in milliseconds: at least 1 ms, at most 30 days.
+fn span_ms(text: &str) -> Result<u64, String> {
+    let ms = crate::units::parse_span_ms(text)?;
+    if ms == 0 || ms > limits::MAX_SECS * 1_000 {
+        return Err(format!(
+            "'{text}': from 1ms to {} days",
+            limits::MAX_SECS / 86_400
+        ));
+    }
+    Ok(ms)
+}
+
+/// A graceful stop, in milliseconds: 0 (cut at once) to 10 minutes.
+fn grace_ms(text: &str) -> Result<u64, String> {
+    let ms = crate::units::parse_span_ms(text)?;
+    if ms > 600_000 {
+        return Err(format!("'{text}': at most 10m"));
+    }
+    Ok(ms)
+}
+
+/// A body size limit: 1 KiB to 4 GiB.
+fn body_bytes(text: &str) -> Result<u64, String> {
+    let bytes = crate::units::parse_bytes(text)?;
+    if !(1024..=4 << 30).contains(&bytes) {
+        return Err(format!("'{text}': from 1KiB to 4GiB"));
+    }
+    Ok(bytes)
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct ScaleArgs {
     /// Peak users: the shape is scaled so its busiest stage has this many
@@ -73,8 +103,11 @@ pub struct JudgeArgs {
     pub thresholds: Vec<String>,
     /// Rules to start from: reference-10k (error-rate<1%, p50<2s, p95<5s, p99<10s,
     /// rps>1000), api-slo (error-rate<1%, p50<100ms, p95<500ms, p99<1s) or none.
-    #[arg(long, default_value = "reference-10k")]
-    pub profile: String,
+    /// Default for `run`: reference-10k against the bundled service, none with
+    /// --host (your service has its own goals: give them as --threshold).
+    /// Default for `check`: the run's own rules, unless --threshold is given.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -106,6 +139,11 @@ pub struct RunArgs {
     pub scale: ScaleArgs,
     #[command(flatten)]
     pub judge: JudgeArgs,
+    /// With no threshold at all (no --threshold, profile none), a run still
+    /// fails (exit 1) when more than 10% of its requests failed, saying so;
+    /// this turns that off.
+    #[arg(long)]
+    pub allow_failures: bool,
     /// Stop as soon as a threshold fails (judged after the ramp-up; rps rules
     /// only at the end; a rule with a window once it is broken for its window).
     #[arg(long)]
@@ -161,9 +199,20 @@ pub struct RunArgs {
     /// Default: 10 seconds of the peak rate, from 100 to 10,000,000 (the most allowed).
     #[arg(long, value_name = "N")]
     pub max_queue: Option<u64>,
-    /// Request timeout in seconds (1 to 2592000, 30 days); a slower request fails as a timeout.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_SECS))]
+    /// Default request timeout: 500ms, 10s, 2m, or a number of seconds (1ms to
+    /// 30 days); a request slower than this (or than its own `.timeout()`)
+    /// fails as a timeout.
+    #[arg(long, default_value = "60s", value_parser = span_ms, value_name = "TIME")]
     pub timeout: u64,
+    /// What requests still in flight when the run ends (its plan is over, or
+    /// Ctrl-C) get to finish: after it they are cut and counted as cancelled,
+    /// so a run ends at most this long after its plan (like k6's gracefulStop).
+    #[arg(long, default_value = "5s", value_parser = grace_ms, value_name = "TIME")]
+    pub graceful_stop: u64,
+    /// The largest response body read (64MiB, 512KiB, a number of bytes); a
+    /// larger one fails its request (kind protocol), whichever the connection model.
+    #[arg(long, default_value = "64MiB", value_parser = body_bytes, value_name = "SIZE")]
+    pub max_body: u64,
     /// Stress stop rule: P99 over the last 10 s above this stops the run (e.g. 1s, 500ms).
     #[arg(long, value_name = "TIME")]
     pub stop_p99: Option<String>,
@@ -257,8 +306,9 @@ pub struct WorkerArgs {
     /// The manager's address.
     #[arg(long, value_name = "HOST:PORT")]
     pub manager: String,
-    /// Relative share of users this worker takes (users split in proportion).
-    #[arg(long, default_value_t = 1000)]
+    /// Relative share of users this worker takes (users split in proportion),
+    /// 1 to 1,000,000.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=crate::distributed::protocol::MAX_CAPACITY))]
     pub capacity: u64,
     /// Shared secret the manager expects.
     #[arg(long, env = "LOADGEN_TOKEN", hide_env_values = true)]

@@ -32,8 +32,11 @@ pub struct RunPlan {
     /// The scenarios `load.selection` resolves to here.
     pub scenarios: Vec<ScenarioDef>,
     pub profile: String,
-    /// The profile's rules, then --threshold's.
+    /// The profile's rules, then --threshold's (or, with neither, the
+    /// no-threshold rule: `implicit_rule`).
     pub rules: Vec<Rule>,
+    /// `rules` is only `judge::profile::NO_THRESHOLD_RULE`, as no threshold was given.
+    pub implicit_rule: bool,
     pub abort_on_fail: bool,
     /// --abort-when: conditions that stop the run once they held for their window.
     pub abort_when: Vec<Rule>,
@@ -82,8 +85,19 @@ impl RunPlan {
                     .map_err(|e| Error::Usage(format!("--stop-error-rate: {e}")))?;
             }
         }
-        let rules =
-            judge::rules(&args.judge.profile, &args.judge.thresholds).map_err(Error::Usage)?;
+        let profile = args.judge.profile.clone().unwrap_or_else(|| {
+            if args.host.is_some() {
+                "none"
+            } else {
+                "reference-10k"
+            }
+            .to_string()
+        });
+        let mut rules = judge::rules(&profile, &args.judge.thresholds).map_err(Error::Usage)?;
+        let implicit_rule = rules.is_empty() && !args.allow_failures;
+        if implicit_rule {
+            rules.push(Rule::parse(judge::profile::NO_THRESHOLD_RULE).map_err(Error::Usage)?);
+        }
         let abort_when = args
             .abort_when
             .iter()
@@ -114,7 +128,9 @@ impl RunPlan {
             connections: args.connections,
             max_users,
             max_queue,
-            request_timeout_secs: args.timeout,
+            request_timeout_ms: args.timeout,
+            graceful_stop_ms: args.graceful_stop,
+            max_body_bytes: args.max_body,
         };
         if let Some(host) = &args.host {
             target::check_host(host, args.connections).map_err(Error::Usage)?;
@@ -151,7 +167,8 @@ impl RunPlan {
             duration_secs: args.scale.duration,
             load,
             scenarios,
-            profile: args.judge.profile.clone(),
+            profile,
+            implicit_rule,
             rules,
             abort_on_fail: args.abort_on_fail,
             abort_when,

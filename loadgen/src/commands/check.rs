@@ -9,8 +9,19 @@ use crate::report::summary::Summary;
 use crate::Error;
 
 pub fn check(args: &CheckArgs) -> Result<u8, Error> {
-    let rules = judge::rules(&args.judge.profile, &args.judge.thresholds).map_err(Error::Usage)?;
     let mut summary = Summary::read(&args.summary)?;
+    // Without rules given, the run is judged again by its own.
+    let rules = match (&args.judge.profile, args.judge.thresholds.is_empty()) {
+        (None, true) => summary
+            .config
+            .rules
+            .iter()
+            .map(|text| judge::Rule::parse(text))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Usage(format!("{}: its rules: {e}", args.summary.display())))?,
+        (profile, _) => judge::rules(profile.as_deref().unwrap_or("none"), &args.judge.thresholds)
+            .map_err(Error::Usage)?,
+    };
     let (total, endpoints) = summary
         .stats()
         .map_err(|e| Error::Usage(format!("{}: {e}", args.summary.display())))?;

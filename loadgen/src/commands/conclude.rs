@@ -16,6 +16,33 @@ use crate::report::{self, console};
 use crate::shape::LoadModel;
 use crate::Error;
 
+/// What the figures cannot say for themselves.
+fn warnings(plan: &RunPlan, summary: &Summary) -> Vec<String> {
+    let mut out = Vec::new();
+    let folded: u64 = summary
+        .endpoints
+        .iter()
+        .filter(|r| r.name == crate::metrics::OTHER_NAMES)
+        .map(|r| r.figures.requests)
+        .sum();
+    if folded > 0 {
+        out.push(format!(
+            "{folded} requests had names past the first {} and share the row '{}': \
+             a path with an id in it needs .name(\"/orders/{{id}}\")",
+            crate::metrics::MAX_NAMES,
+            crate::metrics::OTHER_NAMES
+        ));
+    }
+    if plan.implicit_rule {
+        out.push(format!(
+            "no threshold was given: the run is judged by {} alone (--threshold sets your \
+             own; --allow-failures turns this off)",
+            crate::judge::profile::NO_THRESHOLD_RULE
+        ));
+    }
+    out
+}
+
 pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Error> {
     let Watched {
         outcome,
@@ -65,7 +92,10 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Err
         aborted_by: outcome.aborted,
         faults,
         server,
+        warnings: Vec::new(),
     };
+    let mut summary = summary;
+    summary.warnings = warnings(plan, &summary);
     let (hlog, mut unwritten) = match hlog {
         Ok(path) => (Some(path), Vec::new()),
         Err(e) => (None, vec![e.to_string()]),

@@ -2,12 +2,14 @@
 //! time), their mapping onto goose scenarios, and the built-in `http-get`.
 
 use super::transport::VuContext;
-use super::vu::{TaskResult, Vu};
+use super::vu::{Ended, TaskResult, Vu};
+use crate::metrics::{FailureKind, Sample};
 use goose::goose::{GooseUser, Scenario, Transaction, TransactionFunction};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use std::time::Instant;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A task: an async function of a virtual user.
@@ -145,9 +147,18 @@ impl ScenarioDef {
                     .set_on_stop(),
             );
         for task in &self.tasks {
-            let (f, ctx) = (task.f.clone(), ctx.clone());
-            let function: TransactionFunction =
-                Arc::new(move |user: &mut GooseUser| f(Vu::new(user, ctx.clone())));
+            let runner = Arc::new(TaskRunner {
+                f: task.f.clone(),
+                name: task.name.clone(),
+                ctx: ctx.clone(),
+            });
+            let function: TransactionFunction = Arc::new(move |user: &mut GooseUser| {
+                let runner = runner.clone();
+                Box::pin(async move {
+                    runner.run(user).await;
+                    Ok(())
+                })
+            });
             let mut t = Transaction::new(function)
                 .set_name(&task.name)
                 .set_weight(task.weight)
@@ -160,6 +171,37 @@ impl ScenarioDef {
         Ok(scenario)
     }
 }
+
+/// One task of a scenario, ready to run on any of its users.
+pub(crate) struct TaskRunner {
+    pub f: TaskFn,
+    pub name: String,
+    pub ctx: Arc<VuContext>,
+}
+
+impl TaskRunner {
+    /// Runs the task on `user`. An error of the task's own (not a failed
+    /// request, recorded already; not the end of the run) is recorded as a
+    /// `task` failure under `TASK <name>`, so it is counted and shown.
+    pub async fn run(&self, user: &mut GooseUser) {
+        let started = Instant::now();
+        if let Err(e) = (self.f)(Vu::new(user, self.ctx.clone())).await {
+            if e.ended() == Ended::Failed {
+                self.ctx.recorder.record(Sample {
+                    method: TASK_METHOD,
+                    name: &self.name,
+                    latency_us: started.elapsed().as_micros() as u64,
+                    service_us: None,
+                    bytes: 0,
+                    failure: Some((FailureKind::Task, e.message())),
+                });
+            }
+        }
+    }
+}
+
+/// The "method" of a task's own failures in every table: `TASK <task name>`.
+pub const TASK_METHOD: &str = "TASK";
 
 /// The built-in scenario: GETs each path in turn, with no pause unless `--think`.
 pub fn http_get(paths: &[String]) -> ScenarioDef {

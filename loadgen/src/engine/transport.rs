@@ -9,6 +9,7 @@ use goose::goose::{GooseMethod, GooseRequest, GooseUser, GooseUserData, Transact
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// How users hold connections.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -30,31 +31,40 @@ impl ConnectionModel {
     }
 }
 
-/// What every virtual user of an attack shares: where to record, and how to send.
+/// What every virtual user of an attack shares: where to record, how to send,
+/// the default request timeout, and the cut that ends requests in flight at
+/// the end of the run (after `grace`, the graceful stop).
 pub struct VuContext {
     pub recorder: Arc<Recorder>,
     pub transport: Transport,
+    pub timeout: Duration,
+    pub cut: CancellationToken,
+    pub grace: Duration,
 }
 
 pub enum Transport {
     PerUser {
         origin: Arc<Origin>,
-        timeout: Duration,
+        /// The largest body read (`--max-body`).
+        max_body: usize,
     },
-    /// goose's reqwest client, shared by all users (its timeout is goose's).
-    Shared,
+    /// goose's reqwest client, shared by all users.
+    Shared {
+        /// The largest body read (`--max-body`).
+        max_body: usize,
+    },
 }
 
 impl Transport {
     /// The transport of `model` for a run on `host` with this request timeout.
-    pub fn new(model: ConnectionModel, host: &str, timeout: Duration) -> Result<Transport, String> {
+    pub fn new(model: ConnectionModel, host: &str, max_body: usize) -> Result<Transport, String> {
         Ok(match model {
-            ConnectionModel::Shared => Transport::Shared,
+            ConnectionModel::Shared => Transport::Shared { max_body },
             ConnectionModel::PerUser => {
                 let base = reqwest::Url::parse(host).map_err(|e| format!("'{host}': {e}"))?;
                 Transport::PerUser {
                     origin: Arc::new(Origin::of(&base)?),
-                    timeout,
+                    max_body,
                 }
             }
         })
@@ -68,6 +78,8 @@ pub struct Outgoing<'a> {
     pub name: &'a str,
     pub headers: &'a [(String, String)],
     pub json: Option<&'a [u8]>,
+    /// No answer within this is a timeout.
+    pub timeout: Duration,
 }
 
 /// What came back: the status (0 without a response), the body, and why the
@@ -112,54 +124,82 @@ pub(crate) fn state(user: &mut GooseUser) -> &mut UserState {
     user.get_session_data_mut::<UserState>().expect("just set")
 }
 
-/// Sends the request the configured way.
-pub async fn exchange(
-    user: &mut GooseUser,
-    ctx: &VuContext,
-    out: &Outgoing<'_>,
-) -> Result<Exchanged, Box<TransactionError>> {
-    match &ctx.transport {
-        Transport::PerUser { origin, timeout } => {
-            let http = state(user).http.get_or_insert_with(|| {
-                UserHttp::new(origin.clone(), ctx.recorder.connections.clone(), *timeout)
-            });
-            let request = Request {
-                method: method_label(out.method),
-                path: out.path,
-                headers: out.headers,
-                content_type: out.json.map(|_| "application/json"),
-                body: out.json,
-            };
-            Ok(match http.send(&request).await {
-                Ok(r) => Exchanged {
-                    status: r.status,
-                    body: r.body,
-                    failure: None,
-                },
-                Err(e) => Exchanged {
-                    status: 0,
-                    body: Vec::new(),
-                    failure: Some(match e {
-                        HttpError::Connect(why) => (FailureKind::Connect, why),
-                        HttpError::Timeout => (
-                            FailureKind::Timeout,
-                            format!("no response within {} s", timeout.as_secs_f64()),
-                        ),
-                        HttpError::Other(why) => (FailureKind::Other, why),
-                    }),
-                },
-            })
+/// Sends the request the configured way, within its timeout; a request still
+/// waiting when the run cuts its requests ends as cancelled.
+pub async fn exchange(user: &mut GooseUser, ctx: &VuContext, out: &Outgoing<'_>) -> Exchanged {
+    let sent = async {
+        match &ctx.transport {
+            Transport::PerUser { origin, max_body } => {
+                let http = state(user).http.get_or_insert_with(|| {
+                    UserHttp::new(origin.clone(), ctx.recorder.connections.clone(), *max_body)
+                });
+                per_user(http, out).await
+            }
+            Transport::Shared { max_body } => shared(user, out, *max_body).await,
         }
-        Transport::Shared => shared(user, out).await,
+    };
+    tokio::select! {
+        biased;
+        _ = ctx.cut.cancelled() => Exchanged::failed(
+            FailureKind::Cancelled,
+            format!(
+                "still waiting at the end of the run's graceful stop ({})",
+                crate::units::fmt_duration(ctx.grace)
+            ),
+        ),
+        exchanged = sent => exchanged,
+    }
+}
+
+impl Exchanged {
+    fn failed(kind: FailureKind, why: String) -> Exchanged {
+        Exchanged {
+            status: 0,
+            body: Vec::new(),
+            failure: Some((kind, why)),
+        }
+    }
+}
+
+/// On the user's own connection.
+async fn per_user(http: &mut UserHttp, out: &Outgoing<'_>) -> Exchanged {
+    let request = Request {
+        method: method_label(out.method),
+        path: out.path,
+        headers: out.headers,
+        content_type: out.json.map(|_| "application/json"),
+        body: out.json,
+    };
+    match http.send(&request, out.timeout).await {
+        Ok(r) => Exchanged {
+            status: r.status,
+            body: r.body,
+            failure: None,
+        },
+        Err(e) => {
+            let (kind, why) = match e {
+                HttpError::Connect(why) => (FailureKind::Connect, why),
+                HttpError::Timeout => (
+                    FailureKind::Timeout,
+                    format!(
+                        "no response within {}",
+                        crate::units::fmt_duration(out.timeout)
+                    ),
+                ),
+                HttpError::Protocol(why) => (FailureKind::Protocol, why),
+                HttpError::Other(why) => (FailureKind::Other, why),
+            };
+            Exchanged::failed(kind, why)
+        }
     }
 }
 
 /// Through goose's request path and its shared reqwest pool.
-async fn shared(
-    user: &mut GooseUser,
-    out: &Outgoing<'_>,
-) -> Result<Exchanged, Box<TransactionError>> {
-    let mut builder = request_builder(user, out.method, out.path)?;
+async fn shared(user: &mut GooseUser, out: &Outgoing<'_>, max_body: usize) -> Exchanged {
+    let mut builder = match request_builder(user, out.method, out.path) {
+        Ok(builder) => builder.timeout(out.timeout),
+        Err(e) => return Exchanged::failed(FailureKind::Other, e.to_string()),
+    };
     for (k, v) in out.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
@@ -174,21 +214,51 @@ async fn shared(
         .name(out.name)
         .set_request_builder(builder)
         .build();
-    let response = user.request(request).await?;
-    Ok(match response.response {
-        Ok(resp) => {
+    let response = match user.request(request).await {
+        Ok(response) => response,
+        Err(e) => return Exchanged::failed(FailureKind::Other, e.to_string()),
+    };
+    match response.response {
+        Ok(resp) if resp.content_length().is_some_and(|n| n > max_body as u64) => {
+            Exchanged::failed(
+                FailureKind::Protocol,
+                format!(
+                    "body of {} bytes is over the {max_body} byte limit",
+                    resp.content_length().unwrap_or(0)
+                ),
+            )
+        }
+        Ok(mut resp) => {
             let status = resp.status().as_u16();
-            match resp.bytes().await {
-                Ok(bytes) => Exchanged {
-                    status,
-                    body: bytes.to_vec(),
-                    failure: None,
-                },
-                Err(e) => Exchanged {
-                    status,
-                    body: Vec::new(),
-                    failure: Some(classify(e)),
-                },
+            let mut body = Vec::new();
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) if body.len() + chunk.len() > max_body => {
+                        break Exchanged {
+                            status,
+                            body: Vec::new(),
+                            failure: Some((
+                                FailureKind::Protocol,
+                                format!("body over the {max_body} byte limit"),
+                            )),
+                        }
+                    }
+                    Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                    Ok(None) => {
+                        break Exchanged {
+                            status,
+                            body,
+                            failure: None,
+                        }
+                    }
+                    Err(e) => {
+                        break Exchanged {
+                            status,
+                            body: Vec::new(),
+                            failure: Some(classify(e)),
+                        }
+                    }
+                }
             }
         }
         Err(e) => Exchanged {
@@ -196,7 +266,7 @@ async fn shared(
             body: Vec::new(),
             failure: Some(classify(e)),
         },
-    })
+    }
 }
 
 /// The request builder for `path` on the user's base URL, as goose's

@@ -1,16 +1,92 @@
 //! The virtual user handed to scenario tasks: every request made through it is
-//! timed (microseconds, body included), checked and recorded in HDR, named.
+//! timed (microseconds, body included), checked and recorded in HDR, named;
+//! a request the task drops before its answer is recorded as cancelled.
 
 use super::transport::{self, Outgoing, VuContext};
-use crate::metrics::{FailureKind, Sample};
-use goose::goose::{GooseMethod, GooseUser, GooseUserData, TransactionError};
+use crate::metrics::{FailureKind, Recorder, Sample};
+use goose::goose::{GooseMethod, GooseUser, GooseUserData};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// Why a task stopped early (a failed check or a transport error, already recorded).
-pub type TaskError = Box<TransactionError>;
 /// What a task returns.
 pub type TaskResult = Result<(), TaskError>;
+
+/// Why a task ended early. From a failed request (already recorded), from the
+/// end of the run (not counted), or the task's own error (`?` on any error,
+/// or [`TaskError::msg`]): counted as a `task` failure named after the task.
+pub struct TaskError {
+    ended: Ended,
+    message: String,
+}
+
+/// How a task's error counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// A request failed and was recorded as such.
+    Recorded,
+    /// The task failed on its own: counted as a `task` failure.
+    Failed,
+    /// The run is over: nothing to count.
+    Stopped,
+}
+
+impl TaskError {
+    /// A task's own failure, with why.
+    pub fn msg(message: impl Into<String>) -> TaskError {
+        TaskError {
+            ended: Ended::Failed,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn recorded(message: String) -> TaskError {
+        TaskError {
+            ended: Ended::Recorded,
+            message,
+        }
+    }
+
+    pub(crate) fn stopped() -> TaskError {
+        TaskError {
+            ended: Ended::Stopped,
+            message: "the run is over".into(),
+        }
+    }
+
+    pub(crate) fn ended(&self) -> Ended {
+        self.ended
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// Any error a task meets (`r.json()?`, a parse, an I/O error) is its own
+/// failure, with the error's causes in the message.
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for TaskError {
+    fn from(e: E) -> TaskError {
+        let mut message = e.to_string();
+        let mut source = e.source();
+        while let Some(inner) = source {
+            message = format!("{message}: {inner}");
+            source = inner.source();
+        }
+        TaskError::msg(message)
+    }
+}
+
+impl std::fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TaskError({:?}: {})", self.ended, self.message)
+    }
+}
+
+impl std::fmt::Display for TaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
 /// One virtual user, as a task sees it. Its requests go over its own
 /// connection (or the shared pool, with `--connections shared`).
@@ -38,14 +114,11 @@ impl Reply {
         std::str::from_utf8(&self.body).unwrap_or("")
     }
 
-    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Box<TransactionError>> {
+    /// The body as JSON of type `T`; a body that is not is the task's failure.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, TaskError> {
         serde_json::from_slice(&self.body)
-            .map_err(|e| custom(format!("response is not the expected JSON: {e}")))
+            .map_err(|e| TaskError::msg(format!("response is not the expected JSON: {e}")))
     }
-}
-
-fn custom(message: String) -> Box<TransactionError> {
-    Box::new(TransactionError::Custom(message))
 }
 
 type Check = Box<dyn Fn(&Reply) -> Result<(), String> + Send + Sync>;
@@ -60,6 +133,7 @@ pub struct Req<'v, 'a> {
     headers: Vec<(String, String)>,
     expect: Vec<u16>,
     checks: Vec<Check>,
+    timeout: Option<Duration>,
 }
 
 impl<'a> Vu<'a> {
@@ -96,6 +170,7 @@ impl<'a> Vu<'a> {
             headers: vec![],
             expect: vec![],
             checks: vec![],
+            timeout: None,
         }
     }
 
@@ -148,6 +223,15 @@ impl Req<'_, '_> {
         self.header("authorization", format!("Bearer {token}"))
     }
 
+    /// How long this request may take before it fails as a timeout (default:
+    /// the run's `--timeout`). Give a request its time limit here, not by
+    /// wrapping `send()` in a timeout: a dropped request is recorded as
+    /// cancelled and costs the user its connection.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
     /// The status that counts as success (default: any 1xx-3xx).
     pub fn expect(mut self, status: u16) -> Self {
         self.expect = vec![status];
@@ -171,16 +255,17 @@ impl Req<'_, '_> {
 
     /// Sends, measures, checks and records the request. A failed request is
     /// recorded and returned as an error, so `?` ends the task.
-    pub async fn send(self) -> Result<Reply, Box<TransactionError>> {
+    pub async fn send(self) -> Result<Reply, TaskError> {
         let reply = self.send_any().await?;
         match &reply.failure {
             None => Ok(reply),
-            Some(why) => Err(custom(why.clone())),
+            Some(why) => Err(TaskError::recorded(why.clone())),
         }
     }
 
-    /// Like `send`, but a failed request is returned as a `Reply` (still recorded).
-    pub async fn send_any(self) -> Result<Reply, Box<TransactionError>> {
+    /// Like `send`, but a failed request is returned as a `Reply` (still
+    /// recorded). Errs only when the run is over (nothing was sent).
+    pub async fn send_any(self) -> Result<Reply, TaskError> {
         let Req {
             vu,
             method,
@@ -190,12 +275,18 @@ impl Req<'_, '_> {
             headers,
             expect,
             checks,
+            timeout,
         } = self;
+        let Vu { user, ctx } = vu;
+        if ctx.cut.is_cancelled() {
+            return Err(TaskError::stopped());
+        }
         let name = name.unwrap_or_else(|| path.clone());
         let json = match &json {
-            Some(value) => {
-                Some(serde_json::to_vec(value).map_err(|e| custom(format!("the JSON body: {e}")))?)
-            }
+            Some(value) => Some(
+                serde_json::to_vec(value)
+                    .map_err(|e| TaskError::msg(format!("the JSON body: {e}")))?,
+            ),
             None => None,
         };
         let out = Outgoing {
@@ -204,11 +295,20 @@ impl Req<'_, '_> {
             name: &name,
             headers: &headers,
             json: json.as_deref(),
+            timeout: timeout.unwrap_or(ctx.timeout),
         };
-        let lag_us = transport::state(vu.user).lag_us;
-        let started = Instant::now();
-        let exchanged = transport::exchange(vu.user, &vu.ctx, &out).await?;
-        let service_us = started.elapsed().as_micros() as u64;
+        let lag_us = transport::state(user).lag_us;
+        let mut in_flight = InFlight {
+            recorder: &ctx.recorder,
+            method: method_label(&method),
+            name: &name,
+            started: Instant::now(),
+            lag_us,
+            answered: false,
+        };
+        let exchanged = transport::exchange(user, ctx, &out).await;
+        in_flight.answered = true;
+        let service_us = in_flight.started.elapsed().as_micros() as u64;
         // The open model times a request from its arrival's due time too.
         let latency_us = service_us + lag_us.unwrap_or(0);
         let (status, body) = (exchanged.status, exchanged.body);
@@ -237,7 +337,7 @@ impl Req<'_, '_> {
                 .find_map(|check| check(&reply).err())
                 .map(|why| (FailureKind::Check, why))
         });
-        vu.ctx.recorder.record(Sample {
+        ctx.recorder.record(Sample {
             method: method_label(&method),
             name: &name,
             latency_us,
@@ -247,6 +347,38 @@ impl Req<'_, '_> {
         });
         reply.failure = failure.map(|(_, m)| format!("{} {name}: {m}", method_label(&method)));
         Ok(reply)
+    }
+}
+
+/// A request sent and not yet answered. Dropped unanswered (the task's future
+/// was dropped: a timeout or a `select!` around `send()`), it records the
+/// request as cancelled, so it is never lost from the figures.
+struct InFlight<'a> {
+    recorder: &'a Recorder,
+    method: &'static str,
+    name: &'a str,
+    started: Instant,
+    lag_us: Option<u64>,
+    answered: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
+        let service_us = self.started.elapsed().as_micros() as u64;
+        self.recorder.record(Sample {
+            method: self.method,
+            name: self.name,
+            latency_us: service_us + self.lag_us.unwrap_or(0),
+            service_us: self.lag_us.map(|_| service_us),
+            bytes: 0,
+            failure: Some((
+                FailureKind::Cancelled,
+                "dropped by the task before its answer (to limit a request's time, use .timeout())",
+            )),
+        });
     }
 }
 

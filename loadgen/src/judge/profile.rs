@@ -21,6 +21,10 @@ pub fn profile(name: &str) -> Result<Vec<Rule>, String> {
 }
 
 /// The profile's rules followed by the user's.
+/// The rule a run with no threshold at all is still judged by (unless
+/// `--allow-failures`): a run where most requests fail must not pass.
+pub const NO_THRESHOLD_RULE: &str = "error-rate<10%";
+
 pub fn rules(profile_name: &str, extra: &[String]) -> Result<Vec<Rule>, String> {
     let mut all = profile(profile_name)?;
     for text in extra {

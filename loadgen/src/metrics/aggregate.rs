@@ -5,6 +5,7 @@ use super::connections::{ConnectionStats, ConnectionTotals};
 use super::figures::{EndpointFigures, ErrorCount};
 use super::generator::{GeneratorStats, GeneratorTotals};
 use super::hdr;
+use super::recorder::{MAX_NAMES, OTHER_NAMES};
 use super::request_series::RequestSeries;
 use super::snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};
 use serde::{Deserialize, Serialize};
@@ -104,6 +105,9 @@ pub struct Aggregator {
     window_len: usize,
     /// Each distinct error's first and last second.
     seen: BTreeMap<(EndpointKey, FailureKind, String), (u64, u64)>,
+    /// The request names given rows (at most `MAX_NAMES`; workers each cap
+    /// their own, so the manager caps their union again).
+    names: std::collections::HashSet<String>,
 }
 
 impl Aggregator {
@@ -120,6 +124,7 @@ impl Aggregator {
             window: VecDeque::new(),
             window_len: window_len.max(1),
             seen: BTreeMap::new(),
+            names: Default::default(),
         }
     }
 
@@ -146,6 +151,19 @@ impl Aggregator {
         pending.connections.merge(&snap.connections);
         pending.generator.merge(&snap.generator);
         for (key, stats) in &snap.endpoints {
+            let folded;
+            let key = if key.name == OTHER_NAMES || self.names.contains(&key.name) {
+                key
+            } else if self.names.len() < MAX_NAMES {
+                self.names.insert(key.name.clone());
+                key
+            } else {
+                folded = EndpointKey {
+                    method: key.method.clone(),
+                    name: OTHER_NAMES.to_string(),
+                };
+                &folded
+            };
             match pending.per_endpoint.get_mut(key) {
                 Some(p) => p.merge(stats),
                 None => {

@@ -25,6 +25,6 @@ pub use aggregate::{Aggregator, FinalSecond, SecondPoint};
 pub use connections::{ConnectionFigures, ConnectionMeter, ConnectionStats, ConnectionTotals};
 pub use figures::{EndpointFigures, ErrorCount};
 pub use generator::{GeneratorFigures, GeneratorMeter, GeneratorStats, GeneratorTotals};
-pub use recorder::{Recorder, Sample};
+pub use recorder::{Recorder, Sample, MAX_NAMES, OTHER_NAMES};
 pub use request_series::RequestSeries;
 pub use snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};

@@ -10,6 +10,13 @@ use std::sync::{Arc, Mutex};
 
 const SHARDS: usize = 16;
 
+/// The most distinct request names a run gives rows of their own (each row
+/// keeps HDR histograms, about a megabyte over a run). Requests named after
+/// these are counted together in the row [`OTHER_NAMES`].
+pub const MAX_NAMES: usize = 500;
+/// The row of every request whose name came after the first [`MAX_NAMES`].
+pub const OTHER_NAMES: &str = "(other names: give dynamic paths a .name())";
+
 /// One measured request.
 #[derive(Clone, Copy, Debug)]
 pub struct Sample<'a> {
@@ -35,6 +42,14 @@ pub struct Recorder {
     pub connections: Arc<ConnectionMeter>,
     /// How well the generator keeps its schedule.
     pub generator: Arc<GeneratorMeter>,
+    /// The request names given rows so far.
+    names: Mutex<Names>,
+}
+
+#[derive(Default)]
+struct Names {
+    known: std::collections::HashSet<String>,
+    warned: bool,
 }
 
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
@@ -52,7 +67,7 @@ impl Recorder {
         let mut shard = self.shards[index].lock().unwrap_or_else(|p| p.into_inner());
         let methods = match shard.get_mut(sample.name) {
             Some(methods) => methods,
-            None => shard.entry(sample.name.to_string()).or_default(),
+            None => shard.entry(self.admit(&sample)).or_default(),
         };
         let stats = match methods.iter().position(|(m, _)| *m == sample.method) {
             Some(i) => &mut methods[i].1,
@@ -65,6 +80,29 @@ impl Recorder {
         if let Some(us) = sample.service_us {
             stats.record_service(us);
         }
+    }
+
+    /// The row a name new to this shard goes in: its own, while fewer than
+    /// `MAX_NAMES` names have rows; else the one for other names (saying so,
+    /// once, loudly: it is nearly always an id left in a request's name).
+    fn admit(&self, sample: &Sample<'_>) -> String {
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if names.known.contains(sample.name) {
+            return sample.name.to_string();
+        }
+        if names.known.len() < MAX_NAMES {
+            names.known.insert(sample.name.to_string());
+            return sample.name.to_string();
+        }
+        if !std::mem::replace(&mut names.warned, true) {
+            eprintln!(
+                "loadgen: warning: more than {MAX_NAMES} distinct request names (the latest: {} {}): \
+                 the rest are counted together as '{OTHER_NAMES}'. A path with an id in it needs \
+                 .name(\"/orders/{{id}}\") so its requests share one row.",
+                sample.method, sample.name
+            );
+        }
+        OTHER_NAMES.to_string()
     }
 
     pub fn user_started(&self) {
@@ -156,6 +194,34 @@ mod tests {
         assert_eq!(cumulative.hist.len(), 120_000);
         assert_eq!(cumulative.failures, 12_000);
         assert_eq!(cumulative.bytes, 120_000);
+    }
+
+    #[test]
+    fn names_past_the_cap_share_one_row() {
+        let r = Recorder::new();
+        for i in 0..MAX_NAMES + 100 {
+            let name = format!("/orders/{i}");
+            for _ in 0..2 {
+                r.record(Sample {
+                    method: "GET",
+                    name: &name,
+                    latency_us: 10,
+                    service_us: None,
+                    bytes: 0,
+                    failure: None,
+                });
+            }
+        }
+        let snap = r.drain(0);
+        assert_eq!(snap.endpoints.len(), MAX_NAMES + 1);
+        let other = snap
+            .endpoints
+            .iter()
+            .find(|(k, _)| k.name == OTHER_NAMES)
+            .unwrap()
+            .1;
+        assert_eq!(other.requests, 200);
+        assert_eq!(snap.total().requests, 2 * (MAX_NAMES as u64 + 100));
     }
 
     #[test]

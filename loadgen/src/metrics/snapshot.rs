@@ -32,18 +32,33 @@ pub enum FailureKind {
     Connect,
     /// The answer came but a response check rejected it.
     Check,
+    /// The TLS handshake failed (certificate, protocol version...).
+    Tls,
+    /// The answer was not HTTP as the protocol has it (bad framing, a bad
+    /// status line, too many redirects, an oversized head or body).
+    Protocol,
+    /// The request was still waiting when it was cut: at the end of the run's
+    /// graceful stop, or because the task dropped it.
+    Cancelled,
+    /// A task failed on its own (not a failed request): the error it returned.
+    Task,
     /// Anything else (bad URL, body read error...).
     Other,
 }
 
 impl FailureKind {
-    /// The kind as summary.json spells it: `status`, `timeout`, `connect`, `check`, `other`.
+    /// The kind as summary.json spells it: `status`, `timeout`, `connect`,
+    /// `check`, `tls`, `protocol`, `cancelled`, `task`, `other`.
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Status => "status",
             FailureKind::Timeout => "timeout",
             FailureKind::Connect => "connect",
             FailureKind::Check => "check",
+            FailureKind::Tls => "tls",
+            FailureKind::Protocol => "protocol",
+            FailureKind::Cancelled => "cancelled",
+            FailureKind::Task => "task",
             FailureKind::Other => "other",
         }
     }

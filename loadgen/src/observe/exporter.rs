@@ -1,5 +1,7 @@
 //! `--prometheus ADDR`: serves the run's live figures at `http://ADDR/metrics`
-//! while it runs, then the final figures until Prometheus has read them.
+//! while it runs, then the final figures until Prometheus has read them. Its
+//! connections are capped and each must send its request head in time, so no
+//! peer can hold the run's file descriptors or its exit.
 
 use axum::extract::State;
 use axum::http::header;
@@ -15,6 +17,13 @@ use tokio_util::sync::CancellationToken;
 
 /// The longest the run's end waits for a last scrape of its final figures.
 const FINAL_WAIT_MAX: Duration = Duration::from_secs(30);
+/// The most connections served at once; more are closed as they come.
+pub const MAX_CONNECTIONS: usize = 32;
+/// A connection must send a whole request head within this (after opening, or
+/// after its previous answer), else it is closed.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// At the end, connections still open get this long, then are closed.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct Page {
@@ -25,6 +34,8 @@ struct Page {
     scrapes: u64,
     first_scrape: Option<Instant>,
     last_scrape: Option<Instant>,
+    /// A scrape said it was Prometheus (its User-Agent).
+    prometheus: bool,
 }
 
 #[derive(Default)]
@@ -60,14 +71,7 @@ impl Exporter {
             .route("/", get(index))
             .with_state(shared.clone());
         let stop = CancellationToken::new();
-        let stopped = stop.clone();
-        let server = tokio::spawn(async move {
-            let serve =
-                axum::serve(listener, app).with_graceful_shutdown(stopped.cancelled_owned());
-            if let Err(e) = serve.await {
-                eprintln!("loadgen: the Prometheus exporter stopped: {e}");
-            }
-        });
+        let server = tokio::spawn(serve(listener, app, stop.clone()));
         Ok(Exporter {
             addr,
             shared,
@@ -115,8 +119,56 @@ impl Drop for Exporter {
     }
 }
 
-/// How long to wait for a last scrape: none if nobody scraped.
+/// Accepts until `stop`, at most `MAX_CONNECTIONS` at once; then gives the
+/// connections open `SHUTDOWN_GRACE` to finish and closes the rest.
+async fn serve(listener: tokio::net::TcpListener, app: Router, stop: CancellationToken) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else {
+            // Out of descriptors, or a peer gone before it was taken: the run goes on.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let app = app.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                use tower::ServiceExt as _;
+                app.clone().oneshot(req)
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = builder.serve_connection(io, service).await;
+            drop(slot);
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    connections.abort_all();
+}
+
+/// How long to wait for a last scrape: none if no scraper came. A scraper is
+/// a client that says it is Prometheus, or that came back (a stray `curl`
+/// comes once and is not waited for).
 fn final_wait(page: &Page) -> Option<Duration> {
+    if !page.prometheus && page.scrapes < 2 {
+        return None;
+    }
     let first = page.first_scrape?;
     let last = page.last_scrape?;
     let interval = match page.scrapes {
@@ -139,9 +191,17 @@ impl Publisher {
     }
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+async fn metrics(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+) -> impl IntoResponse {
+    let prometheus = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.starts_with("Prometheus/"));
     let text = {
         let mut page = shared.lock();
+        page.prometheus |= prometheus;
         let now = Instant::now();
         page.first_scrape.get_or_insert(now);
         page.last_scrape = Some(now);

@@ -89,6 +89,21 @@ pub fn escape_label(value: &str) -> String {
 
 /// Parses a whole exposition. An error names the line and what is wrong.
 pub fn parse(text: &str) -> Result<Exposition, String> {
+    parse_kept(text, |_| true, usize::MAX)
+}
+
+/// The most `# TYPE` lines kept from one answer (a service has dozens).
+pub const MAX_TYPES: usize = 10_000;
+
+/// Parses what is kept of an exposition: samples of the metrics `keep`
+/// accepts, at most `max_samples` of them (beyond that, an error); other
+/// samples are checked only as far as their name, so an answer of hundreds of
+/// thousands of label sets costs no memory for the ones nobody asked for.
+pub fn parse_kept(
+    text: &str,
+    keep: impl Fn(&str) -> bool,
+    max_samples: usize,
+) -> Result<Exposition, String> {
     let mut out = Exposition::default();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -110,9 +125,22 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
                     "untyped" => Kind::Untyped,
                     other => return Err(at(format!("unknown type '{other}'"))),
                 };
-                out.types.insert(name.to_string(), kind);
+                if out.types.len() < MAX_TYPES || out.types.contains_key(name) {
+                    out.types.insert(name.to_string(), kind);
+                }
             }
             continue;
+        }
+        let name_end = line
+            .find(|c: char| c == '{' || c.is_whitespace())
+            .unwrap_or(line.len());
+        if !keep(&line[..name_end]) {
+            continue;
+        }
+        if out.samples.len() >= max_samples {
+            return Err(format!(
+                "more than {max_samples} samples of the metrics kept: too many label sets"
+            ));
         }
         out.samples.push(sample(line).map_err(at)?);
     }

@@ -14,6 +14,9 @@ use tokio::task::JoinHandle;
 const SCRAPE_TIMEOUT: Duration = Duration::from_millis(900);
 /// The most of a target's answer read: a metrics page is kilobytes.
 const MAX_BODY: usize = 8 << 20;
+/// The most samples of the kept metrics one answer may have (each label set
+/// of each kept metric is one): a target past it is noted as failing.
+pub const MAX_KEPT_SAMPLES: usize = 4_096;
 
 type Recorders = Arc<Mutex<Vec<TargetRecorder>>>;
 
@@ -43,6 +46,7 @@ impl Scraper {
             .map(|(i, url)| {
                 let job = Job {
                     index: i,
+                    wanted: Arc::new(metrics.to_vec()),
                     url: url.clone(),
                     client: client.clone(),
                     recorders: recorders.clone(),
@@ -129,6 +133,8 @@ struct Job {
     url: reqwest::Url,
     client: reqwest::Client,
     recorders: Recorders,
+    /// The metrics kept: nothing else of an answer is parsed into memory.
+    wanted: Arc<Vec<String>>,
 }
 
 impl Job {
@@ -172,8 +178,19 @@ impl Job {
             }
             body.extend_from_slice(&chunk);
         }
-        let text = String::from_utf8(body).map_err(|_| "answer is not UTF-8".to_string())?;
-        prom_text::parse(&text).map_err(|e| format!("not Prometheus text: {e}"))
+        // Parsed off the async runtime: the load's users run there.
+        let wanted = self.wanted.clone();
+        tokio::task::spawn_blocking(move || {
+            let text = String::from_utf8(body).map_err(|_| "answer is not UTF-8".to_string())?;
+            prom_text::parse_kept(
+                &text,
+                |name| wanted.iter().any(|w| w == name),
+                MAX_KEPT_SAMPLES,
+            )
+            .map_err(|e| format!("not Prometheus text: {e}"))
+        })
+        .await
+        .map_err(|e| format!("parsing the answer failed: {e}"))?
     }
 }
 

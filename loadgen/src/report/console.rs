@@ -149,6 +149,12 @@ pub fn final_report(s: &Summary) -> String {
             );
         }
     }
+    if !s.warnings.is_empty() {
+        let _ = writeln!(out);
+        for w in &s.warnings {
+            let _ = writeln!(out, "Warning: {w}");
+        }
+    }
     if let Some(bp) = &s.breaking_point {
         let unit = s.shape.model.unit();
         let _ = writeln!(out, "\nBreaking point: {}", bp.reason);

@@ -69,6 +69,10 @@ pub struct Summary {
     /// The target's own metrics, second by second, as `--scrape` read them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerMetrics>,
+    /// What a person should know about how the figures came to be (names
+    /// folded past the cap, the rule a run without thresholds was judged by).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The run's configuration, as the plan had it.

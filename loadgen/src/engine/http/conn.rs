@@ -1,7 +1,7 @@
 //! One keep-alive HTTP/1.1 connection, written and read from the user's own
 //! task: no pool, no dispatcher task. Counted while open.
 
-use super::wire::{decode_chunked, parse_head, Chunked, Framing, Head};
+use super::wire::{parse_head, ChunkedDecoder, Framing, Head};
 use crate::metrics::ConnectionMeter;
 use std::io;
 use std::sync::Arc;
@@ -9,7 +9,8 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// The largest response body read; a larger one fails the request.
+/// The largest response body read by default (`--max-body`); a larger one
+/// fails the request.
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
 /// The largest response head read.
 const MAX_HEAD: usize = 64 * 1024;
@@ -44,6 +45,10 @@ pub struct Conn {
     /// The request to write next (built in place by the caller).
     pub wbuf: Vec<u8>,
     meter: Arc<ConnectionMeter>,
+    /// A request was written and its response not read whole: the exchange
+    /// was dropped half way (the task's future was), so the stream is out of
+    /// step and must not carry another request.
+    unsettled: bool,
 }
 
 impl Drop for Conn {
@@ -51,6 +56,12 @@ impl Drop for Conn {
         self.meter.closed();
     }
 }
+
+/// Interim (1xx) answers skipped before a request's final answer; more is a
+/// protocol error.
+const MAX_INTERIM: usize = 16;
+/// The most a declared body length reserves at once: the rest as it comes.
+const RESERVE_AT_ONCE: usize = 1024 * 1024;
 
 impl Conn {
     /// Connects to `addr`; counts the connection (or the failure) and its connect time.
@@ -65,6 +76,7 @@ impl Conn {
                     rbuf: Vec::new(),
                     wbuf: Vec::new(),
                     meter: meter.clone(),
+                    unsettled: false,
                 })
             }
             Err(e) => {
@@ -74,17 +86,118 @@ impl Conn {
         }
     }
 
-    /// Writes `wbuf` and reads one response to `method`. After an error, or a
-    /// response without keep-alive, the connection must not be used again.
-    pub async fn exchange(&mut self, method: &str) -> Result<RawResponse, ExchangeError> {
+    /// Whether an earlier exchange on it was abandoned half way.
+    pub fn unsettled(&self) -> bool {
+        self.unsettled
+    }
+
+    /// Writes `wbuf` and reads one final response to `method` (interim 1xx
+    /// answers skipped), its body at most `max_body` bytes. After an error, or
+    /// a response without keep-alive, the connection must not be used again.
+    pub async fn exchange(
+        &mut self,
+        method: &str,
+        max_body: usize,
+    ) -> Result<RawResponse, ExchangeError> {
+        self.unsettled = true;
         self.stream
             .write_all(&self.wbuf)
             .await
             .map_err(ExchangeError::Write)?;
         self.rbuf.clear();
-        let head = loop {
+        let mut interim = 0;
+        let mut head = loop {
+            let head = self.read_head(method).await?;
+            match head.status {
+                101 => {
+                    return Err(ExchangeError::Protocol(
+                        "101 Switching Protocols, though no upgrade was asked".into(),
+                    ))
+                }
+                100..=199 if interim < MAX_INTERIM => {
+                    interim += 1;
+                    self.rbuf.drain(..head.len);
+                }
+                100..=199 => {
+                    return Err(ExchangeError::Protocol(format!(
+                        "more than {MAX_INTERIM} interim (1xx) answers"
+                    )))
+                }
+                _ => break head,
+            }
+        };
+        let start = head.len;
+        let body = match head.framing {
+            Framing::Empty => Vec::new(),
+            Framing::Length(n) => {
+                let n = usize::try_from(n)
+                    .ok()
+                    .filter(|&n| n <= max_body)
+                    .ok_or_else(|| {
+                        ExchangeError::Protocol(format!(
+                            "body of {n} bytes is over the {max_body} byte limit"
+                        ))
+                    })?;
+                self.rbuf
+                    .reserve((start + n.min(RESERVE_AT_ONCE)).saturating_sub(self.rbuf.len()));
+                while self.rbuf.len() < start + n {
+                    if self.fill().await? == 0 {
+                        return Err(ExchangeError::Read(
+                            "the server closed the connection mid-body".into(),
+                        ));
+                    }
+                }
+                let body = self.rbuf[start..start + n].to_vec();
+                self.rbuf.drain(..start + n);
+                body
+            }
+            Framing::Chunked => {
+                self.rbuf.drain(..start);
+                let (mut body, mut decoder) = (Vec::new(), ChunkedDecoder::default());
+                loop {
+                    let step = decoder
+                        .decode(&self.rbuf, &mut body, max_body)
+                        .map_err(ExchangeError::Protocol)?;
+                    self.rbuf.drain(..step.used);
+                    if step.done {
+                        break body;
+                    }
+                    if self.fill().await? == 0 {
+                        return Err(ExchangeError::Read(
+                            "the server closed the connection mid-body".into(),
+                        ));
+                    }
+                }
+            }
+            Framing::UntilClose => {
+                while self.fill().await? > 0 {
+                    if self.rbuf.len() - start > max_body {
+                        return Err(ExchangeError::Protocol(format!(
+                            "body over the {max_body} byte limit"
+                        )));
+                    }
+                }
+                let body = self.rbuf[start..].to_vec();
+                self.rbuf.clear();
+                body
+            }
+        };
+        // Bytes past the response: the stream is out of step; never reuse it.
+        if !self.rbuf.is_empty() {
+            head.keep_alive = false;
+        }
+        if self.rbuf.capacity() > KEEP_BUFFER {
+            self.rbuf = Vec::new();
+        }
+        self.unsettled = false;
+        Ok(RawResponse { head, body })
+    }
+
+    /// Reads until a whole head is in the buffer (from its start).
+    async fn read_head(&mut self, method: &str) -> Result<Head, ExchangeError> {
+        loop {
             if let Some(head) = parse_head(&self.rbuf, method).map_err(ExchangeError::Protocol)? {
-                break head;
+                return Ok(head);
             }
             if self.rbuf.len() > MAX_HEAD {
                 return Err(ExchangeError::Protocol(format!(
@@ -108,67 +221,7 @@ impl Conn {
                 }
                 Err(e) => return Err(e),
             }
-        };
-        let start = head.len;
-        let mut head = head;
-        let (body, used) = match head.framing {
-            Framing::Empty => (Vec::new(), start),
-            Framing::Length(n) => {
-                let n = usize::try_from(n)
-                    .ok()
-                    .filter(|&n| n <= MAX_BODY)
-                    .ok_or_else(|| {
-                        ExchangeError::Protocol(format!(
-                            "body of {n} bytes is over the {MAX_BODY} byte limit"
-                        ))
-                    })?;
-                self.rbuf
-                    .reserve((start + n).saturating_sub(self.rbuf.len()));
-                while self.rbuf.len() < start + n {
-                    if self.fill().await? == 0 {
-                        return Err(ExchangeError::Read(
-                            "the server closed the connection mid-body".into(),
-                        ));
-                    }
-                }
-                (self.rbuf[start..start + n].to_vec(), start + n)
-            }
-            Framing::Chunked => {
-                let (mut body, mut decoded) = (Vec::new(), 0);
-                loop {
-                    match decode_chunked(&self.rbuf[start..], &mut decoded, &mut body, MAX_BODY)
-                        .map_err(ExchangeError::Protocol)?
-                    {
-                        Chunked::Done { used } => break (body, start + used),
-                        Chunked::More => {
-                            if self.fill().await? == 0 {
-                                return Err(ExchangeError::Read(
-                                    "the server closed the connection mid-body".into(),
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
-            Framing::UntilClose => {
-                while self.fill().await? > 0 {
-                    if self.rbuf.len() - start > MAX_BODY {
-                        return Err(ExchangeError::Protocol(format!(
-                            "body over the {MAX_BODY} byte limit"
-                        )));
-                    }
-                }
-                (self.rbuf[start..].to_vec(), self.rbuf.len())
-            }
-        };
-        // Bytes past the response: the stream is out of step; never reuse it.
-        if self.rbuf.len() > used {
-            head.keep_alive = false;
         }
-        if self.rbuf.capacity() > KEEP_BUFFER {
-            self.rbuf = Vec::new();
-        }
-        Ok(RawResponse { head, body })
     }
 
     /// Reads more bytes into the buffer; 0 at the end of the stream.

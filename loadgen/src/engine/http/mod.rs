@@ -123,7 +123,10 @@ pub enum HttpError {
     Connect(String),
     /// No whole response within the request timeout.
     Timeout,
-    /// The request could not be made (bad path) or the answer was not HTTP.
+    /// The answer was not HTTP as we read it (framing, status, limits,
+    /// redirects without end).
+    Protocol(String),
+    /// The request could not be made (bad path).
     Other(String),
 }
 
@@ -142,24 +145,29 @@ pub struct UserHttp {
     conn: Option<Conn>,
     cookies: CookieJar,
     meter: Arc<ConnectionMeter>,
-    timeout: Duration,
+    max_body: usize,
 }
 
 impl UserHttp {
-    pub fn new(origin: Arc<Origin>, meter: Arc<ConnectionMeter>, timeout: Duration) -> UserHttp {
+    pub fn new(origin: Arc<Origin>, meter: Arc<ConnectionMeter>, max_body: usize) -> UserHttp {
         UserHttp {
             origin,
             conn: None,
             cookies: CookieJar::default(),
             meter,
-            timeout,
+            max_body,
         }
     }
 
     /// Sends the request on the user's connection (opening it if needed) and
-    /// reads the whole response, following redirects within the origin.
-    pub async fn send(&mut self, request: &Request<'_>) -> Result<Response, HttpError> {
-        match tokio::time::timeout(self.timeout, self.send_following(request)).await {
+    /// reads the whole response within `timeout`, following redirects within
+    /// the origin. Cancel-safe: dropped half way, the connection is not reused.
+    pub async fn send(
+        &mut self,
+        request: &Request<'_>,
+        timeout: Duration,
+    ) -> Result<Response, HttpError> {
+        match tokio::time::timeout(timeout, self.send_following(request)).await {
             Ok(result) => result,
             Err(_) => {
                 // Whatever was in flight is unknown: the connection is spent.
@@ -182,9 +190,12 @@ impl UserHttp {
             }
             let status = raw.head.status;
             let next = match (&raw.head.location, status) {
-                (Some(loc), 301 | 302 | 303 | 307 | 308) if hop < MAX_REDIRECTS => {
-                    self.origin.location(&target, loc).ok()
+                (Some(_), 301 | 302 | 303 | 307 | 308) if hop == MAX_REDIRECTS => {
+                    return Err(HttpError::Protocol(format!(
+                        "more than {MAX_REDIRECTS} redirects (the last to {target})"
+                    )))
                 }
+                (Some(loc), 301 | 302 | 303 | 307 | 308) => self.origin.location(&target, loc).ok(),
                 _ => None,
             };
             match next {
@@ -217,6 +228,10 @@ impl UserHttp {
         content_type: Option<&str>,
         body: Option<&[u8]>,
     ) -> Result<RawResponse, HttpError> {
+        // A connection whose last exchange was abandoned half way is out of step.
+        if self.conn.as_ref().is_some_and(Conn::unsettled) {
+            self.conn = None;
+        }
         let mut reused = self.conn.is_some();
         loop {
             let conn = match self.conn.as_mut() {
@@ -243,7 +258,7 @@ impl UserHttp {
                 content_type,
                 body,
             );
-            match conn.exchange(method).await {
+            match conn.exchange(method, self.max_body).await {
                 Ok(raw) => {
                     if !raw.head.keep_alive {
                         self.conn = None;
@@ -262,7 +277,7 @@ impl UserHttp {
                             HttpError::Connect(format!("sending the request: {e}"))
                         }
                         ExchangeError::Read(why) => HttpError::Connect(why),
-                        ExchangeError::Protocol(why) => HttpError::Other(why),
+                        ExchangeError::Protocol(why) => HttpError::Protocol(why),
                     });
                 }
             }

@@ -84,8 +84,12 @@ pub fn parse_head(buf: &[u8], method: &str) -> Result<Option<Head>, String> {
         Err(e) => return Err(format!("malformed response head: {e}")),
     };
     let status = response.code.unwrap_or(0);
+    if status < 100 {
+        return Err(format!("bad status code {status:03}"));
+    }
     let http11 = response.version == Some(1);
     let (mut length, mut chunked, mut close, mut keep) = (None, false, false, false);
+    let mut encoded = false;
     let (mut set_cookies, mut location) = (Vec::new(), None);
     for h in response.headers.iter() {
         let value = std::str::from_utf8(h.value).unwrap_or("").trim();
@@ -98,7 +102,8 @@ pub fn parse_head(buf: &[u8], method: &str) -> Result<Option<Head>, String> {
             }
             length = Some(n);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked |= value
+            encoded = true;
+            chunked = value
                 .rsplit(',')
                 .next()
                 .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
@@ -113,7 +118,17 @@ pub fn parse_head(buf: &[u8], method: &str) -> Result<Option<Head>, String> {
             location = Some(value.to_string());
         }
     }
-    let framing = if method == "HEAD" || status < 200 || status == 204 || status == 304 {
+    let interim = status < 200;
+    if encoded && !interim && (length.is_some() || !http11) {
+        // RFC 9112 6.3: such framing is faulty (a smuggling attempt, or a
+        // broken proxy): whatever is read after it cannot be trusted.
+        return Err(if http11 {
+            "both Content-Length and Transfer-Encoding: the body's length is ambiguous".into()
+        } else {
+            "Transfer-Encoding in an HTTP/1.0 response: its framing is faulty".into()
+        });
+    }
+    let framing = if method == "HEAD" || interim || status == 204 || status == 304 {
         Framing::Empty
     } else if chunked {
         Framing::Chunked
@@ -133,62 +148,137 @@ pub fn parse_head(buf: &[u8], method: &str) -> Result<Option<Head>, String> {
     }))
 }
 
-/// Where a chunked body's decoding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Chunked {
-    /// Needs more bytes to go on.
-    More,
-    /// The body is complete; `used` bytes of the input made it (trailers included).
-    Done { used: usize },
+/// The longest chunk-size line (extensions included) and the most trailer
+/// bytes read, like a head's limit: beyond them the answer is refused.
+pub const MAX_CHUNK_LINE: usize = 64 * 1024;
+pub const MAX_TRAILERS: usize = 64 * 1024;
+
+/// A chunked body decoded as its bytes come: each call consumes what it can
+/// (partial chunks included), so the raw bytes never pile up beside the
+/// decoded ones and nothing is parsed twice.
+#[derive(Debug, Default)]
+pub struct ChunkedDecoder {
+    state: ChunkState,
+    /// Trailer bytes read so far.
+    trailers: usize,
 }
 
-/// Decodes as much of a chunked body in `buf` as is there, appending data to
-/// `body`. Call again with more bytes (from the start) while it says `More`;
-/// `decoded_to` keeps how far it got, so nothing is decoded twice.
-pub fn decode_chunked(
-    buf: &[u8],
-    decoded_to: &mut usize,
-    body: &mut Vec<u8>,
-    limit: usize,
-) -> Result<Chunked, String> {
-    let mut at = *decoded_to;
-    loop {
-        let size = match httparse::parse_chunk_size(&buf[at..]) {
-            Ok(httparse::Status::Complete((used, size))) => (used, size),
-            Ok(httparse::Status::Partial) => return Ok(Chunked::More),
-            Err(_) => return Err("malformed chunk size".into()),
-        };
-        let (used, size) = size;
-        if size == 0 {
-            // The last chunk, then trailers up to an empty line.
-            let rest = &buf[at + used..];
-            let mut line_start = 0;
-            loop {
-                let Some(nl) = rest[line_start..].windows(2).position(|w| w == b"\r\n") else {
-                    return Ok(Chunked::More);
-                };
-                if nl == 0 {
-                    return Ok(Chunked::Done {
-                        used: at + used + line_start + 2,
-                    });
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    /// At a chunk-size line.
+    #[default]
+    Size,
+    /// Inside a chunk's data, this many bytes to go.
+    Data(u64),
+    /// After a chunk's data: its CRLF.
+    DataEnd,
+    /// After the last chunk: trailer lines up to an empty one.
+    Trailers,
+    Done,
+}
+
+/// What a decoding step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// Input bytes consumed (drop them before the next call).
+    pub used: usize,
+    /// Whether the body has ended.
+    pub done: bool,
+}
+
+impl ChunkedDecoder {
+    /// Decodes from `buf`, appending data to `body` (at most `limit` bytes in
+    /// all); call again with the unconsumed rest and more bytes.
+    pub fn decode(
+        &mut self,
+        buf: &[u8],
+        body: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<Decoded, String> {
+        let mut at = 0;
+        loop {
+            let rest = &buf[at..];
+            match self.state {
+                ChunkState::Done => {
+                    return Ok(Decoded {
+                        used: at,
+                        done: true,
+                    })
                 }
-                line_start += nl + 2;
+                ChunkState::Size => match httparse::parse_chunk_size(rest) {
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        at += used;
+                        self.state = if size == 0 {
+                            ChunkState::Trailers
+                        } else {
+                            if (body.len() as u64).saturating_add(size) > limit as u64 {
+                                return Err(format!("body over the {limit} byte limit"));
+                            }
+                            ChunkState::Data(size)
+                        };
+                    }
+                    Ok(httparse::Status::Partial) if rest.len() > MAX_CHUNK_LINE => {
+                        return Err(format!("chunk-size line over {MAX_CHUNK_LINE} bytes"))
+                    }
+                    Ok(httparse::Status::Partial) => {
+                        return Ok(Decoded {
+                            used: at,
+                            done: false,
+                        })
+                    }
+                    Err(_) => return Err("malformed chunk size".into()),
+                },
+                ChunkState::Data(left) => {
+                    if rest.is_empty() {
+                        return Ok(Decoded {
+                            used: at,
+                            done: false,
+                        });
+                    }
+                    let take = rest.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    body.extend_from_slice(&rest[..take]);
+                    at += take;
+                    let left = left - take as u64;
+                    self.state = if left == 0 {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left)
+                    };
+                }
+                ChunkState::DataEnd => {
+                    if rest.len() < 2 {
+                        return Ok(Decoded {
+                            used: at,
+                            done: false,
+                        });
+                    }
+                    if &rest[..2] != b"\r\n" {
+                        return Err("chunk not followed by CRLF".into());
+                    }
+                    at += 2;
+                    self.state = ChunkState::Size;
+                }
+                ChunkState::Trailers => {
+                    let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") else {
+                        if self.trailers + rest.len() > MAX_TRAILERS {
+                            return Err(format!("trailers over {MAX_TRAILERS} bytes"));
+                        }
+                        return Ok(Decoded {
+                            used: at,
+                            done: false,
+                        });
+                    };
+                    self.trailers += nl + 2;
+                    if self.trailers > MAX_TRAILERS {
+                        return Err(format!("trailers over {MAX_TRAILERS} bytes"));
+                    }
+                    at += nl + 2;
+                    if nl == 0 {
+                        self.state = ChunkState::Done;
+                    }
+                }
             }
         }
-        let size = usize::try_from(size).map_err(|_| "chunk too large".to_string())?;
-        if body.len().saturating_add(size) > limit {
-            return Err(format!("body over the {limit} byte limit"));
-        }
-        let end = at + used + size;
-        if buf.len() < end + 2 {
-            return Ok(Chunked::More);
-        }
-        if &buf[end..end + 2] != b"\r\n" {
-            return Err("chunk not followed by CRLF".into());
-        }
-        body.extend_from_slice(&buf[at + used..end]);
-        at = end + 2;
-        *decoded_to = at;
     }
 }
 
@@ -266,23 +356,62 @@ mod tests {
     #[test]
     fn chunked_bodies_decode_in_pieces() {
         let wire = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nTrailer: x\r\n\r\nNEXT";
-        let mut body = Vec::new();
-        let mut at = 0;
-        // Fed a byte at a time, it finishes exactly once, at the end of the body.
-        let mut done = None;
-        for n in 1..=wire.len() {
-            match decode_chunked(&wire[..n], &mut at, &mut body, 1 << 20).unwrap() {
-                Chunked::More => {}
-                Chunked::Done { used } => {
-                    done = Some(used);
-                    break;
-                }
+        // Fed a byte at a time (each unconsumed rest kept), it finishes
+        // exactly once, at the end of the body, and keeps no raw bytes.
+        let (mut body, mut decoder, mut pending) =
+            (Vec::new(), ChunkedDecoder::default(), Vec::new());
+        let mut done_at = None;
+        for (i, b) in wire.iter().enumerate() {
+            pending.push(*b);
+            let step = decoder.decode(&pending, &mut body, 1 << 20).unwrap();
+            pending.drain(..step.used);
+            assert!(pending.len() <= 64, "raw bytes pile up: {}", pending.len());
+            if step.done {
+                done_at = Some(i + 1);
+                break;
             }
         }
         assert_eq!(body, b"hello, world");
-        assert_eq!(done, Some(wire.len() - 4));
+        assert_eq!(done_at, Some(wire.len() - 4));
         let mut big = Vec::new();
-        assert!(decode_chunked(b"ff\r\n", &mut 0, &mut big, 10).is_err());
-        assert!(decode_chunked(b"2\r\nabXY", &mut 0, &mut Vec::new(), 10).is_err());
+        assert!(ChunkedDecoder::default()
+            .decode(b"ff\r\n", &mut big, 10)
+            .is_err());
+        assert!(ChunkedDecoder::default()
+            .decode(b"2\r\nabXY", &mut Vec::new(), 10)
+            .is_err());
+    }
+
+    #[test]
+    fn endless_chunk_lines_and_trailers_are_refused() {
+        let mut line = b"5;".to_vec();
+        line.extend(std::iter::repeat_n(b'x', MAX_CHUNK_LINE + 1));
+        assert!(ChunkedDecoder::default()
+            .decode(&line, &mut Vec::new(), 1 << 20)
+            .is_err());
+        let mut d = ChunkedDecoder::default();
+        let mut trailers = b"0\r\n".to_vec();
+        for _ in 0..(MAX_TRAILERS / 10 + 1) {
+            trailers.extend_from_slice(b"X-A: 1234\r\n");
+        }
+        assert!(d.decode(&trailers, &mut Vec::new(), 1 << 20).is_err());
+    }
+
+    #[test]
+    fn faulty_framing_and_bad_statuses_are_refused() {
+        let refused = |text: &str| parse_head(text.as_bytes(), "GET").unwrap_err();
+        assert!(refused(
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        .contains("ambiguous"));
+        assert!(
+            refused("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").contains("faulty")
+        );
+        assert!(refused("HTTP/1.1 000 Nothing\r\nContent-Length: 0\r\n\r\n").contains("000"));
+        // An interim answer has no body, whatever it says.
+        let h = parse_head(b"HTTP/1.1 100 Continue\r\n\r\n", "GET")
+            .unwrap()
+            .unwrap();
+        assert_eq!((h.status, h.framing), (100, Framing::Empty));
     }
 }
