@@ -1,6 +1,6 @@
 //! The command line (clap): `run`, `shapes`, `check`, their flags and help.
 
-use crate::engine::transport::ConnectionModel;
+use crate::client::ConnectionModel;
 use crate::shape::limits;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;

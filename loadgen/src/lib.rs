@@ -8,7 +8,7 @@
 //! 2. [`shape`] holds the plan of users over time: the named shapes, `plan:`,
 //!    scaling and the exact split across workers.
 //! 3. [`engine`] turns the plan's workload into users on goose, each request
-//!    made through a [`engine::vu::Vu`] and recorded; one ticker drains the
+//!    made through a [`author::Vu`] and recorded; one ticker drains the
 //!    measurements every second.
 //! 4. [`metrics`] records (per-thread HDR), snapshots (per second, mergeable),
 //!    aggregates and computes the figures everything shows.
@@ -28,7 +28,9 @@
 //! and millisecond format), [`clock`] (UTC timestamps). `commands` holds one
 //! thin module per CLI command; [`App`] hands a test crate's scenarios to them.
 
+pub mod author;
 pub mod cli;
+pub mod client;
 pub mod clock;
 mod commands;
 pub mod distributed;
@@ -44,9 +46,9 @@ pub mod shape;
 pub mod tui;
 pub mod units;
 
+pub use author::scenario::ScenarioDef;
 use clap::Parser;
 pub use engine::bundled::{BundledTarget, Placement};
-pub use engine::scenario::ScenarioDef;
 pub use error::Error;
 use std::process::ExitCode;
 use std::sync::Once;
@@ -54,8 +56,10 @@ use tokio_util::sync::CancellationToken;
 
 /// What a load-test author writes, all in one import.
 pub mod prelude {
-    pub use crate::engine::scenario::{task_fn, ScenarioDef, TaskFn};
-    pub use crate::engine::vu::{Reply, TaskError, TaskResult, Vu};
+    pub use crate::author::reply::Reply;
+    pub use crate::author::scenario::{task_fn, ScenarioDef, TaskFn};
+    pub use crate::author::task_error::{TaskError, TaskResult};
+    pub use crate::author::vu::Vu;
     pub use crate::shape::{Shape, Stage};
     pub use crate::task;
     pub use crate::{App, BundledTarget};

@@ -2,16 +2,17 @@
 //! before anything starts. The commands, the engine and the reports read the
 //! plan; nothing reads the command line again.
 
+use crate::author::scenario::ScenarioDef;
+use crate::author::selection::ScenarioSelection;
+use crate::author::think::Think;
 use crate::cli::{RunArgs, ScaleArgs};
-use crate::engine::scenario::ScenarioDef;
-use crate::engine::selection::ScenarioSelection;
+use crate::client::ClientSettings;
 use crate::engine::target;
-use crate::engine::think::Think;
 use crate::engine::LoadSpec;
 use crate::faults::FaultAction;
 use crate::judge::{self, recovery, Rule};
 use crate::observe::ObservePlan;
-use crate::report::summary::Summary;
+use crate::report::summary::{RunConfig, Summary};
 use crate::shape::{limits, LoadModel, Shape};
 use crate::{clock, units, Error};
 use std::io::IsTerminal;
@@ -125,12 +126,14 @@ impl RunPlan {
                 paths: args.paths.clone(),
                 think,
             },
-            connections: args.connections,
+            client: ClientSettings {
+                connections: args.connections,
+                max_body_bytes: args.max_body,
+            },
             max_users,
             max_queue,
             request_timeout_ms: args.timeout,
             graceful_stop_ms: args.graceful_stop,
-            max_body_bytes: args.max_body,
         };
         if let Some(host) = &args.host {
             target::check_host(host, args.connections).map_err(Error::Usage)?;
@@ -183,6 +186,26 @@ impl RunPlan {
     }
 }
 
+impl RunPlan {
+    /// The run's configuration as summary.json records it.
+    pub fn config(&self, host: &str, bundled_target: bool) -> RunConfig {
+        RunConfig {
+            shape: self.shape_text.clone(),
+            host: host.to_string(),
+            bundled_target,
+            scenarios: self.scenarios.iter().map(|s| s.name.clone()).collect(),
+            users: self.users,
+            duration_secs: self.duration_secs,
+            profile: self.profile.clone(),
+            rules: self.rules.iter().map(|r| r.text.clone()).collect(),
+            abort_on_fail: self.abort_on_fail,
+            abort_when: self.abort_when.iter().map(|r| r.text.clone()).collect(),
+            think: self.load.selection.think.map(|t| t.to_string()),
+            connections: self.load.client.connections,
+        }
+    }
+}
+
 /// A named, planned or rate shape, scaled by --users or --rate and --duration,
 /// checked. `--rate` runs a named shape as an open model.
 pub fn scaled_shape(name: &str, scale: &ScaleArgs) -> Result<Shape, Error> {
@@ -222,7 +245,7 @@ fn abort_rule(text: &str) -> Result<Rule, Error> {
             "recovery is judged when the run ends: give it as --threshold",
         ));
     }
-    if !judge::sustained::carried_per_second(rule.metric) {
+    if !rule.metric.per_second() {
         return Err(bad(
             "an abort rule judges each second's p50, p95, p99, avg, max, error-rate or rps",
         ));

@@ -18,16 +18,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const PERIOD: f64 = 5.0;
-/// Each period freezes from 1.5 s to 2.5 s after the server starts (the run
-/// starts a few ms later): mid-run, so what waited has drained by the end.
+/// Each period freezes from 1.5 s to 2.5 s after the server's first request
+/// (the run's start, whenever the run got its turn): mid-run, so what waited
+/// has drained by the end.
 const FREEZE: std::ops::Range<f64> = 1.5..2.5;
 const SERVICE: Duration = Duration::from_millis(10);
 
 fn freezing_server() -> Server {
-    let t0 = Instant::now();
+    let t0 = std::sync::OnceLock::<Instant>::new();
     Server::start(Behaviour {
         latency: Arc::new(move |_| {
-            let t = t0.elapsed().as_secs_f64() % PERIOD;
+            let t = t0.get_or_init(Instant::now).elapsed().as_secs_f64() % PERIOD;
             let frozen = if FREEZE.contains(&t) {
                 FREEZE.end - t
             } else {

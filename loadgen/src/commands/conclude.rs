@@ -1,20 +1,86 @@
-//! The end of a run, local or distributed: judge, write the run folder, print
-//! the final table and verdict, compare with the baseline, pick the exit code.
-//! A run folder that could not be written whole is exit 3, whatever the
-//! verdict: a CI gate must not pass on reports that are not there.
+//! The end of a run, local or distributed, in three steps: judge what was
+//! measured into a `Summary`, write the run folder (and print the final table
+//! and verdict), pick the exit code. A run folder that could not be written
+//! whole is exit 3, whatever the verdict: a CI gate must not pass on reports
+//! that are not there.
 
 use super::compare::{print_comparison, Compared};
 use super::session::{Launch, Watched};
-use crate::engine::transport::ConnectionModel;
+use crate::client::ConnectionModel;
 use crate::error::exit;
 use crate::judge::regression::Limits;
 use crate::judge::{evaluate_all, recovery, Evidence, Verdict};
 use crate::metrics::{ConnectionFigures, GeneratorFigures};
 use crate::plan::RunPlan;
-use crate::report::summary::{RunConfig, Summary, SCHEMA_VERSION};
+use crate::report::summary::{Summary, SCHEMA_VERSION};
 use crate::report::{self, console};
 use crate::shape::LoadModel;
 use crate::Error;
+use std::path::PathBuf;
+
+pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Error> {
+    let Watched {
+        outcome,
+        hlog,
+        server,
+    } = ran;
+    let mut summary = judge(plan, launch, outcome);
+    summary.server = server;
+    let folder = write(plan, &summary, hlog);
+    let regressed = against_baseline(plan, &summary);
+    exit_code(plan, launch, &summary, &folder, regressed)
+}
+
+/// Step 1: everything measured, judged (thresholds, recoveries, the verdict).
+fn judge(plan: &RunPlan, launch: &Launch, outcome: crate::engine::RunOutcome) -> Summary {
+    let secs = outcome.elapsed_secs;
+    let agg = &outcome.aggregator;
+    let (total, endpoints, errors) = Summary::endpoint_rows(agg, secs);
+    let faults = recovery::reports(&outcome.faults, &agg.series, plan.recovery);
+    let evidence = Evidence {
+        total: &agg.total,
+        endpoints: &agg.endpoints,
+        secs,
+        series: &agg.series,
+        request_series: &agg.request_series,
+        faults: &faults,
+    };
+    let thresholds = evaluate_all(&plan.rules, &evidence);
+    let open = plan.shape.model == LoadModel::Open;
+    let generator = GeneratorFigures::of(&agg.generator, open);
+    let verdict = Verdict::judge(&thresholds, outcome.breaking_point.as_ref(), &plan.rules)
+        .noting_generator(&generator.bound_by)
+        .noting_abort(outcome.aborted.as_ref());
+    let mut summary = Summary {
+        schema_version: SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        started_at: launch.started_at.clone(),
+        duration_secs: secs,
+        interrupted: outcome.interrupted,
+        stopped_by: outcome.stopped_by,
+        config: plan.config(&launch.host, launch.bundled.is_some()),
+        shape: plan.shape.clone(),
+        total,
+        endpoints,
+        errors,
+        series: outcome.aggregator.series.clone(),
+        request_series: outcome.aggregator.request_series.clone(),
+        thresholds,
+        verdict,
+        breaking_point: outcome.breaking_point,
+        workers: outcome.workers,
+        connections: (plan.load.client.connections == ConnectionModel::PerUser)
+            .then(|| ConnectionFigures::of(&outcome.aggregator.connections)),
+        generator_bound: generator.bound(),
+        generator,
+        aborted_by: outcome.aborted,
+        faults,
+        server: None,
+        warnings: Vec::new(),
+    };
+    summary.warnings = warnings(plan, &summary);
+    summary
+}
 
 /// What the figures cannot say for themselves.
 fn warnings(plan: &RunPlan, summary: &Summary) -> Vec<String> {
@@ -43,86 +109,51 @@ fn warnings(plan: &RunPlan, summary: &Summary) -> Vec<String> {
     out
 }
 
-pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Error> {
-    let Watched {
-        outcome,
-        hlog,
-        server,
-    } = ran;
-    let secs = outcome.elapsed_secs;
-    let agg = &outcome.aggregator;
-    let (total, endpoints, errors) = Summary::endpoint_rows(agg, secs);
-    let faults = recovery::reports(&outcome.faults, &agg.series, plan.recovery);
-    let evidence = Evidence {
-        total: &agg.total,
-        endpoints: &agg.endpoints,
-        secs,
-        series: &agg.series,
-        request_series: &agg.request_series,
-        faults: &faults,
+/// What step 2 left in the run folder.
+struct Folder {
+    summary: Option<PathBuf>,
+    /// Every file written, summary.json and the hlog included.
+    written: Vec<PathBuf>,
+    /// What could not be written, and why.
+    unwritten: Vec<String>,
+}
+
+/// Step 2: summary.json and every report written, the final table and
+/// verdict printed, and where the results are (or which of them are).
+fn write(plan: &RunPlan, summary: &Summary, hlog: Result<PathBuf, report::Error>) -> Folder {
+    let mut folder = Folder {
+        summary: None,
+        written: Vec::new(),
+        unwritten: Vec::new(),
     };
-    let thresholds = evaluate_all(&plan.rules, &evidence);
-    let open = plan.shape.model == LoadModel::Open;
-    let generator = GeneratorFigures::of(&agg.generator, open);
-    let verdict = Verdict::judge(&thresholds, outcome.breaking_point.as_ref(), &plan.rules)
-        .noting_generator(&generator.bound_by)
-        .noting_abort(outcome.aborted.as_ref());
-    let summary = Summary {
-        schema_version: SCHEMA_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        started_at: launch.started_at.clone(),
-        duration_secs: secs,
-        interrupted: outcome.interrupted,
-        stopped_by: outcome.stopped_by,
-        config: RunConfig::new(plan, &launch.host, launch.bundled.is_some()),
-        shape: plan.shape.clone(),
-        total,
-        endpoints,
-        errors,
-        series: outcome.aggregator.series.clone(),
-        request_series: outcome.aggregator.request_series.clone(),
-        thresholds,
-        verdict,
-        breaking_point: outcome.breaking_point,
-        workers: outcome.workers,
-        connections: (plan.load.connections == ConnectionModel::PerUser)
-            .then(|| ConnectionFigures::of(&outcome.aggregator.connections)),
-        generator_bound: generator.bound(),
-        generator,
-        aborted_by: outcome.aborted,
-        faults,
-        server,
-        warnings: Vec::new(),
-    };
-    let mut summary = summary;
-    summary.warnings = warnings(plan, &summary);
-    let (hlog, mut unwritten) = match hlog {
-        Ok(path) => (Some(path), Vec::new()),
-        Err(e) => (None, vec![e.to_string()]),
-    };
-    let path = summary
-        .write(&plan.out)
-        .map_err(|e| unwritten.push(e.to_string()))
-        .ok();
-    let written = match report::write_all(&summary, &plan.out) {
-        Ok(files) => files,
+    match hlog {
+        Ok(path) => folder.written.push(path),
+        Err(e) => folder.unwritten.push(e.to_string()),
+    }
+    match summary.write(&plan.out) {
+        Ok(path) => {
+            folder.summary = Some(path.clone());
+            folder.written.push(path);
+        }
+        Err(e) => folder.unwritten.push(e.to_string()),
+    }
+    match report::write_all(summary, &plan.out) {
+        Ok(files) => folder.written.extend(files),
         Err(report::Error::Unwritten { written, failed }) => {
-            unwritten.extend(failed.iter().map(ToString::to_string));
-            written
+            folder.written.extend(written);
+            folder
+                .unwritten
+                .extend(failed.iter().map(ToString::to_string));
         }
-        Err(e) => {
-            unwritten.push(e.to_string());
-            Vec::new()
-        }
-    };
-    println!("\n{}", console::final_report(&summary));
-    match &path {
-        Some(path) if unwritten.is_empty() => println!("Results: {}", path.display()),
+        Err(e) => folder.unwritten.push(e.to_string()),
+    }
+    println!("\n{}", console::final_report(summary));
+    match &folder.summary {
+        Some(path) if folder.unwritten.is_empty() => println!("Results: {}", path.display()),
         _ => {
-            let names: Vec<String> = path
+            let names: Vec<String> = folder
+                .written
                 .iter()
-                .chain(&hlog)
-                .chain(&written)
                 .filter_map(|p| p.file_name())
                 .map(|n| n.to_string_lossy().into_owned())
                 .collect();
@@ -137,25 +168,38 @@ pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Err
             );
         }
     }
-    let regressed = match &plan.baseline {
-        None => false,
-        Some(baseline) => {
-            println!("\nAgainst the baseline {}:", baseline.path.display());
-            match print_comparison(&baseline.summary, &summary, &Limits::default()) {
-                Compared::Passed => false,
-                Compared::Regressed => true,
-                // A baseline that judges nothing fails the gate it was given for.
-                Compared::NothingInCommon(why) => {
-                    eprintln!("loadgen: the baseline judged nothing: {why}");
-                    true
-                }
-            }
-        }
+    folder
+}
+
+/// `--baseline`: the comparison printed; whether it found a regression.
+fn against_baseline(plan: &RunPlan, summary: &Summary) -> bool {
+    let Some(baseline) = &plan.baseline else {
+        return false;
     };
-    if !unwritten.is_empty() {
+    println!("\nAgainst the baseline {}:", baseline.path.display());
+    match print_comparison(&baseline.summary, summary, &Limits::default()) {
+        Compared::Passed => false,
+        Compared::Regressed => true,
+        // A baseline that judges nothing fails the gate it was given for.
+        Compared::NothingInCommon(why) => {
+            eprintln!("loadgen: the baseline judged nothing: {why}");
+            true
+        }
+    }
+}
+
+/// Step 3: the exit code of CLI.md.
+fn exit_code(
+    plan: &RunPlan,
+    launch: &Launch,
+    summary: &Summary,
+    folder: &Folder,
+    regressed: bool,
+) -> Result<u8, Error> {
+    if !folder.unwritten.is_empty() {
         return Err(Error::Run(format!(
             "the run's results could not all be written: {}",
-            unwritten.join("; ")
+            folder.unwritten.join("; ")
         )));
     }
     if summary.total.figures.requests == 0 && !summary.interrupted {

@@ -1,7 +1,7 @@
 //! What a person sees while a run goes: the live dashboard when stdout is a
 //! terminal (or `--tui`), else a status line every few seconds (`--headless`).
 
-use crate::engine::transport::ConnectionModel;
+use crate::client::ConnectionModel;
 use crate::engine::Tick;
 use crate::observe::scraper::ServerFeed;
 use crate::plan::RunPlan;
@@ -50,7 +50,7 @@ pub fn start(
             Ok(dashboard) => {
                 let publisher = dashboard.publisher();
                 let rules = plan.rules.clone();
-                let counted = plan.load.connections == ConnectionModel::PerUser;
+                let counted = plan.load.client.connections == ConnectionModel::PerUser;
                 let board = workers.clone();
                 let interrupt = interrupt.clone();
                 // Runs on the aggregator's tick: copy numbers, hand over, return.
@@ -81,7 +81,7 @@ pub fn start(
         workers,
     };
     let every = plan.display.status_every_secs;
-    let counted = plan.load.connections == ConnectionModel::PerUser;
+    let counted = plan.load.client.connections == ConnectionModel::PerUser;
     (Box::new(status_lines(&plan.shape, every, counted)), display)
 }
 

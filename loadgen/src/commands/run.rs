@@ -3,8 +3,8 @@
 use super::conclude::conclude;
 use super::session::{watched, Launch, Role};
 use crate::cli::RunArgs;
+use crate::client::ConnectionModel;
 use crate::engine::live::LiveRun;
-use crate::engine::transport::ConnectionModel;
 use crate::engine::{files, local, target, Workload};
 use crate::plan::RunPlan;
 use crate::shape::LoadModel;
@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 pub async fn run(app: &App, args: &RunArgs, interrupt: &CancellationToken) -> Result<u8, Error> {
     let plan = RunPlan::from_args(args, &app.scenarios)?;
-    if plan.load.connections == ConnectionModel::PerUser {
+    if plan.load.client.connections == ConnectionModel::PerUser {
         // The bundled service's end of each connection is a file too when it
         // serves from this process.
         let in_process = plan.host.is_none() && app.placement == Placement::InProcess;

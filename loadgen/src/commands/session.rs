@@ -167,7 +167,7 @@ fn run_info(plan: &RunPlan, role: Role) -> exposition::RunInfo {
     exposition::RunInfo {
         shape_name: plan.shape.name.clone(),
         shape: plan.shape.clone(),
-        connections: plan.load.connections.as_str().to_string(),
+        connections: plan.load.client.connections.as_str().to_string(),
         role: match role {
             Role::Local => "local",
             Role::Manager => "manager",

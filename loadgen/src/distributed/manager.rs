@@ -8,8 +8,8 @@ use super::protocol::{
     scenario_fingerprint, Assignment, Message, HEARTBEAT_SECS, MISSED_HEARTBEATS,
 };
 use super::{WorkerState, WorkerSummary};
+use crate::author::scenario::ScenarioDef;
 use crate::engine::live::LiveRun;
-use crate::engine::scenario::ScenarioDef;
 use crate::engine::ticker::Ticker;
 use crate::engine::{LoadSpec, RunOutcome, Tick};
 use crate::plan::RunPlan;
@@ -126,12 +126,12 @@ pub async fn run(
                 let faults = live.fault_events();
                 on_tick(&Tick { second, elapsed_secs, aggregator: &live.aggregator, finalized: &finalized, faults: &faults });
                 on_workers(&roster(&workers, started));
-                if live.stopped_by.is_none() && workers.values().all(|w| !w.active) {
+                if live.stopped_by().is_none() && workers.values().all(|w| !w.active) {
                     break;
                 }
                 let reason = live
-                    .stopped_by
-                    .clone()
+                    .stopped_by()
+                    .map(str::to_string)
                     .or_else(|| interrupt.is_cancelled().then(|| "interrupted".to_string()))
                     .or_else(|| (Instant::now() > overdue).then(|| {
                         let late: Vec<String> = workers

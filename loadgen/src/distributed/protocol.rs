@@ -2,7 +2,7 @@
 //! shared-token check, the scenario fingerprint both sides compare at join,
 //! and how a peer's text is printed.
 
-use crate::engine::scenario::ScenarioDef;
+use crate::author::scenario::ScenarioDef;
 use crate::engine::LoadSpec;
 use crate::metrics::IntervalSnapshot;
 use crate::shape::Shape;

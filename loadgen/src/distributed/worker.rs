@@ -7,10 +7,10 @@ use super::protocol::{
     printable, scenario_fingerprint, Assignment, Join, Message, HEARTBEAT_SECS, MAX_NAME_CHARS,
     MISSED_HEARTBEATS, PROTOCOL_VERSION,
 };
+use crate::author::scenario::ScenarioDef;
+use crate::client::ConnectionModel;
 use crate::engine::generate::generate;
-use crate::engine::scenario::ScenarioDef;
 use crate::engine::ticker::drain_every_second;
-use crate::engine::transport::ConnectionModel;
 use crate::engine::{files, Workload};
 use crate::error::exit;
 use crate::metrics::Recorder;
@@ -158,7 +158,7 @@ pub async fn run(
     let limit = files::raise_limit();
     loop {
         let workload = workload(&current, registered, start)?;
-        if workload.spec.connections == ConnectionModel::PerUser {
+        if workload.spec.client.connections == ConnectionModel::PerUser {
             if let Some(why) = files::too_many(workload.peak_users(), 1, limit) {
                 eprintln!("worker {id}: warning: {why}");
             }

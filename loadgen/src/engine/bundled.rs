@@ -6,7 +6,7 @@
 //! tests) serve it from a task in this process.
 
 use super::files;
-use super::scenario::BoxFuture;
+use crate::author::scenario::BoxFuture;
 use crate::error::exit;
 use crate::Error;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -6,8 +6,9 @@
 use super::ending::Ending;
 use super::open::{self, OpenLimits};
 use super::stop::bridge_to_goose;
-use super::transport::{Transport, VuContext};
 use super::{goose, probe, Workload};
+use crate::author::context::VuContext;
+use crate::client::Client;
 use crate::metrics::Recorder;
 use crate::shape::LoadModel;
 use crate::Error;
@@ -16,21 +17,21 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// What every virtual user of this workload shares: the recorder, the
-/// transport, and the cut that ends requests still in flight at the end.
+/// client, and the cut that ends requests still in flight at the end.
 pub fn context(
     workload: &Workload,
     recorder: &Arc<Recorder>,
     cut: CancellationToken,
 ) -> Result<Arc<VuContext>, Error> {
-    let transport = Transport::new(
-        workload.spec.connections,
+    let client = Client::new(
+        &workload.spec.client,
         &workload.host,
-        usize::try_from(workload.spec.max_body_bytes).unwrap_or(usize::MAX),
+        recorder.connections.clone(),
     )
     .map_err(Error::Usage)?;
     Ok(Arc::new(VuContext {
         recorder: recorder.clone(),
-        transport,
+        client,
         timeout: workload.spec.request_timeout(),
         cut,
         grace: workload.spec.graceful_stop(),

@@ -1,12 +1,15 @@
 //! The goose attack for a workload: configuration, the shape as goose's test
 //! plan, one shared HTTP client, and our scenarios registered on it.
 
-use super::transport::VuContext;
 use super::Workload;
+use crate::author::context::VuContext;
+use crate::author::runner::TaskRunner;
+use crate::author::scenario::ScenarioDef;
 use crate::shape::Shape;
 use crate::Error;
 use goose::client::GooseClientBuilder;
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
+use goose::goose::{GooseUser, Scenario, Transaction, TransactionFunction};
 use goose::GooseAttack;
 use std::sync::Arc;
 
@@ -42,13 +45,6 @@ pub fn attack(workload: &Workload, ctx: &Arc<VuContext>) -> Result<GooseAttack, 
     attack = *attack
         .set_default(GooseDefault::TestPlan, test_plan(&workload.shape).as_str())
         .map_err(config_err)?;
-    let timeout = workload.spec.request_timeout();
-    attack = *attack
-        .set_default(
-            GooseDefault::Timeout,
-            timeout.as_secs_f64().to_string().as_str(),
-        )
-        .map_err(config_err)?;
     for flag in [
         GooseDefault::NoMetrics,
         GooseDefault::NoPrintMetrics,
@@ -59,20 +55,80 @@ pub fn attack(workload: &Workload, ctx: &Arc<VuContext>) -> Result<GooseAttack, 
     attack = *attack
         .set_default(GooseDefault::Quiet, 1usize)
         .map_err(config_err)?;
-    // One client shared by every user (goose's default builds one per user,
-    // ~100 KB each), so idle users cost little. It carries the requests of the
-    // shared connection model; per-user connections are the users' own.
-    let client = GooseClientBuilder::new()
-        .without_cookies()
-        .timeout(timeout)
-        .user_agent(concat!("loadgen/", env!("CARGO_PKG_VERSION")));
+    // goose gives each user a reqwest client; by default one per user (~100 KB
+    // each). Requests go through our client room, never through it, so every
+    // user shares one idle client and costs nothing for it.
     attack = attack
-        .set_client_builder_without_cookies(client)
+        .set_client_builder_without_cookies(GooseClientBuilder::new().without_cookies())
         .map_err(config_err)?;
     for def in &workload.scenarios {
-        attack = attack.register_scenario(def.to_goose(ctx).map_err(Error::Usage)?);
+        attack = attack.register_scenario(to_goose(def, ctx).map_err(Error::Usage)?);
     }
     Ok(attack)
+}
+
+/// A scenario as goose's: its tasks wrapped so every request is recorded, plus
+/// the user gauge (counted up on start, down on stop).
+fn to_goose(def: &ScenarioDef, ctx: &Arc<VuContext>) -> Result<Scenario, String> {
+    let err = |e: goose::GooseError| format!("scenario '{}': {e}", def.name);
+    let mut scenario = Scenario::new(&def.name)
+        .set_weight(def.weight)
+        .map_err(err)?;
+    if let Some((min, max)) = def.think_time() {
+        scenario = scenario.set_wait_time(min, max).map_err(err)?;
+    }
+    let up = ctx.recorder.clone();
+    let started: TransactionFunction = Arc::new(move |_: &mut GooseUser| {
+        up.user_started();
+        Box::pin(async { Ok(()) })
+    });
+    let down = ctx.recorder.clone();
+    let stopped: TransactionFunction = Arc::new(move |_: &mut GooseUser| {
+        down.user_stopped();
+        Box::pin(async { Ok(()) })
+    });
+    scenario = scenario
+        .register_transaction(
+            Transaction::new(started)
+                .set_name("user start")
+                .set_on_start(),
+        )
+        .register_transaction(
+            Transaction::new(stopped)
+                .set_name("user stop")
+                .set_on_stop(),
+        );
+    for task in def.tasks() {
+        let runner = Arc::new(TaskRunner {
+            f: task.f.clone(),
+            name: task.name.clone(),
+            ctx: ctx.clone(),
+        });
+        let function: TransactionFunction = Arc::new(move |user: &mut GooseUser| {
+            let runner = runner.clone();
+            Box::pin(async move {
+                runner.run(user).await;
+                Ok(())
+            })
+        });
+        let mut t = Transaction::new(function)
+            .set_name(&task.name)
+            .set_weight(task.weight)
+            .map_err(err)?;
+        if task.on_start {
+            t = t.set_on_start();
+        }
+        scenario = scenario.register_transaction(t);
+    }
+    Ok(scenario)
+}
+
+/// The idle reqwest client a goose user must carry (the open model makes its
+/// users itself): requests never go through it.
+pub fn idle_client() -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .build()
+        .map_err(|e| Error::Run(format!("cannot build the HTTP client: {e}")))
 }
 
 #[cfg(test)]

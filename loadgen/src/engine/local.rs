@@ -31,7 +31,7 @@ pub async fn run(
             let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
             live.ingest(&snapshot);
             let finalized = live.close_through(snapshot.second, elapsed_secs);
-            if live.stopped_by.is_some() {
+            if live.stopped_by().is_some() {
                 halt.cancel();
             }
             let faults = live.fault_events();

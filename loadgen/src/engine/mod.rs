@@ -1,10 +1,7 @@
-//! The engine room: a workload becomes virtual users, requests and measurements.
+//! The engine room: who runs when. A workload's scenarios (the author room)
+//! become users scheduled over the shape's time, their requests going out
+//! through the client room.
 //!
-//! - [`scenario`], [`vu`], [`think`]: what test authors write: personas of tasks
-//!   on a virtual user, and their pauses.
-//! - [`transport`], [`http`]: how a user's request reaches the target: its own
-//!   keep-alive connection (HTTP/1.1 from the user's task), or the shared pool.
-//! - [`selection`]: which scenarios a run uses (names, paths, think), resolved once.
 //! - [`generate`]: a workload's load in this process, closed or open:
 //!   [`goose`] runs the closed model's users (with [`probe`] checking the
 //!   runtime keeps time); [`open`] dispatches the open model's arrivals on the
@@ -23,28 +20,22 @@ pub mod ending;
 pub mod files;
 pub mod generate;
 pub mod goose;
-pub mod http;
 pub mod live;
 pub mod local;
 pub mod open;
 pub mod probe;
-pub mod scenario;
-pub mod selection;
 pub mod stop;
 pub mod target;
-pub mod think;
 pub mod ticker;
-pub mod transport;
-pub mod vu;
 
+use crate::author::scenario::ScenarioDef;
+use crate::author::selection::ScenarioSelection;
+use crate::client::ClientSettings;
 use crate::distributed::WorkerSummary;
 use crate::judge::BreakingPoint;
 use crate::metrics::{Aggregator, FinalSecond};
 use crate::shape::Shape;
-use scenario::ScenarioDef;
-use selection::ScenarioSelection;
 use serde::{Deserialize, Serialize};
-use transport::ConnectionModel;
 
 /// What every load generator of a run needs from the command line, beyond its
 /// share of the shape and the host. Workers receive it whole from the manager,
@@ -52,9 +43,9 @@ use transport::ConnectionModel;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoadSpec {
     pub selection: ScenarioSelection,
-    /// How users hold connections (`--connections`).
+    /// How users reach the target (`--connections`, `--max-body`).
     #[serde(default)]
-    pub connections: ConnectionModel,
+    pub client: ClientSettings,
     /// Open model: the most users at once (`--max-users`), and the most
     /// arrivals that may wait for one (`--max-queue`). Set for open shapes.
     #[serde(default)]
@@ -68,13 +59,6 @@ pub struct LoadSpec {
     /// (`--graceful-stop`), in milliseconds.
     #[serde(default = "default_graceful_stop_ms")]
     pub graceful_stop_ms: u64,
-    /// The largest response body read (`--max-body`); a larger one fails its request.
-    #[serde(default = "default_max_body")]
-    pub max_body_bytes: u64,
-}
-
-fn default_max_body() -> u64 {
-    http::conn::MAX_BODY as u64
 }
 
 fn default_graceful_stop_ms() -> u64 {
@@ -140,7 +124,7 @@ pub struct RunOutcome {
     /// Per worker figures of a distributed run (empty for a local run).
     pub workers: Vec<WorkerSummary>,
     /// The `--abort-when` rule that stopped it, if one did.
-    pub aborted: Option<live::Aborted>,
+    pub aborted: Option<crate::judge::live::Aborted>,
     /// What became of each `--at` action.
     pub faults: Vec<crate::faults::FaultEvent>,
 }

@@ -11,9 +11,10 @@
 
 use super::arrivals::Schedule;
 use super::ending::Ending;
-use super::scenario::{ScenarioDef, TaskDef, TaskRunner};
-use super::transport::{self, VuContext};
 use super::Workload;
+use crate::author::context::{self, VuContext};
+use crate::author::runner::TaskRunner;
+use crate::author::scenario::{ScenarioDef, TaskDef};
 use crate::Error;
 use goose::config::GooseConfiguration;
 use goose::goose::GooseUser;
@@ -133,12 +134,7 @@ pub async fn run(
         .map_err(|e| Error::Usage(format!("goose refused the configuration: {e:?}")))?;
     let base = reqwest::Url::parse(&workload.host)
         .map_err(|e| Error::Usage(format!("--host '{}': {e}", workload.host)))?;
-    let timeout = workload.spec.request_timeout();
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .user_agent(concat!("loadgen/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::Run(format!("cannot build the HTTP client: {e}")))?;
+    let client = super::goose::idle_client()?;
     let personas: Vec<Arc<Persona>> = workload
         .scenarios
         .iter()
@@ -245,9 +241,9 @@ async fn user_main(
     while let Some(arrival) = inbox.recv().await {
         if let Some(task) = persona.pick() {
             let lag = arrival.due.elapsed().as_micros() as u64;
-            transport::state(&mut user).lag_us = Some(lag);
+            context::state(&mut user).lag_us = Some(lag);
             task.run(&mut user).await;
-            transport::state(&mut user).lag_us = None;
+            context::state(&mut user).lag_us = None;
         }
         if idle.send(Idle { scenario, user: id }).is_err() {
             break;

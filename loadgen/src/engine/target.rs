@@ -2,8 +2,8 @@
 //! can speak to), and a reachability check, so a wrong `--host` fails in
 //! seconds instead of recording a run of connection errors.
 
-use super::http::Origin;
-use super::transport::ConnectionModel;
+use crate::client::origin::Origin;
+use crate::client::ConnectionModel;
 use crate::Error;
 use reqwest::Url;
 use std::time::Duration;

@@ -8,6 +8,49 @@ pub mod timeline;
 
 use crate::units::{fmt_secs, parse_secs};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Instant;
+use timeline::Timeline;
+
+/// A run's fault actions: started on its clock, watched, ended with it.
+pub struct FaultRun {
+    actions: Vec<FaultAction>,
+    folder: PathBuf,
+    timeline: Option<Timeline>,
+}
+
+impl FaultRun {
+    /// The actions of a run whose logs go under `folder`; nothing runs yet.
+    pub fn new(actions: &[FaultAction], folder: PathBuf) -> FaultRun {
+        FaultRun {
+            actions: actions.to_vec(),
+            folder,
+            timeline: None,
+        }
+    }
+
+    /// Starts the actions on the run's clock (once).
+    pub fn start(&mut self, started: Instant) {
+        if !self.actions.is_empty() && self.timeline.is_none() {
+            self.timeline = Some(Timeline::start(&self.actions, started, &self.folder));
+        }
+    }
+
+    /// What has happened so far.
+    pub fn events(&self) -> Vec<FaultEvent> {
+        self.timeline
+            .as_ref()
+            .map_or_else(Vec::new, Timeline::events)
+    }
+
+    /// Ends them with the run (commands still running are stopped).
+    pub async fn finish(self) -> Vec<FaultEvent> {
+        match self.timeline {
+            Some(t) => t.finish().await,
+            None => Vec::new(),
+        }
+    }
+}
 
 /// A command to run at a moment of the run.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,6 +8,8 @@
 //! - [`verdict`]: the run's verdict from its thresholds and breaking point.
 //! - [`regression`]: a run against a baseline run, within regression limits.
 
+pub mod evaluate;
+pub mod live;
 pub mod profile;
 pub mod recovery;
 pub mod regression;
@@ -16,8 +18,9 @@ pub mod stress;
 pub mod sustained;
 pub mod verdict;
 
+pub use evaluate::{evaluate_all, Evidence};
 pub use profile::{profile, rules};
 pub use recovery::FaultReport;
-pub use rule::{evaluate_all, Evidence, Rule, RuleResult};
+pub use rule::{Rule, RuleResult};
 pub use stress::{BreakingPoint, StressDetector};
 pub use verdict::Verdict;

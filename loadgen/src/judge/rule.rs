@@ -1,12 +1,9 @@
 //! One pass/fail rule (`p95<500ms for GET /books/{id}`, `error-rate<1% for 30s`,
-//! `recovery<30s`): its grammar and its judgment on the run's evidence.
+//! `recovery<30s`): its grammar, and how its values read. Judging a rule on
+//! what a run measured is [`super::evaluate`].
 
-use super::recovery::FaultReport;
-use super::sustained;
-use crate::metrics::{EndpointKey, EndpointStats, RequestSeries, SecondPoint};
 use crate::units::{fmt_secs, fmt_us, parse_rate, parse_secs, parse_time_us};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -33,6 +30,18 @@ pub enum Op {
     Ge,
 }
 
+impl Metric {
+    /// Whether each second of the series carries this metric (so a rule with
+    /// a window can judge it).
+    pub fn per_second(self) -> bool {
+        match self {
+            Metric::Percentile(q) => [50.0, 95.0, 99.0].contains(&q),
+            Metric::Avg | Metric::Max | Metric::ErrorRate | Metric::Rps => true,
+            Metric::Min | Metric::Recovery => false,
+        }
+    }
+}
+
 impl Op {
     fn holds(self, observed: f64, limit: f64) -> bool {
         match self {
@@ -56,22 +65,10 @@ pub struct Rule {
     pub method: Option<String>,
     pub name: Option<String>,
     /// `for 30s`: judged on each second's figures, breached when the rule is
-    /// broken in every one of this many consecutive seconds (see [`sustained`]).
+    /// broken in every one of this many consecutive seconds (see
+    /// [`super::sustained`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_secs: Option<u64>,
-}
-
-/// What a run measured, for judging rules: the cumulative histograms, the
-/// per-second series and the faults' recoveries.
-pub struct Evidence<'a> {
-    pub total: &'a EndpointStats,
-    pub endpoints: &'a BTreeMap<EndpointKey, EndpointStats>,
-    /// Seconds the run lasted, for rate rules.
-    pub secs: f64,
-    pub series: &'a [SecondPoint],
-    /// The series of the requests windowed rules name.
-    pub request_series: &'a [RequestSeries],
-    pub faults: &'a [FaultReport],
 }
 
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -132,7 +129,7 @@ impl Rule {
                 "recovery judges every fault of the run: no window and no request".into(),
             ));
         }
-        if window_secs.is_some() && !sustained::carried_per_second(metric) {
+        if window_secs.is_some() && !metric.per_second() {
             return Err(bad(
                 "a window judges each second's p50, p95, p99, avg, max, error-rate or rps".into(),
             ));
@@ -179,77 +176,6 @@ impl Rule {
     /// Whether this rule judges a rate over the whole run (not meaningful mid ramp-up).
     pub fn is_throughput(&self) -> bool {
         self.metric == Metric::Rps
-    }
-
-    fn matches(&self, key: &EndpointKey) -> bool {
-        self.name.as_deref() == Some(key.name.as_str())
-            && self.method.as_deref().is_none_or(|m| m == key.method)
-    }
-
-    /// Judges the rule on what the run measured.
-    pub fn evaluate(&self, e: &Evidence) -> RuleResult {
-        if let Some(window) = self.window_secs {
-            return match sustained::series_for(self, e.series, e.request_series) {
-                Some(series) => sustained::judge(self, window, series),
-                None => RuleResult {
-                    observed_text: "no per-second series of this request: kept only for \
-                                    requests a windowed rule named when the run ran"
-                        .into(),
-                    ..sustained::judge(self, window, &[])
-                },
-            };
-        }
-        if self.metric == Metric::Recovery {
-            return self.judge_recovery(e.faults);
-        }
-        let (total, endpoints, secs) = (e.total, e.endpoints, e.secs);
-        let mut subject = EndpointStats::default();
-        let stats = if self.name.is_some() {
-            endpoints
-                .iter()
-                .filter(|(k, _)| self.matches(k))
-                .for_each(|(_, s)| subject.merge(s));
-            &subject
-        } else {
-            total
-        };
-        let observed = if stats.requests == 0 {
-            None
-        } else {
-            Some(match self.metric {
-                Metric::Percentile(p) => stats.percentile(p) as f64,
-                Metric::Avg => stats.mean_us(),
-                Metric::Min => stats.hist.min() as f64,
-                Metric::Max => stats.hist.max() as f64,
-                Metric::ErrorRate => stats.error_rate(),
-                Metric::Rps => stats.requests as f64 / secs.max(1e-9),
-                Metric::Recovery => unreachable!("judged above"),
-            })
-        };
-        self.result(observed, None)
-    }
-
-    /// The slowest recovery of the run's faults; a fault that did not recover
-    /// (or had no baseline to recover to) fails the rule.
-    fn judge_recovery(&self, faults: &[FaultReport]) -> RuleResult {
-        if faults.is_empty() {
-            return self.result(None, Some("no fault ran".into()));
-        }
-        let mut slowest = 0u64;
-        for (i, f) in faults.iter().enumerate() {
-            let why = match &f.recovery {
-                Some(r) => match r.recovered_after_secs {
-                    Some(s) => {
-                        slowest = slowest.max(s);
-                        continue;
-                    }
-                    None => format!("fault {} not recovered", i + 1),
-                },
-                None => format!("fault {}: no measure", i + 1),
-            };
-            return self.result(None, Some(why));
-        }
-        self.result(Some(slowest as f64 * 1e6), None)
     }
 
     /// A result for an observed value (`None`: nothing to judge, which fails).
@@ -301,22 +227,9 @@ pub struct RuleResult {
     pub passed: bool,
 }
 
-pub fn evaluate_all(rules: &[Rule], evidence: &Evidence) -> Vec<RuleResult> {
-    rules.iter().map(|r| r.evaluate(evidence)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn stats(latencies: &[u64], failures: usize) -> EndpointStats {
-        let mut s = EndpointStats::default();
-        for (i, &l) in latencies.iter().enumerate() {
-            let f = (i < failures).then_some((crate::metrics::FailureKind::Status, "HTTP 500"));
-            s.record(l, 0, f);
-        }
-        s
-    }
 
     #[test]
     fn parses_the_cli_examples() {
@@ -376,88 +289,5 @@ mod tests {
                 "{text}: {err}"
             );
         }
-    }
-
-    #[test]
-    fn evaluates_from_hdr() {
-        let total = stats(&(1..=1000).map(|i| i * 1_000).collect::<Vec<_>>(), 5);
-        let mut eps = BTreeMap::new();
-        eps.insert(
-            EndpointKey {
-                method: "GET".into(),
-                name: "/a".into(),
-            },
-            stats(&[5_000_000], 0),
-        );
-        let evidence = Evidence {
-            total: &total,
-            endpoints: &eps,
-            secs: 10.0,
-            series: &[],
-            request_series: &[],
-            faults: &[],
-        };
-        let check = |t: &str| Rule::parse(t).unwrap().evaluate(&evidence).passed;
-        assert!(check("p50<501ms") && !check("p50<499ms"));
-        assert!(check("error-rate<1%") && !check("error-rate<0.4%"));
-        assert!(check("rps>=100") && !check("rps>100"));
-        assert!(!check("p99<1s for GET /a") && check("p99<6s for /a"));
-        let none = Rule::parse("p99<1s for GET /missing")
-            .unwrap()
-            .evaluate(&evidence);
-        assert!(!none.passed && none.observed_text == "no samples");
-    }
-
-    #[test]
-    fn a_windowed_rule_naming_a_request_is_judged_on_its_own_series() {
-        let r = Rule::parse("p95<300ms for 3s for GET /books/{id}").unwrap();
-        assert_eq!(
-            (r.window_secs, r.method.as_deref(), r.name.as_deref()),
-            (Some(3), Some("GET"), Some("/books/{id}"))
-        );
-        let same = Rule::parse("error-rate<1% for GET /a for 10s").unwrap();
-        assert_eq!(
-            (same.window_secs, same.name.as_deref()),
-            (Some(10), Some("/a"))
-        );
-        // All requests fast, but GET /books/{id} slow from second 1 to 3.
-        let point = |second: u64, p95_ms: u64| SecondPoint {
-            second,
-            requests: 10,
-            p95_us: p95_ms * 1_000,
-            ..Default::default()
-        };
-        let all: Vec<_> = (0..5).map(|s| point(s, 5)).collect();
-        let mut books = RequestSeries::new(Some("GET"), "/books/{id}");
-        books.points = [5_u64, 400, 500, 600, 5]
-            .iter()
-            .enumerate()
-            .map(|(s, ms)| point(s as u64, *ms))
-            .collect();
-        let total = EndpointStats::default();
-        let eps = BTreeMap::new();
-        let evidence = Evidence {
-            total: &total,
-            endpoints: &eps,
-            secs: 5.0,
-            series: &all,
-            request_series: std::slice::from_ref(&books),
-            faults: &[],
-        };
-        let judged = r.evaluate(&evidence);
-        assert!(!judged.passed);
-        assert_eq!(judged.observed_text, "3s from 1s");
-        assert!(
-            Rule::parse("p95<300ms for 3s")
-                .unwrap()
-                .evaluate(&evidence)
-                .passed
-        );
-        let missing = Rule::parse("p95<300ms for 3s for /loans")
-            .unwrap()
-            .evaluate(&evidence);
-        assert!(!missing.passed && missing.observed.is_none());
-        assert!(missing.observed_text.contains("no per-second series"));
-        assert_eq!(missing.limit_text, "300.0ms for 3s");
     }
 }

@@ -25,15 +25,6 @@ pub struct Stretch {
     pub last_value: f64,
 }
 
-/// Whether the series carries this metric for each second.
-pub fn carried_per_second(metric: Metric) -> bool {
-    match metric {
-        Metric::Percentile(q) => [50.0, 95.0, 99.0].contains(&q),
-        Metric::Avg | Metric::Max | Metric::ErrorRate | Metric::Rps => true,
-        Metric::Min | Metric::Recovery => false,
-    }
-}
-
 /// One second's figure for a windowed rule (`None`: no request completed in
 /// it, or the series does not carry the metric).
 pub fn per_second(metric: Metric, p: &SecondPoint) -> Option<f64> {
@@ -208,9 +199,9 @@ mod tests {
 
     #[test]
     fn the_series_carries_only_some_figures_per_second() {
-        assert!(!carried_per_second(Metric::Percentile(99.9)));
-        assert!(!carried_per_second(Metric::Min));
-        assert!(carried_per_second(Metric::Percentile(95.0)));
+        assert!(!Metric::Percentile(99.9).per_second());
+        assert!(!Metric::Min.per_second());
+        assert!(Metric::Percentile(95.0).per_second());
         let idle = SecondPoint::default();
         assert_eq!(per_second(Metric::Percentile(95.0), &idle), None);
     }

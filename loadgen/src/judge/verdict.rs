@@ -3,7 +3,7 @@
 
 use super::rule::{Rule, RuleResult};
 use super::stress::{below_goal, BreakingPoint};
-use crate::engine::live::Aborted;
+use crate::judge::live::Aborted;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -18,13 +18,15 @@ pub mod generator;
 pub mod hdr;
 pub mod recorder;
 pub mod request_series;
+pub mod second;
 pub mod snapshot;
 pub mod v2;
 
-pub use aggregate::{Aggregator, FinalSecond, SecondPoint};
+pub use aggregate::{Aggregator, FinalSecond};
 pub use connections::{ConnectionFigures, ConnectionMeter, ConnectionStats, ConnectionTotals};
 pub use figures::{EndpointFigures, ErrorCount};
 pub use generator::{GeneratorFigures, GeneratorMeter, GeneratorStats, GeneratorTotals};
 pub use recorder::{Recorder, Sample, MAX_NAMES, OTHER_NAMES};
 pub use request_series::RequestSeries;
+pub use second::SecondPoint;
 pub use snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};

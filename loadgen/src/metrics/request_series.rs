@@ -3,7 +3,7 @@
 //! (`p95<300ms for 30s for GET /books/{id}`): a series for every endpoint of
 //! every run would grow summary.json by the endpoints times the seconds.
 
-use super::aggregate::SecondPoint;
+use super::second::SecondPoint;
 use super::snapshot::{EndpointKey, EndpointStats};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,7 +34,7 @@ impl RequestSeries {
     }
 
     fn takes(&self, key: &EndpointKey) -> bool {
-        self.name == key.name && self.method.as_deref().is_none_or(|m| m == key.method)
+        key.is(self.method.as_deref(), &self.name)
     }
 
     /// Adds a closed second: the stats of the endpoints this series takes, merged.

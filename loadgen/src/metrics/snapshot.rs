@@ -14,6 +14,14 @@ pub struct EndpointKey {
     pub name: String,
 }
 
+impl EndpointKey {
+    /// Whether this is the endpoint a rule or a watched series names: `name`,
+    /// with `method`, or with any method when `None`.
+    pub fn is(&self, method: Option<&str>, name: &str) -> bool {
+        self.name == name && method.is_none_or(|m| m == self.method)
+    }
+}
+
 impl std::fmt::Display for EndpointKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.method, self.name)

@@ -1,16 +1,15 @@
 //! `summary.json`: the run's complete, versioned record, computed from the HDR
 //! histograms (which it carries, so any figure can be recomputed later).
 
+use crate::client::ConnectionModel;
 use crate::distributed::WorkerSummary;
-use crate::engine::live::Aborted;
-use crate::engine::transport::ConnectionModel;
+use crate::judge::live::Aborted;
 use crate::judge::{BreakingPoint, FaultReport, RuleResult, Verdict};
 use crate::metrics::{
     hdr, Aggregator, ConnectionFigures, EndpointFigures, EndpointKey, EndpointStats, ErrorCount,
     GeneratorFigures, RequestSeries, SecondPoint,
 };
 use crate::observe::server_series::ServerMetrics;
-use crate::plan::RunPlan;
 use crate::shape::Shape;
 use crate::Error;
 use serde::{Deserialize, Serialize};
@@ -22,7 +21,7 @@ use std::path::Path;
 /// the shape says its model; version 1 files are read too (their `users` are levels).
 pub const SCHEMA_VERSION: u32 = 2;
 /// The oldest version `read` accepts.
-const OLDEST_READ: u32 = 1;
+pub(crate) const OLDEST_READ: u32 = 1;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
@@ -101,25 +100,6 @@ pub struct RunConfig {
 
 fn shared_pool() -> ConnectionModel {
     ConnectionModel::Shared
-}
-
-impl RunConfig {
-    pub fn new(plan: &RunPlan, host: &str, bundled_target: bool) -> RunConfig {
-        RunConfig {
-            shape: plan.shape_text.clone(),
-            host: host.to_string(),
-            bundled_target,
-            scenarios: plan.scenarios.iter().map(|s| s.name.clone()).collect(),
-            users: plan.users,
-            duration_secs: plan.duration_secs,
-            profile: plan.profile.clone(),
-            rules: plan.rules.iter().map(|r| r.text.clone()).collect(),
-            abort_on_fail: plan.abort_on_fail,
-            abort_when: plan.abort_when.iter().map(|r| r.text.clone()).collect(),
-            think: plan.load.selection.think.map(|t| t.to_string()),
-            connections: plan.load.connections,
-        }
-    }
 }
 
 /// One row of the endpoints table: the endpoint, its figures (times in
@@ -203,33 +183,6 @@ impl Summary {
             );
         }
         Ok((self.total.stats()?, endpoints))
-    }
-
-    /// Reads and checks a summary.json (`validate::check`): a file that does
-    /// not hold together is a usage error naming it and what is wrong.
-    pub fn read(path: &Path) -> Result<Summary, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
-        let summary: Summary = serde_json::from_str(&text).map_err(|e| {
-            Error::Usage(format!(
-                "{} is not a loadgen summary.json: {e}",
-                path.display()
-            ))
-        })?;
-        if !(OLDEST_READ..=SCHEMA_VERSION).contains(&summary.schema_version) {
-            return Err(Error::Usage(format!(
-                "{}: schema_version {} is not supported (this loadgen reads {OLDEST_READ} to {SCHEMA_VERSION})",
-                path.display(),
-                summary.schema_version
-            )));
-        }
-        super::validate::check(&summary).map_err(|e| {
-            Error::Usage(format!(
-                "{} is not a summary loadgen can trust: {e}",
-                path.display()
-            ))
-        })?;
-        Ok(summary)
     }
 
     /// Writes `summary.json` whole or not at all (a temporary file, synced,

@@ -3,8 +3,39 @@
 //! agree with its counts and percentiles, its time and rates make sense, its
 //! shape is within the limits. A file that fails is refused, never judged.
 
-use super::summary::{EndpointRow, Summary};
+use super::summary::{EndpointRow, Summary, OLDEST_READ, SCHEMA_VERSION};
 use crate::metrics::EndpointFigures;
+use crate::Error;
+use std::path::Path;
+
+impl Summary {
+    /// Reads and checks a summary.json (`validate::check`): a file that does
+    /// not hold together is a usage error naming it and what is wrong.
+    pub fn read(path: &Path) -> Result<Summary, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        let summary: Summary = serde_json::from_str(&text).map_err(|e| {
+            Error::Usage(format!(
+                "{} is not a loadgen summary.json: {e}",
+                path.display()
+            ))
+        })?;
+        if !(OLDEST_READ..=SCHEMA_VERSION).contains(&summary.schema_version) {
+            return Err(Error::Usage(format!(
+                "{}: schema_version {} is not supported (this loadgen reads {OLDEST_READ} to {SCHEMA_VERSION})",
+                path.display(),
+                summary.schema_version
+            )));
+        }
+        check(&summary).map_err(|e| {
+            Error::Usage(format!(
+                "{} is not a summary loadgen can trust: {e}",
+                path.display()
+            ))
+        })?;
+        Ok(summary)
+    }
+}
 
 /// Why `summary` cannot be trusted, if it cannot.
 pub fn check(summary: &Summary) -> Result<(), String> {

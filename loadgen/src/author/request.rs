@@ -1,131 +1,23 @@
-//! The virtual user handed to scenario tasks: every request made through it is
-//! timed (microseconds, body included), checked and recorded in HDR, named;
-//! a request the task drops before its answer is recorded as cancelled.
+//! A request being built and sent: every request made through a `Vu` is
+//! timed (microseconds, body included), checked and recorded in HDR, named; a
+//! request the task drops before its answer is recorded as cancelled.
 
-use super::transport::{self, Outgoing, VuContext};
+use super::context;
+use super::context::VuContext;
+use super::reply::Reply;
+use super::task_error::TaskError;
+use crate::client::{Failure, Request};
 use crate::metrics::{FailureKind, Recorder, Sample};
-use goose::goose::{GooseMethod, GooseUser, GooseUserData};
-use std::sync::Arc;
+use goose::goose::GooseMethod;
+use goose::goose::GooseUser;
 use std::time::{Duration, Instant};
-
-/// What a task returns.
-pub type TaskResult = Result<(), TaskError>;
-
-/// Why a task ended early. From a failed request (already recorded), from the
-/// end of the run (not counted), or the task's own error (`?` on any error,
-/// or [`TaskError::msg`]): counted as a `task` failure named after the task.
-pub struct TaskError {
-    ended: Ended,
-    message: String,
-}
-
-/// How a task's error counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Ended {
-    /// A request failed and was recorded as such.
-    Recorded,
-    /// The task failed on its own: counted as a `task` failure.
-    Failed,
-    /// The run is over: nothing to count.
-    Stopped,
-}
-
-impl TaskError {
-    /// A task's own failure, with why.
-    pub fn msg(message: impl Into<String>) -> TaskError {
-        TaskError {
-            ended: Ended::Failed,
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn recorded(message: String) -> TaskError {
-        TaskError {
-            ended: Ended::Recorded,
-            message,
-        }
-    }
-
-    pub(crate) fn stopped() -> TaskError {
-        TaskError {
-            ended: Ended::Stopped,
-            message: "the run is over".into(),
-        }
-    }
-
-    pub(crate) fn ended(&self) -> Ended {
-        self.ended
-    }
-
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-/// Any error a task meets (`r.json()?`, a parse, an I/O error) is its own
-/// failure, with the error's causes in the message.
-impl<E: std::error::Error + Send + Sync + 'static> From<E> for TaskError {
-    fn from(e: E) -> TaskError {
-        let mut message = e.to_string();
-        let mut source = e.source();
-        while let Some(inner) = source {
-            message = format!("{message}: {inner}");
-            source = inner.source();
-        }
-        TaskError::msg(message)
-    }
-}
-
-impl std::fmt::Debug for TaskError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TaskError({:?}: {})", self.ended, self.message)
-    }
-}
-
-impl std::fmt::Display for TaskError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// One virtual user, as a task sees it. Its requests go over its own
-/// connection (or the shared pool, with `--connections shared`).
-pub struct Vu<'a> {
-    user: &'a mut GooseUser,
-    ctx: Arc<VuContext>,
-}
-
-/// A response: status, headers' content type, the whole body, and how long it took.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Vec<u8>,
-    pub latency_us: u64,
-    /// Why the request counted as failed, if it did.
-    pub failure: Option<String>,
-}
-
-impl Reply {
-    pub fn ok(&self) -> bool {
-        self.failure.is_none()
-    }
-
-    pub fn text(&self) -> &str {
-        std::str::from_utf8(&self.body).unwrap_or("")
-    }
-
-    /// The body as JSON of type `T`; a body that is not is the task's failure.
-    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, TaskError> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| TaskError::msg(format!("response is not the expected JSON: {e}")))
-    }
-}
 
 type Check = Box<dyn Fn(&Reply) -> Result<(), String> + Send + Sync>;
 
 /// A request being built: `vu.get(path).name("GET /books/{id}").expect(200).send().await?`.
-pub struct Req<'v, 'a> {
-    vu: &'v mut Vu<'a>,
+pub struct Req<'v> {
+    user: &'v mut GooseUser,
+    ctx: &'v VuContext,
     method: GooseMethod,
     path: String,
     name: Option<String>,
@@ -134,60 +26,6 @@ pub struct Req<'v, 'a> {
     expect: Vec<u16>,
     checks: Vec<Check>,
     timeout: Option<Duration>,
-}
-
-impl<'a> Vu<'a> {
-    pub fn new(user: &'a mut GooseUser, ctx: Arc<VuContext>) -> Vu<'a> {
-        Vu { user, ctx }
-    }
-
-    /// The goose user underneath, for goose's own API. Keep per-user data with
-    /// `set_data`: goose's session data holds the user's connection.
-    pub fn goose(&mut self) -> &mut GooseUser {
-        self.user
-    }
-
-    pub fn get(&mut self, path: impl Into<String>) -> Req<'_, 'a> {
-        self.request(GooseMethod::Get, path)
-    }
-    pub fn post(&mut self, path: impl Into<String>) -> Req<'_, 'a> {
-        self.request(GooseMethod::Post, path)
-    }
-    pub fn put(&mut self, path: impl Into<String>) -> Req<'_, 'a> {
-        self.request(GooseMethod::Put, path)
-    }
-    pub fn delete(&mut self, path: impl Into<String>) -> Req<'_, 'a> {
-        self.request(GooseMethod::Delete, path)
-    }
-
-    pub fn request(&mut self, method: GooseMethod, path: impl Into<String>) -> Req<'_, 'a> {
-        Req {
-            vu: self,
-            method,
-            path: path.into(),
-            name: None,
-            json: None,
-            headers: vec![],
-            expect: vec![],
-            checks: vec![],
-            timeout: None,
-        }
-    }
-
-    /// Per-user data kept between tasks (a login token, an id).
-    pub fn data<T: GooseUserData>(&self) -> Option<&T> {
-        let state = self.user.get_session_data::<transport::UserState>()?;
-        state.data.as_ref()?.downcast_ref::<T>()
-    }
-
-    pub fn data_mut<T: GooseUserData>(&mut self) -> Option<&mut T> {
-        let state = self.user.get_session_data_mut::<transport::UserState>()?;
-        state.data.as_mut()?.downcast_mut::<T>()
-    }
-
-    pub fn set_data<T: GooseUserData>(&mut self, data: T) {
-        transport::state(self.user).data = Some(Box::new(data));
-    }
 }
 
 pub(crate) fn method_label(method: &GooseMethod) -> &'static str {
@@ -202,7 +40,27 @@ pub(crate) fn method_label(method: &GooseMethod) -> &'static str {
     }
 }
 
-impl Req<'_, '_> {
+impl<'v> Req<'v> {
+    pub(super) fn new(
+        user: &'v mut GooseUser,
+        ctx: &'v VuContext,
+        method: GooseMethod,
+        path: String,
+    ) -> Req<'v> {
+        Req {
+            user,
+            ctx,
+            method,
+            path,
+            name: None,
+            json: None,
+            headers: vec![],
+            expect: vec![],
+            checks: vec![],
+            timeout: None,
+        }
+    }
+
     /// The name requests are grouped under (default: the path).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
@@ -267,7 +125,8 @@ impl Req<'_, '_> {
     /// recorded). Errs only when the run is over (nothing was sent).
     pub async fn send_any(self) -> Result<Reply, TaskError> {
         let Req {
-            vu,
+            user,
+            ctx,
             method,
             path,
             name,
@@ -277,7 +136,6 @@ impl Req<'_, '_> {
             checks,
             timeout,
         } = self;
-        let Vu { user, ctx } = vu;
         if ctx.cut.is_cancelled() {
             return Err(TaskError::stopped());
         }
@@ -289,15 +147,17 @@ impl Req<'_, '_> {
             ),
             None => None,
         };
-        let out = Outgoing {
-            method: &method,
+        let request = Request {
+            method: method_label(&method),
             path: &path,
-            name: &name,
             headers: &headers,
-            json: json.as_deref(),
+            content_type: json.as_ref().map(|_| "application/json"),
+            body: json.as_deref(),
             timeout: timeout.unwrap_or(ctx.timeout),
         };
-        let lag_us = transport::state(user).lag_us;
+        let state = context::state(user);
+        let lag_us = state.lag_us;
+        let client = state.http.get_or_insert_with(|| ctx.client.user());
         let mut in_flight = InFlight {
             recorder: &ctx.recorder,
             method: method_label(&method),
@@ -306,13 +166,26 @@ impl Req<'_, '_> {
             lag_us,
             answered: false,
         };
-        let exchanged = transport::exchange(user, ctx, &out).await;
+        let answer = tokio::select! {
+            biased;
+            _ = ctx.cut.cancelled() => Err(Failure::new(
+                FailureKind::Cancelled,
+                format!(
+                    "still waiting at the end of the run's graceful stop ({})",
+                    crate::units::fmt_duration(ctx.grace)
+                ),
+            )),
+            answer = client.send(&request) => answer,
+        };
         in_flight.answered = true;
         let service_us = in_flight.started.elapsed().as_micros() as u64;
         // The open model times a request from its arrival's due time too.
         let latency_us = service_us + lag_us.unwrap_or(0);
-        let (status, body) = (exchanged.status, exchanged.body);
-        let failure = exchanged.failure.or_else(|| {
+        let (status, body, failure) = match answer {
+            Ok(r) => (r.status, r.body, None),
+            Err(f) => (0, Vec::new(), Some((f.kind, f.message))),
+        };
+        let failure = failure.or_else(|| {
             let bad = if expect.is_empty() {
                 status >= 400
             } else {

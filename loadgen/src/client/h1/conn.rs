@@ -9,9 +9,6 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// The largest response body read by default (`--max-body`); a larger one
-/// fails the request.
-pub const MAX_BODY: usize = 64 * 1024 * 1024;
 /// The largest response head read.
 const MAX_HEAD: usize = 64 * 1024;
 /// Read buffers that grew past this are shrunk back after the response, so a
