@@ -1,6 +1,6 @@
 //! The command line (clap): `run`, `shapes`, `check`, their flags and help.
 
-use crate::client::ConnectionModel;
+use crate::client::{ConnectionModel, HttpMode};
 use crate::shape::limits;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -117,7 +117,8 @@ pub struct RunArgs {
     /// started per second, whatever the target does; latency is timed from each
     /// arrival's due time, so a stalled target shows)
     pub shape: String,
-    /// The target's base URL: http, or https with --connections shared; no query.
+    /// The target's base URL: http or https (TLS on each user's own
+    /// connection, the system's roots trusted; see --ca, --insecure); no query.
     /// A path in it prefixes every request: with http://host/api, --path /books
     /// requests http://host/api/books (an absolute URL in a task is used as is).
     /// Without it the bundled library service starts on embedded defaults on a
@@ -182,12 +183,44 @@ pub struct RunArgs {
     /// Seconds between progress lines.
     #[arg(long, default_value_t = 5)]
     pub status_every: u64,
-    /// per-user: each user holds its own keep-alive connection, opened on first
-    /// use and reopened when the server closes it, as a browser tab or a Locust
-    /// user does. shared: all users share one connection pool; raw throughput,
-    /// but it does not model users' connections (and keeps no cookies).
+    /// per-user: each user holds its own keep-alive connection to each origin,
+    /// opened on first use and reopened when the server closes it, as a browser
+    /// tab or a Locust user does. shared: all users share one connection pool;
+    /// raw throughput, but it does not model users' connections (each user
+    /// still keeps its own cookies).
     #[arg(long, value_enum, default_value_t = ConnectionModel::PerUser, value_name = "MODEL")]
     pub connections: ConnectionModel,
+    /// HTTP version: auto (ALPN decides on https, HTTP/2 when the server offers
+    /// it; HTTP/1.1 on http), 1.1, or 2 (by ALPN on https; h2c with prior
+    /// knowledge on http). Each user holds one HTTP/2 connection per origin and
+    /// sends its requests as streams on it.
+    #[arg(long, value_enum, default_value_t = HttpMode::Auto, value_name = "VERSION")]
+    pub http: HttpMode,
+    /// Trust this PEM file's CA certificates too, beside the system's roots
+    /// (repeatable).
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+    /// Do not verify servers' certificates (said at the start and in
+    /// summary.json). For a staging server's self-signed certificate; --ca is
+    /// the safer way.
+    #[arg(long)]
+    pub insecure: bool,
+    /// A client certificate (PEM chain) for mutual TLS; needs --client-key.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM); needs --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Send HOST:PORT's connections to ADDR:PORT instead (repeatable), keeping
+    /// the Host header and the TLS name: a production host name tested against
+    /// a staging address, as curl's --connect-to.
+    #[arg(long = "connect-to", value_name = "HOST:PORT:ADDR:PORT")]
+    pub connect_to: Vec<String>,
+    /// Ask for compressed answers (Accept-Encoding: gzip, br) on every request;
+    /// bodies are decoded for checks (a compressed answer is decoded whether
+    /// asked for or not), and bytes on the wire and decoded are both counted.
+    #[arg(long)]
+    pub compress: bool,
     /// Open model: the most users busy at once (like k6's maxVUs). Users are
     /// made as arrivals need them (each running its on-start tasks first).
     /// Default: the peak rate (one second of latency at the peak), from 10 to

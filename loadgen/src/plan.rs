@@ -6,6 +6,8 @@ use crate::author::scenario::ScenarioDef;
 use crate::author::selection::ScenarioSelection;
 use crate::author::think::Think;
 use crate::cli::{RunArgs, ScaleArgs};
+use crate::client::settings::{ConnectTo, TlsSettings};
+use crate::client::tls::TlsContext;
 use crate::client::ClientSettings;
 use crate::engine::target;
 use crate::engine::LoadSpec;
@@ -129,6 +131,20 @@ impl RunPlan {
             client: ClientSettings {
                 connections: args.connections,
                 max_body_bytes: args.max_body,
+                http: args.http,
+                tls: TlsSettings {
+                    ca: args.ca.clone(),
+                    insecure: args.insecure,
+                    client_cert: args.client_cert.clone(),
+                    client_key: args.client_key.clone(),
+                },
+                connect_to: args
+                    .connect_to
+                    .iter()
+                    .map(|c| ConnectTo::parse(c))
+                    .collect::<Result<_, _>>()
+                    .map_err(Error::Usage)?,
+                compress: args.compress,
             },
             max_users,
             max_queue,
@@ -136,8 +152,10 @@ impl RunPlan {
             graceful_stop_ms: args.graceful_stop,
         };
         if let Some(host) = &args.host {
-            target::check_host(host, args.connections).map_err(Error::Usage)?;
+            target::check_host(host).map_err(Error::Usage)?;
         }
+        // The TLS files are read now: a bad --ca or key is exit 2, before anything runs.
+        TlsContext::new(&load.client.tls, load.client.http).map_err(Error::Usage)?;
         let scenarios = load.selection.resolve(registered).map_err(Error::Usage)?;
         let baseline = match &args.baseline {
             Some(path) => Some(Baseline {
@@ -202,6 +220,25 @@ impl RunPlan {
             abort_when: self.abort_when.iter().map(|r| r.text.clone()).collect(),
             think: self.load.selection.think.map(|t| t.to_string()),
             connections: self.load.client.connections,
+            http: self.load.client.http,
+            insecure: self.load.client.tls.insecure,
+            ca: self
+                .load
+                .client
+                .tls
+                .ca
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            client_cert: self.load.client.tls.client_cert.is_some(),
+            connect_to: self
+                .load
+                .client
+                .connect_to
+                .iter()
+                .map(|c| format!("{}:{}:{}", c.host, c.port, c.to))
+                .collect(),
+            compress: self.load.client.compress,
         }
     }
 }

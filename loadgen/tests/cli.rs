@@ -107,8 +107,19 @@ fn bad_input_is_exit_2_naming_the_problem_and_nothing_runs() {
             "http or https",
         ),
         (
-            vec!["run", "stages", "--host", "https://127.0.0.1:9"],
-            "--connections shared",
+            vec![
+                "run",
+                "stages",
+                "--host",
+                "https://127.0.0.1:9",
+                "--ca",
+                "/nonexistent.pem",
+            ],
+            "--ca /nonexistent.pem: cannot read PEM certificates",
+        ),
+        (
+            vec!["run", "stages", "--connect-to", "api.test:443:127.0.0.1"],
+            "HOST:PORT:ADDR:PORT",
         ),
         (
             vec!["run", "stages", "--host", "http://127.0.0.1:9/a?b=c"],

@@ -6,7 +6,7 @@ use super::context;
 use super::context::VuContext;
 use super::reply::Reply;
 use super::task_error::TaskError;
-use crate::client::{Failure, Request};
+use crate::client::{Failure, Headers, Request};
 use crate::metrics::{FailureKind, Recorder, Sample};
 use goose::goose::GooseMethod;
 use goose::goose::GooseUser;
@@ -181,9 +181,16 @@ impl<'v> Req<'v> {
         let service_us = in_flight.started.elapsed().as_micros() as u64;
         // The open model times a request from its arrival's due time too.
         let latency_us = service_us + lag_us.unwrap_or(0);
-        let (status, body, failure) = match answer {
-            Ok(r) => (r.status, r.body, None),
-            Err(f) => (0, Vec::new(), Some((f.kind, f.message))),
+        let (status, headers, body, url, ttfb_us, failure) = match answer {
+            Ok(r) => (r.status, r.headers, r.body, r.url, r.ttfb_us, None),
+            Err(f) => (
+                0,
+                Headers::default(),
+                Vec::new(),
+                None,
+                None,
+                Some((f.kind, f.message)),
+            ),
         };
         let failure = failure.or_else(|| {
             let bad = if expect.is_empty() {
@@ -200,8 +207,11 @@ impl<'v> Req<'v> {
         });
         let mut reply = Reply {
             status,
+            headers,
             body,
+            url,
             latency_us,
+            ttfb_us,
             failure: None,
         };
         let failure = failure.or_else(|| {
@@ -217,6 +227,7 @@ impl<'v> Req<'v> {
             service_us: lag_us.map(|_| service_us),
             bytes: reply.body.len() as u64,
             failure: failure.as_ref().map(|(k, m)| (*k, m.as_str())),
+            ttfb_us,
         });
         reply.failure = failure.map(|(_, m)| format!("{} {name}: {m}", method_label(&method)));
         Ok(reply)
@@ -251,6 +262,7 @@ impl Drop for InFlight<'_> {
                 FailureKind::Cancelled,
                 "dropped by the task before its answer (to limit a request's time, use .timeout())",
             )),
+            ttfb_us: None,
         });
     }
 }

@@ -33,6 +33,7 @@ impl TaskRunner {
                     service_us: None,
                     bytes: 0,
                     failure: Some((FailureKind::Task, e.message())),
+                    ttfb_us: None,
                 });
             }
         }

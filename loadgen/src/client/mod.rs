@@ -3,21 +3,32 @@
 //! per user (`send` this request; dropped when the user stops).
 //!
 //! - [`settings`]: what a run asks of its connections (`--connections`,
-//!   `--max-body`), sent whole to workers.
-//! - [`origin`]: the target's origin, and where paths and redirects land on it.
-//! - [`user`]: a user's own keep-alive connection and cookies (the per-user
-//!   model), over [`h1`] (HTTP/1.1 as bytes: [`h1::wire`], [`h1::conn`]) and
-//!   [`cookies`].
+//!   `--http`, TLS, `--connect-to`, `--compress`, `--max-body`), sent whole to
+//!   workers.
+//! - [`origin`]: origins, and where paths and redirects land.
+//! - [`dial`]: TCP to an origin (or where `--connect-to` sends it), then
+//!   [`tls`] on it; [`stream`] is the connection as bytes, either way.
+//! - [`user`]: a user's own connection per origin (the per-user model), over
+//!   [`h1`] (HTTP/1.1 as bytes: [`h1::wire`], [`h1::conn`]) or [`h2`]; its
+//!   [`cookies`]; answers' [`headers`] and [`decode`]d bodies.
 //! - [`shared`]: the other model, one connection pool for every user.
 
 pub mod cookies;
+pub mod decode;
+pub mod dial;
+mod exchange;
 pub mod h1;
+pub mod h2;
+pub mod headers;
 pub mod origin;
 pub mod settings;
 pub mod shared;
+pub mod stream;
+pub mod tls;
 pub mod user;
 
-pub use settings::{ClientSettings, ConnectionModel};
+pub use headers::Headers;
+pub use settings::{ClientSettings, ConnectionModel, HttpMode};
 
 use crate::metrics::{ConnectionMeter, FailureKind};
 use std::sync::Arc;
@@ -38,7 +49,13 @@ pub struct Request<'a> {
 /// A whole answer.
 pub struct Response {
     pub status: u16,
+    pub headers: Headers,
+    /// The body, decoded when it came compressed.
     pub body: Vec<u8>,
+    /// Where the answer came from, when redirects were followed.
+    pub url: Option<String>,
+    /// From the send to the first byte of the answer (per-user model).
+    pub ttfb_us: Option<u64>,
 }
 
 /// Why a request got no usable answer: its kind for the tables, and why.
@@ -67,71 +84,61 @@ impl Failure {
 /// What every user of a run shares to reach the target.
 #[derive(Clone)]
 pub struct Client {
-    kind: Kind,
-}
-
-#[derive(Clone)]
-enum Kind {
-    PerUser {
-        origin: Arc<origin::Origin>,
-        meter: Arc<ConnectionMeter>,
-        max_body: usize,
-    },
-    Shared(shared::SharedPool),
+    run: Arc<user::UserRun>,
 }
 
 impl Client {
     /// The client of a run on `host`; `meter` counts the users' connections.
+    /// An error names the setting (or file) that is wrong.
     pub fn new(
         settings: &ClientSettings,
         host: &str,
         meter: Arc<ConnectionMeter>,
     ) -> Result<Client, String> {
-        let base = reqwest::Url::parse(host).map_err(|e| format!("'{host}': {e}"))?;
+        let url = reqwest::Url::parse(host).map_err(|e| format!("'{host}': {e}"))?;
+        let base = origin::Base::of(&url)?;
         let max_body = usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX);
-        let kind = match settings.connections {
-            ConnectionModel::PerUser => Kind::PerUser {
-                origin: Arc::new(origin::Origin::of(&base)?),
-                meter,
-                max_body,
-            },
-            ConnectionModel::Shared => Kind::Shared(shared::SharedPool::new(base, max_body)?),
+        let tls = tls::TlsContext::new(&settings.tls, settings.http)?;
+        let pool = match settings.connections {
+            ConnectionModel::PerUser => None,
+            ConnectionModel::Shared => Some(shared::pool(settings, &tls)?),
         };
-        Ok(Client { kind })
+        Ok(Client {
+            run: Arc::new(user::UserRun {
+                base,
+                dialer: dial::Dialer {
+                    connect_to: settings.connect_to.clone(),
+                    tls,
+                    mode: settings.http,
+                    meter,
+                },
+                pool,
+                max_body,
+                compress: settings.compress,
+            }),
+        })
     }
 
     /// A new user's client: no connection until its first request.
     pub fn user(&self) -> UserClient {
-        UserClient(match &self.kind {
-            Kind::PerUser {
-                origin,
-                meter,
-                max_body,
-            } => UserKind::PerUser(user::UserHttp::new(
-                origin.clone(),
-                meter.clone(),
-                *max_body,
-            )),
-            Kind::Shared(pool) => UserKind::Shared(pool.clone()),
-        })
+        UserClient(user::UserHttp::new(self.run.clone()))
+    }
+
+    /// How the run's TLS trusts servers, for the start's message.
+    pub fn trust(&self) -> &str {
+        &self.run.dialer.tls.roots
     }
 }
 
-/// One user's way to the target: its own connection, or the shared pool.
-pub struct UserClient(UserKind);
-
-enum UserKind {
-    PerUser(user::UserHttp),
-    Shared(shared::SharedPool),
-}
+/// One user's way to the targets: its own connections (or the shared pool),
+/// its cookies, its TLS sessions.
+pub struct UserClient(user::UserHttp);
 
 impl UserClient {
-    /// Sends the request and reads the whole answer (within its timeout).
-    /// Cancel-safe: a send dropped half way leaves nothing out of step.
+    /// Sends the request and reads the whole answer (within its timeout),
+    /// following redirects. Cancel-safe: a send dropped half way leaves
+    /// nothing out of step.
     pub async fn send(&mut self, request: &Request<'_>) -> Result<Response, Failure> {
-        match &mut self.0 {
-            UserKind::PerUser(http) => http.send(request).await,
-            UserKind::Shared(pool) => pool.send(request).await,
-        }
+        self.0.send(request).await
     }
 }

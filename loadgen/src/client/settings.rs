@@ -1,7 +1,11 @@
-//! What a run asks of its users' connections: the connection model and the
-//! largest body read. Part of every generator's `LoadSpec`, sent whole to workers.
+//! What a run asks of its users' connections: the connection model, the HTTP
+//! version, TLS (extra roots, no verification, a client certificate), where an
+//! origin's connections go (`--connect-to`), compression and the largest body
+//! read. Part of every generator's `LoadSpec`, sent whole to workers (file
+//! paths are read where the process runs).
 
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// How users hold connections.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -23,12 +27,119 @@ impl ConnectionModel {
     }
 }
 
-/// The connection options of a run (`--connections`, `--max-body`).
+/// Which HTTP a user speaks (`--http`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum HttpMode {
+    /// ALPN decides on https (HTTP/2 when the server offers it); HTTP/1.1 on http.
+    #[default]
+    #[value(name = "auto")]
+    #[serde(rename = "auto")]
+    Auto,
+    /// HTTP/1.1 only.
+    #[value(name = "1.1")]
+    #[serde(rename = "1.1")]
+    H1,
+    /// HTTP/2 only: by ALPN on https, with prior knowledge (h2c) on http.
+    #[value(name = "2")]
+    #[serde(rename = "2")]
+    H2,
+}
+
+impl HttpMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMode::Auto => "auto",
+            HttpMode::H1 => "1.1",
+            HttpMode::H2 => "2",
+        }
+    }
+}
+
+/// TLS options (`--ca`, `--insecure`, `--client-cert`, `--client-key`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsSettings {
+    /// PEM files of extra roots, trusted beside the system's.
+    #[serde(default)]
+    pub ca: Vec<PathBuf>,
+    /// Do not verify the server's certificate (said at the start and in summary.json).
+    #[serde(default)]
+    pub insecure: bool,
+    /// A client certificate chain and its key (PEM), for mutual TLS.
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+}
+
+/// `--connect-to HOST:PORT:ADDR:PORT`: the origin's connections go to
+/// ADDR:PORT, keeping its Host header and SNI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectTo {
+    pub host: String,
+    pub port: u16,
+    /// Where to connect instead, `addr:port` (brackets kept for IPv6).
+    pub to: String,
+}
+
+impl ConnectTo {
+    /// `HOST:PORT:ADDR:PORT`, as curl has it (`[::1]` for IPv6 addresses).
+    pub fn parse(text: &str) -> Result<ConnectTo, String> {
+        let bad = |why: &str| format!("--connect-to '{text}': {why} (write HOST:PORT:ADDR:PORT)");
+        let fields = split_fields(text).ok_or_else(|| bad("unbalanced brackets"))?;
+        let [host, port, addr, to_port] = fields.as_slice() else {
+            return Err(bad("it needs four fields"));
+        };
+        let port_of = |p: &str| {
+            p.parse::<u16>()
+                .map_err(|_| bad(&format!("'{p}' is not a port")))
+        };
+        let (port, to_port) = (port_of(port)?, port_of(to_port)?);
+        if host.is_empty() || addr.is_empty() {
+            return Err(bad("the host and the address must not be empty"));
+        }
+        Ok(ConnectTo {
+            host: host.trim_matches(['[', ']']).to_ascii_lowercase(),
+            port,
+            to: format!("{addr}:{to_port}"),
+        })
+    }
+}
+
+/// `a:b:[::1]:d` into its fields, a bracketed field kept whole.
+fn split_fields(text: &str) -> Option<Vec<String>> {
+    let mut fields = vec![String::new()];
+    let mut depth = 0;
+    for c in text.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' if depth == 0 => return None,
+            ']' => depth -= 1,
+            ':' if depth == 0 => {
+                fields.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        fields.last_mut()?.push(c);
+    }
+    (depth == 0).then_some(fields)
+}
+
+/// The connection options of a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientSettings {
     pub connections: ConnectionModel,
     /// The largest response body read; a larger one fails its request.
     pub max_body_bytes: u64,
+    #[serde(default)]
+    pub http: HttpMode,
+    #[serde(default)]
+    pub tls: TlsSettings,
+    #[serde(default)]
+    pub connect_to: Vec<ConnectTo>,
+    /// Ask for compressed answers (`Accept-Encoding: gzip, br`) on every request.
+    #[serde(default)]
+    pub compress: bool,
 }
 
 /// The largest response body read by default (`--max-body`).
@@ -39,6 +150,37 @@ impl Default for ClientSettings {
         ClientSettings {
             connections: ConnectionModel::PerUser,
             max_body_bytes: DEFAULT_MAX_BODY,
+            http: HttpMode::Auto,
+            tls: TlsSettings::default(),
+            connect_to: Vec::new(),
+            compress: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_to_reads_like_curls() {
+        let c = ConnectTo::parse("api.example.com:443:127.0.0.1:18443").unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.to.as_str()),
+            ("api.example.com", 443, "127.0.0.1:18443")
+        );
+        let c = ConnectTo::parse("Example.COM:80:[::1]:8080").unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.to.as_str()),
+            ("example.com", "[::1]:8080")
+        );
+        for bad in ["a:1:b", "a:x:b:2", ":1:b:2", "a:1:[::1:2"] {
+            assert!(
+                ConnectTo::parse(bad)
+                    .unwrap_err()
+                    .contains("HOST:PORT:ADDR:PORT"),
+                "{bad}"
+            );
         }
     }
 }

@@ -1,178 +1,441 @@
-//! The per-user connection model: each virtual user owns one keep-alive
-//! connection to the target (opened on first use, reopened when the server
-//! closes it, closed when the user stops), with its own cookies, driven from
-//! the user's own task; redirects followed within the origin.
+//! The per-user connection model: each virtual user holds its own keep-alive
+//! connection to each origin it talks to (opened on first use, reopened when
+//! the server closes it, closed when the user stops): HTTP/1.1 from the user's
+//! own task, or HTTP/2 where ALPN (or `--http 2`) says so; TLS with the user's
+//! own session cache; its own cookies per host; redirects followed to any
+//! origin, as a browser does.
 
 use super::cookies::CookieJar;
+use super::decode::decode;
+use super::dial::Dialer;
+use super::exchange::{Answer, Failed, ACCEPT_ENCODING};
 use super::h1::conn::{Conn, ExchangeError, RawResponse};
 use super::h1::wire;
-use super::origin::Origin;
+use super::h2::{H2Conn, H2Error};
+use super::origin::{Base, Origin, Target};
 use super::{Failure, Request, Response};
-use crate::metrics::{ConnectionMeter, FailureKind};
+use crate::metrics::FailureKind;
+use rustls::ClientConfig;
 use std::sync::Arc;
 
-/// Redirects followed (within the origin) before the last answer is returned.
+/// Redirects followed before the last answer counts as a failure.
 const MAX_REDIRECTS: usize = 10;
 
-/// Why a request got no response, as the exchange saw it.
-#[derive(Debug, PartialEq, Eq)]
-enum HttpError {
-    /// The connection could not be made, or broke.
-    Connect(String),
-    /// No whole response within the request timeout.
-    Timeout,
-    /// The answer was not HTTP as we read it (framing, status, limits,
-    /// redirects without end).
-    Protocol(String),
-    /// The request could not be made (bad path).
-    Other(String),
+/// What every user of a run shares.
+pub struct UserRun {
+    pub base: Base,
+    pub dialer: Dialer,
+    /// The shared model's pool: requests go through it, not the user's own
+    /// connections (`--connections shared`).
+    pub pool: Option<reqwest::Client>,
+    pub max_body: usize,
+    /// Ask for compressed answers on every request (`--compress`).
+    pub compress: bool,
 }
 
-/// One virtual user's HTTP: its connection and its cookies.
+/// One virtual user's HTTP: its connections, cookies and TLS sessions.
 pub struct UserHttp {
+    run: Arc<UserRun>,
+    conns: Vec<Held>,
+    cookies: Vec<(String, CookieJar)>,
+    /// The user's own TLS configuration (its session cache), made on its first https.
+    tls: Option<Arc<ClientConfig>>,
+}
+
+/// A connection the user holds to one origin.
+struct Held {
     origin: Arc<Origin>,
-    conn: Option<Conn>,
-    cookies: CookieJar,
-    meter: Arc<ConnectionMeter>,
-    max_body: usize,
+    wire: Wire,
+}
+
+enum Wire {
+    H1(Conn),
+    H2(H2Conn),
+}
+
+impl Wire {
+    /// Whether it can carry the next request.
+    fn usable(&self) -> bool {
+        match self {
+            // An exchange abandoned half way left the stream out of step.
+            Wire::H1(c) => !c.unsettled(),
+            Wire::H2(c) => !c.is_closed(),
+        }
+    }
 }
 
 impl UserHttp {
-    pub fn new(origin: Arc<Origin>, meter: Arc<ConnectionMeter>, max_body: usize) -> UserHttp {
+    pub fn new(run: Arc<UserRun>) -> UserHttp {
         UserHttp {
-            origin,
-            conn: None,
-            cookies: CookieJar::default(),
-            meter,
-            max_body,
+            run,
+            conns: Vec::new(),
+            cookies: Vec::new(),
+            tls: None,
         }
     }
 
-    /// Sends the request on the user's connection (opening it if needed) and
-    /// reads the whole response within its timeout, following redirects within
-    /// the origin. Cancel-safe: dropped half way, the connection is not reused.
+    /// Sends the request on the user's connection to its origin (opening it if
+    /// needed) and reads the whole answer within its timeout, following
+    /// redirects. Cancel-safe: dropped half way, an HTTP/1.1 connection is not
+    /// reused, and an HTTP/2 stream is reset.
     pub async fn send(&mut self, request: &Request<'_>) -> Result<Response, Failure> {
-        let result = match tokio::time::timeout(request.timeout, self.send_following(request)).await
-        {
+        match tokio::time::timeout(request.timeout, self.send_following(request)).await {
             Ok(result) => result,
             Err(_) => {
-                // Whatever was in flight is unknown: the connection is spent.
-                self.conn = None;
-                Err(HttpError::Timeout)
+                // Whatever was in flight on HTTP/1.1 is unknown: that connection
+                // is spent (it says so itself: it is left unsettled).
+                Err(Failure::timeout(request.timeout))
             }
-        };
-        result.map_err(|e| match e {
-            HttpError::Connect(why) => Failure::new(FailureKind::Connect, why),
-            HttpError::Timeout => Failure::timeout(request.timeout),
-            HttpError::Protocol(why) => Failure::new(FailureKind::Protocol, why),
-            HttpError::Other(why) => Failure::new(FailureKind::Other, why),
-        })
+        }
     }
 
-    async fn send_following(&mut self, request: &Request<'_>) -> Result<Response, HttpError> {
-        let mut target = self.origin.target(request.path).map_err(HttpError::Other)?;
+    async fn send_following(&mut self, request: &Request<'_>) -> Result<Response, Failure> {
+        let run = self.run.clone();
+        let mut target = run
+            .base
+            .resolve(request.path)
+            .map_err(|why| Failure::new(FailureKind::Other, why))?;
         let (mut method, mut body, mut content_type) =
             (request.method, request.body, request.content_type);
+        let mut redirected = false;
         for hop in 0..=MAX_REDIRECTS {
-            let raw = self
-                .exchange(method, &target, request.headers, content_type, body)
+            let answer = self
+                .exchange(&target, method, request.headers, content_type, body)
                 .await?;
-            for cookie in &raw.head.set_cookies {
-                self.cookies.set(cookie);
+            let jar = self.jar(&target.origin.host);
+            for cookie in answer.headers.get_all("set-cookie") {
+                jar.set(cookie);
             }
-            let status = raw.head.status;
-            let next = match (&raw.head.location, status) {
-                (Some(_), 301 | 302 | 303 | 307 | 308) if hop == MAX_REDIRECTS => {
-                    return Err(HttpError::Protocol(format!(
-                        "more than {MAX_REDIRECTS} redirects (the last to {target})"
-                    )))
-                }
-                (Some(loc), 301 | 302 | 303 | 307 | 308) => self.origin.location(&target, loc).ok(),
-                _ => None,
+            let status = answer.status;
+            let location = answer
+                .headers
+                .get("location")
+                .filter(|_| matches!(status, 301 | 302 | 303 | 307 | 308));
+            let Some(location) = location else {
+                return self.finish(answer, redirected.then(|| target.url()));
             };
-            match next {
-                Some(next) => {
-                    target = next;
-                    // As browsers do: 303 (and 301/302 after a POST) become a GET.
-                    if status == 303 || (matches!(status, 301 | 302) && method == "POST") {
-                        (method, body, content_type) = ("GET", None, None);
-                    }
-                }
-                None => {
-                    return Ok(Response {
-                        status,
-                        body: raw.body,
-                    })
-                }
+            if hop == MAX_REDIRECTS {
+                return Err(Failure::new(
+                    FailureKind::Protocol,
+                    format!(
+                        "more than {MAX_REDIRECTS} redirects (the last to {})",
+                        target.url()
+                    ),
+                ));
+            }
+            let Ok(next) = run.base.location(&target, location) else {
+                // A Location that is not a URL we can follow: the answer stands.
+                return self.finish(answer, redirected.then(|| target.url()));
+            };
+            target = next;
+            redirected = true;
+            // As browsers do: 303 (and 301/302 after a POST) become a GET.
+            if status == 303 || (matches!(status, 301 | 302) && method == "POST") {
+                (method, body, content_type) = ("GET", None, None);
             }
         }
         unreachable!("the last hop returns")
     }
 
-    /// One request and its response on the user's connection. A reused
-    /// connection the server had closed while idle is reopened and the request
-    /// sent again, once.
+    /// The final answer, its body decoded when it came compressed.
+    fn finish(&self, answer: Answer, url: Option<String>) -> Result<Response, Failure> {
+        let Answer {
+            status,
+            headers,
+            mut body,
+            ttfb_us,
+        } = answer;
+        if let Some(encoding) = headers.get("content-encoding") {
+            let decoded = decode(encoding, &body, self.run.max_body)
+                .map_err(|why| Failure::new(FailureKind::Protocol, why))?;
+            if let Some(decoded) = decoded {
+                self.run
+                    .dialer
+                    .meter
+                    .transferred(body.len() as u64, decoded.len() as u64);
+                body = decoded;
+            }
+        }
+        Ok(Response {
+            status,
+            headers,
+            body,
+            url,
+            ttfb_us: Some(ttfb_us),
+        })
+    }
+
+    /// The user's cookies for `host`.
+    fn jar(&mut self, host: &str) -> &mut CookieJar {
+        let at = match self.cookies.iter().position(|(h, _)| h == host) {
+            Some(at) => at,
+            None => {
+                self.cookies.push((host.to_string(), CookieJar::default()));
+                self.cookies.len() - 1
+            }
+        };
+        &mut self.cookies[at].1
+    }
+
+    /// One request and its answer on the user's connection to the target's
+    /// origin. A reused connection the server had closed while idle (HTTP/1.1)
+    /// or refused the stream on (HTTP/2) is reopened and the request sent
+    /// again, once.
     async fn exchange(
         &mut self,
+        target: &Target,
         method: &str,
-        target: &str,
         headers: &[(String, String)],
         content_type: Option<&str>,
         body: Option<&[u8]>,
-    ) -> Result<RawResponse, HttpError> {
-        // A connection whose last exchange was abandoned half way is out of step.
-        if self.conn.as_ref().is_some_and(Conn::unsettled) {
-            self.conn = None;
-        }
-        let mut reused = self.conn.is_some();
-        loop {
-            let conn = match self.conn.as_mut() {
-                Some(conn) => conn,
-                None => {
-                    let conn = Conn::open(&self.origin.addr, &self.meter)
-                        .await
-                        .map_err(|e| {
-                            HttpError::Connect(format!(
-                                "cannot connect to {}: {e}",
-                                self.origin.addr
-                            ))
-                        })?;
-                    self.conn.insert(conn)
-                }
-            };
-            wire::write_request(
-                &mut conn.wbuf,
-                method,
+    ) -> Result<Answer, Failure> {
+        let cookie = self
+            .cookies
+            .iter()
+            .find(|(h, _)| *h == target.origin.host)
+            .and_then(|(_, jar)| jar.header())
+            .map(str::to_string);
+        let (compress, max_body) = (self.run.compress, self.run.max_body);
+        if let Some(pool) = &self.run.pool {
+            return super::shared::exchange(
+                pool,
                 target,
-                &self.origin.host,
-                self.cookies.header(),
+                method,
+                cookie.as_deref(),
                 headers,
                 content_type,
                 body,
-            );
-            match conn.exchange(method, self.max_body).await {
-                Ok(raw) => {
-                    if !raw.head.keep_alive {
-                        self.conn = None;
+                compress,
+                max_body,
+            )
+            .await
+            .map_err(|f| f.failure);
+        }
+        let origin = &target.origin;
+        self.conns
+            .retain(|held| !held.origin.same(origin) || held.wire.usable());
+        let mut reused = self.conns.iter().any(|h| h.origin.same(origin));
+        loop {
+            let at = self.connection(origin).await?;
+            let held = &mut self.conns[at];
+            let outcome = match &mut held.wire {
+                Wire::H1(conn) => {
+                    h1_exchange(
+                        conn,
+                        target,
+                        method,
+                        cookie.as_deref(),
+                        headers,
+                        content_type,
+                        body,
+                        compress,
+                        max_body,
+                    )
+                    .await
+                }
+                Wire::H2(conn) => {
+                    h2_exchange(
+                        conn,
+                        target,
+                        method,
+                        cookie.as_deref(),
+                        headers,
+                        content_type,
+                        body,
+                        compress,
+                        max_body,
+                    )
+                    .await
+                }
+            };
+            match outcome {
+                Ok((answer, keep)) => {
+                    if !keep {
+                        self.conns.remove(at);
                     }
-                    return Ok(raw);
+                    return Ok(answer);
                 }
-                Err(ExchangeError::ClosedBeforeResponse(_) | ExchangeError::Write(_)) if reused => {
-                    self.conn = None;
+                Err(Failed {
+                    failure,
+                    retry,
+                    keep,
+                }) => {
+                    if !keep {
+                        self.conns.remove(at);
+                    }
+                    if !(retry && reused) {
+                        return Err(failure);
+                    }
                     reused = false;
-                }
-                Err(e) => {
-                    self.conn = None;
-                    return Err(match e {
-                        ExchangeError::ClosedBeforeResponse(why) => HttpError::Connect(why),
-                        ExchangeError::Write(e) => {
-                            HttpError::Connect(format!("sending the request: {e}"))
-                        }
-                        ExchangeError::Read(why) => HttpError::Connect(why),
-                        ExchangeError::Protocol(why) => HttpError::Protocol(why),
-                    });
                 }
             }
         }
+    }
+
+    /// The index of the user's connection to `origin`, dialed if it has none.
+    async fn connection(&mut self, origin: &Arc<Origin>) -> Result<usize, Failure> {
+        if let Some(at) = self.conns.iter().position(|h| h.origin.same(origin)) {
+            return Ok(at);
+        }
+        let dialer = &self.run.dialer;
+        let config = self
+            .tls
+            .get_or_insert_with(|| dialer.tls.for_user())
+            .clone();
+        let dialed = dialer.dial(origin, &config).await?;
+        let wire = if dialed.h2 {
+            match H2Conn::handshake(dialed.stream, &dialer.meter).await {
+                Ok(conn) => Wire::H2(conn),
+                Err(why) => return Err(Failure::new(FailureKind::Protocol, why)),
+            }
+        } else {
+            Wire::H1(Conn::new(dialed.stream, &dialer.meter))
+        };
+        self.conns.push(Held {
+            origin: origin.clone(),
+            wire,
+        });
+        Ok(self.conns.len() - 1)
+    }
+}
+
+/// A request on an HTTP/1.1 connection: the answer and whether to keep the
+/// connection, or the failure and whether sending again may help.
+#[allow(clippy::too_many_arguments)]
+async fn h1_exchange(
+    conn: &mut Conn,
+    target: &Target,
+    method: &str,
+    cookie: Option<&str>,
+    headers: &[(String, String)],
+    content_type: Option<&str>,
+    body: Option<&[u8]>,
+    compress: bool,
+    max_body: usize,
+) -> Result<(Answer, bool), Failed> {
+    let mut extra;
+    let headers = if compress
+        && !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept-encoding"))
+    {
+        extra = headers.to_vec();
+        extra.push(("Accept-Encoding".into(), ACCEPT_ENCODING.into()));
+        &extra[..]
+    } else {
+        headers
+    };
+    wire::write_request(
+        &mut conn.wbuf,
+        method,
+        &target.path,
+        &target.origin.authority,
+        cookie,
+        headers,
+        content_type,
+        body,
+    );
+    match conn.exchange(method, max_body).await {
+        Ok(RawResponse {
+            head,
+            body,
+            ttfb_us,
+        }) => Ok((
+            Answer {
+                status: head.status,
+                headers: head.headers,
+                body,
+                ttfb_us,
+            },
+            head.keep_alive,
+        )),
+        Err(e) => Err(match e {
+            ExchangeError::ClosedBeforeResponse(why) => {
+                Failed::new(FailureKind::Connect, why, true, false)
+            }
+            ExchangeError::Write(e) => Failed::new(
+                FailureKind::Connect,
+                format!("sending the request: {e}"),
+                true,
+                false,
+            ),
+            ExchangeError::Read(why) => Failed::new(FailureKind::Connect, why, false, false),
+            ExchangeError::Protocol(why) => Failed::new(FailureKind::Protocol, why, false, false),
+            ExchangeError::Tls(why) => Failed::new(FailureKind::Tls, why, false, false),
+        }),
+    }
+}
+
+/// Headers HTTP/2 carries in its own way, or forbids.
+const NOT_IN_H2: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+];
+
+/// A request as a stream on an HTTP/2 connection.
+#[allow(clippy::too_many_arguments)]
+async fn h2_exchange(
+    conn: &mut H2Conn,
+    target: &Target,
+    method: &str,
+    cookie: Option<&str>,
+    headers: &[(String, String)],
+    content_type: Option<&str>,
+    body: Option<&[u8]>,
+    compress: bool,
+    max_body: usize,
+) -> Result<(Answer, bool), Failed> {
+    let bad = |why: String| Failed::new(FailureKind::Other, why, false, true);
+    let uri = format!(
+        "{}://{}{}",
+        target.origin.scheme(),
+        target.origin.authority,
+        target.path
+    );
+    let mut builder = http::Request::builder().method(method).uri(uri);
+    let given = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    if !given("user-agent") {
+        builder = builder.header("user-agent", concat!("loadgen/", env!("CARGO_PKG_VERSION")));
+    }
+    if !given("accept") {
+        builder = builder.header("accept", "*/*");
+    }
+    if compress && !given("accept-encoding") {
+        builder = builder.header("accept-encoding", ACCEPT_ENCODING);
+    }
+    if let Some(cookie) = cookie {
+        builder = builder.header("cookie", cookie);
+    }
+    if let Some(ct) = content_type.filter(|_| !given("content-type")) {
+        builder = builder.header("content-type", ct);
+    }
+    for (name, value) in headers {
+        if NOT_IN_H2.iter().any(|n| name.eq_ignore_ascii_case(n)) {
+            continue;
+        }
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let request = builder
+        .body(())
+        .map_err(|e| bad(format!("the request: {e}")))?;
+    match conn.exchange(request, body, max_body).await {
+        Ok(r) => Ok((
+            Answer {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+                ttfb_us: r.ttfb_us,
+            },
+            true,
+        )),
+        Err(H2Error::Refused(why)) => Err(Failed::new(FailureKind::Connect, why, true, false)),
+        Err(H2Error::Connection(why)) => Err(Failed::new(FailureKind::Connect, why, false, false)),
+        // A stream's own trouble: the connection carries the next one.
+        Err(H2Error::Protocol(why)) => Err(Failed::new(FailureKind::Protocol, why, false, true)),
     }
 }

@@ -56,7 +56,8 @@ pub async fn manager(
         .map_err(|e| Error::Usage(format!("cannot listen on {addr}: {e}")))?;
     let launch = Launch::start(app, &plan).await?;
     let result = async {
-        target::preflight(&launch.host).await?;
+        let reached = target::preflight(&launch.host, &plan.load.client).await?;
+        super::session::say_how_users_connect(&plan, &reached);
         eprintln!(
             "manager: listening on {addr}; waiting for {} worker(s) (`loadgen worker --manager {addr}`)",
             args.expect_workers

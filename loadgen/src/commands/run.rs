@@ -39,7 +39,8 @@ async fn run_against(
     launch: &Launch,
     interrupt: &CancellationToken,
 ) -> Result<u8, Error> {
-    target::preflight(&launch.host).await?;
+    let reached = target::preflight(&launch.host, &plan.load.client).await?;
+    super::session::say_how_users_connect(plan, &reached);
     let shape = &plan.shape;
     let peak = match shape.model {
         LoadModel::Closed => format!("{} users", shape.peak()),

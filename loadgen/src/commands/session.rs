@@ -60,6 +60,26 @@ impl Launch {
     }
 }
 
+/// One line on how users reach the target (the connection model, TLS and
+/// the HTTP version the check found), and a warning when certificates are not
+/// verified.
+pub(crate) fn say_how_users_connect(plan: &RunPlan, reached: &crate::engine::target::Reached) {
+    let client = &plan.load.client;
+    let tls = if reached.tls { "TLS, " } else { "" };
+    eprintln!(
+        "loadgen: users connect {} ({tls}{}; --http {})",
+        match client.connections {
+            crate::client::ConnectionModel::PerUser => "with a connection each",
+            crate::client::ConnectionModel::Shared => "through one shared pool",
+        },
+        reached.protocol,
+        client.http.as_str()
+    );
+    if client.tls.insecure {
+        eprintln!("loadgen: warning: --insecure: servers' certificates are NOT verified");
+    }
+}
+
 /// What a watched run leaves: its outcome, its HDR log (or why the log
 /// could not be written: then it is removed, rather than left cut short), and
 /// the target's metrics as `--scrape` read them.

@@ -46,6 +46,11 @@ pub(crate) enum Event {
     Done {
         id: u32,
     },
+    /// The worker cannot run its share, and why (its own words, printable).
+    Failed {
+        id: u32,
+        reason: String,
+    },
     Gone {
         id: u32,
         reason: String,
@@ -144,6 +149,10 @@ pub(crate) async fn admit(stream: TcpStream, pending: OwnedSemaphorePermit, admi
             }
             Ok(Some(Message::Done)) => {
                 let _ = events.send(Event::Done { id });
+            }
+            Ok(Some(Message::Failed { reason })) => {
+                let reason = printable(&reason, MAX_REASON_CHARS);
+                let _ = events.send(Event::Failed { id, reason });
             }
             Ok(Some(_)) => {
                 let _ = events.send(Event::Alive { id });

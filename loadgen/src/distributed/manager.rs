@@ -302,6 +302,13 @@ fn on_event(
             }
         }
         Event::Gone { id, reason } => lose(plan, workers, id, &reason, started),
+        Event::Failed { id, reason } => {
+            let name = workers
+                .get(&id)
+                .map_or_else(String::new, |w| w.summary.name.clone());
+            eprintln!("manager: worker {id} ({name}) cannot run its share: {reason}");
+            lose(plan, workers, id, &format!("cannot run: {reason}"), started);
+        }
         Event::Joined { tx, .. } => {
             let _ = tx.send(Message::Refused {
                 reason: "the run has already started".into(),
@@ -358,13 +365,13 @@ fn assign(
         let w = workers.get_mut(id).expect("active worker exists");
         w.share = share.clone();
         w.summary.state = WorkerState::Running;
-        let _ = w.tx.send(Message::Assign(Assignment {
+        let _ = w.tx.send(Message::Assign(Box::new(Assignment {
             shape: share,
             host: plan.host.clone(),
             load,
             start_in_ms: start_in.as_millis() as u64,
             from_secs,
-        }));
+        })));
     }
 }
 

@@ -63,7 +63,7 @@ pub enum Message {
     Refused {
         reason: String,
     },
-    Assign(Assignment),
+    Assign(Box<Assignment>),
     /// Worker -> manager: one second of measurements.
     Snapshot {
         snapshot: Box<IntervalSnapshot>,
@@ -72,6 +72,11 @@ pub enum Message {
     Heartbeat,
     /// Worker -> manager: its plan is over and every snapshot has been sent.
     Done,
+    /// Worker -> manager: it cannot run its share (a file it was told to read
+    /// is not there, say), and why; its users go to the others.
+    Failed {
+        reason: String,
+    },
     /// Manager -> worker: stop generating load now, send what you have, then Done.
     Stop {
         reason: String,
@@ -89,6 +94,7 @@ impl Message {
             Message::Snapshot { .. } => "snapshot",
             Message::Heartbeat => "heartbeat",
             Message::Done => "done",
+            Message::Failed { .. } => "failed",
             Message::Stop { .. } => "stop",
         }
     }

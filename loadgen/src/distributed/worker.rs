@@ -102,7 +102,7 @@ pub async fn run(
     let first = loop {
         tokio::select! {
             read = timeout(silence(), reader.read()) => match read {
-                Ok(Ok(Some(Message::Assign(assignment)))) => break assignment,
+                Ok(Ok(Some(Message::Assign(assignment)))) => break *assignment,
                 Ok(Ok(Some(Message::Stop { reason }))) => {
                     eprintln!("worker {id}: stopped before the start: {reason}");
                     return Ok(exit::PASSED);
@@ -166,7 +166,11 @@ pub async fn run(
         let halt = lock(&control).halt.clone();
         if !halt.is_cancelled() {
             if let Err(e) = generate(&workload, &recorder, &halt, Instant::now()).await {
-                eprintln!("worker {id}: {e}");
+                eprintln!("worker {id}: cannot run its share: {e}");
+                let _ = tx.send(Message::Failed {
+                    reason: e.to_string(),
+                });
+                break;
             }
         }
         let mut ctl = lock(&control);
@@ -274,7 +278,7 @@ async fn read_manager(mut reader: FrameReader, control: Shared) {
             }
             Ok(Ok(Some(Message::Assign(next)))) => {
                 let mut ctl = lock(&control);
-                ctl.reassign = Some(next);
+                ctl.reassign = Some(*next);
                 ctl.halt();
                 continue;
             }

@@ -1,7 +1,8 @@
 //! The aggregator: merges interval snapshots (from this process or from workers)
 //! into cumulative stats, a per-second series and a trailing window.
 
-use super::connections::{ConnectionStats, ConnectionTotals};
+use super::connection_figures::ConnectionTotals;
+use super::connections::ConnectionStats;
 use super::figures::ErrorCount;
 use super::generator::{GeneratorStats, GeneratorTotals};
 use super::hdr;

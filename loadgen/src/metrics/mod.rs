@@ -12,6 +12,7 @@
 //! - [`v2`]: untrusted V2 bytes checked (declared lengths, sizes) before decoding.
 
 pub mod aggregate;
+pub mod connection_figures;
 pub mod connections;
 pub mod figures;
 pub mod generator;
@@ -23,7 +24,8 @@ pub mod snapshot;
 pub mod v2;
 
 pub use aggregate::{Aggregator, FinalSecond};
-pub use connections::{ConnectionFigures, ConnectionMeter, ConnectionStats, ConnectionTotals};
+pub use connection_figures::{ConnectionFigures, ConnectionTotals};
+pub use connections::{ConnectionMeter, ConnectionStats};
 pub use figures::{EndpointFigures, ErrorCount};
 pub use generator::{GeneratorFigures, GeneratorMeter, GeneratorStats, GeneratorTotals};
 pub use recorder::{Recorder, Sample, MAX_NAMES, OTHER_NAMES};

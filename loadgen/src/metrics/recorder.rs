@@ -27,10 +27,17 @@ pub struct Sample<'a> {
     pub service_us: Option<u64>,
     pub bytes: u64,
     pub failure: Option<(FailureKind, &'a str)>,
+    /// From the send to the first byte of the answer, when one came (per-user model).
+    pub ttfb_us: Option<u64>,
 }
 
-/// Per-endpoint stats keyed by name, then method, so a lookup allocates nothing.
-type Shard = HashMap<String, Vec<(&'static str, EndpointStats)>>;
+/// Per-endpoint stats keyed by name, then method, so a lookup allocates
+/// nothing; and the shard's time-to-first-byte histogram.
+#[derive(Default)]
+struct Shard {
+    endpoints: HashMap<String, Vec<(&'static str, EndpointStats)>>,
+    ttfb_us: Option<hdrhistogram::Histogram<u64>>,
+}
 
 /// Records every request into HDR stats. Each thread writes its own shard, so
 /// recording never waits on the aggregator or on other threads for long.
@@ -65,9 +72,13 @@ impl Recorder {
     pub fn record(&self, sample: Sample<'_>) {
         let index = SHARD.with(|s| s.get());
         let mut shard = self.shards[index].lock().unwrap_or_else(|p| p.into_inner());
-        let methods = match shard.get_mut(sample.name) {
+        if let Some(us) = sample.ttfb_us {
+            let hist = shard.ttfb_us.get_or_insert_with(super::hdr::new_histogram);
+            super::hdr::record_clamped(hist, us);
+        }
+        let methods = match shard.endpoints.get_mut(sample.name) {
             Some(methods) => methods,
-            None => shard.entry(self.admit(&sample)).or_default(),
+            None => shard.endpoints.entry(self.admit(&sample)).or_default(),
         };
         let stats = match methods.iter().position(|(m, _)| *m == sample.method) {
             Some(i) => &mut methods[i].1,
@@ -132,7 +143,13 @@ impl Recorder {
         };
         for shard in &self.shards {
             let taken = std::mem::take(&mut *shard.lock().unwrap_or_else(|p| p.into_inner()));
-            for (name, methods) in taken {
+            if let Some(ttfb) = &taken.ttfb_us {
+                snap.connections
+                    .ttfb_us
+                    .add(ttfb)
+                    .expect("histograms share bounds");
+            }
+            for (name, methods) in taken.endpoints {
                 for (method, stats) in methods {
                     let key = EndpointKey {
                         method: method.to_string(),
@@ -167,6 +184,7 @@ mod tests {
                             service_us: None,
                             bytes: 1,
                             failure,
+                            ttfb_us: None,
                         });
                     }
                 })
@@ -209,6 +227,7 @@ mod tests {
                     service_us: None,
                     bytes: 0,
                     failure: None,
+                    ttfb_us: None,
                 });
             }
         }

@@ -244,8 +244,9 @@ fn load(out: &mut Out, info: &RunInfo, view: &View) {
         out.counter(
             "loadgen_connections_opened_total",
             "Connections the users opened.",
-            agg.connections.opened as f64,
+            agg.connections.sum.opened as f64,
         );
+        timings(out, &agg.connections.sum);
     }
     out.gauge(
         "loadgen_generator_lag_p99_seconds",
@@ -256,6 +257,60 @@ fn load(out: &mut Out, info: &RunInfo, view: &View) {
         "loadgen_generator_cpu_ratio",
         "The generator's CPU in the last second, as a share of what it may use.",
         last.cpu,
+    );
+}
+
+/// What users waited besides the answer: connect, TLS handshake and time to
+/// first byte as exact HDR quantiles of the run so far; handshakes and HTTP/2
+/// events as counters.
+fn timings(out: &mut Out, c: &crate::metrics::ConnectionStats) {
+    let name = "loadgen_phase_seconds";
+    out.family(
+        name,
+        "summary",
+        "Exact HDR quantiles of the run so far: phase=\"connect\" (TCP), \"tls\" (handshake), \"ttfb\" (send to first byte).",
+    );
+    for (phase, hist) in [
+        ("connect", &c.connect_us),
+        ("tls", &c.tls_us),
+        ("ttfb", &c.ttfb_us),
+    ] {
+        if hist.is_empty() {
+            continue;
+        }
+        for (q, p) in [("0.5", 50.0), ("0.99", 99.0)] {
+            out.sample(
+                name,
+                &format!("phase=\"{phase}\",quantile=\"{q}\""),
+                secs(hdr::percentile(hist, p)),
+            );
+        }
+        let labels = format!("phase=\"{phase}\"");
+        out.sample(
+            &format!("{name}_sum"),
+            &labels,
+            hist.mean() * hist.len() as f64 / 1e6,
+        );
+        out.sample(&format!("{name}_count"), &labels, hist.len() as f64);
+    }
+    let family = "loadgen_tls_handshakes_total";
+    out.family(family, "counter", "TLS handshakes, full and resumed.");
+    out.sample(family, "kind=\"full\"", c.handshakes_full as f64);
+    out.sample(family, "kind=\"resumed\"", c.handshakes_resumed as f64);
+    out.counter(
+        "loadgen_http2_streams_total",
+        "HTTP/2 streams opened (one a request).",
+        c.h2_streams as f64,
+    );
+    out.counter(
+        "loadgen_http2_goaways_total",
+        "HTTP/2 connections told to go away (GOAWAY).",
+        c.h2_goaways as f64,
+    );
+    out.counter(
+        "loadgen_http2_resets_total",
+        "HTTP/2 streams the server reset (RST_STREAM).",
+        c.h2_resets as f64,
     );
 }
 

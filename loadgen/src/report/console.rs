@@ -345,16 +345,62 @@ pub fn generator_line(s: &Summary) -> String {
 /// The connection model, and what the users' connections did when counted.
 pub fn connections_line(s: &Summary) -> String {
     match &s.connections {
-        Some(c) => format!(
-            "Connections (one per user): peak {} open, {} opened, {} failed to open; connect p50 {} p99 {} max {}",
-            c.peak_open,
-            c.opened,
-            c.failed,
-            fmt_us(c.connect_p50_us),
-            fmt_us(c.connect_p99_us),
-            fmt_us(c.connect_max_us),
-        ),
-        None => "Connections: one shared pool (--connections shared; not counted, and not one per user)".into(),
+        Some(c) => {
+            let mut line = format!(
+                "Connections (one per user per origin): peak {} open, {} opened, {} failed to open; connect p50 {} p99 {} max {}; first byte p50 {} p99 {}",
+                c.peak_open,
+                c.opened,
+                c.failed,
+                fmt_us(c.connect_p50_us),
+                fmt_us(c.connect_p99_us),
+                fmt_us(c.connect_max_us),
+                fmt_us(c.ttfb.p50_us),
+                fmt_us(c.ttfb.p99_us),
+            );
+            let t = &c.tls;
+            if t.handshakes_full + t.handshakes_resumed + t.failed > 0 {
+                line.push_str(&format!(
+                    "\nTLS{}: {} full and {} resumed handshakes, {} failed; handshake p50 {} p99 {} max {}",
+                    if s.config.insecure { " (--insecure: certificates NOT verified)" } else { "" },
+                    t.handshakes_full,
+                    t.handshakes_resumed,
+                    t.failed,
+                    fmt_us(t.time.p50_us),
+                    fmt_us(t.time.p99_us),
+                    fmt_us(t.time.max_us),
+                ));
+            }
+            let h = &c.http;
+            if h.http2_connections > 0 {
+                line.push_str(&format!(
+                    "\nHTTP/2: {} connections ({} HTTP/1.1), {} streams, {} GOAWAY, {} RST_STREAM",
+                    h.http2_connections,
+                    h.http1_connections,
+                    h.h2_streams,
+                    h.h2_goaways,
+                    h.h2_resets
+                ));
+            }
+            if c.origins.len() > 1 {
+                let list: Vec<String> = c
+                    .origins
+                    .iter()
+                    .map(|o| format!("{} ({})", o.origin, o.connections))
+                    .collect();
+                line.push_str(&format!("\nOrigins: {}", list.join(", ")));
+            }
+            if c.compressed_wire_bytes > 0 {
+                line.push_str(&format!(
+                    "\nCompressed answers: {} bytes on the wire, {} decoded",
+                    c.compressed_wire_bytes, c.compressed_decoded_bytes
+                ));
+            }
+            line
+        }
+        None => {
+            "Connections: one shared pool (--connections shared; not counted, and not one per user)"
+                .into()
+        }
     }
 }
 

@@ -149,12 +149,13 @@ pub fn write_failures(m: &Model, out: &mut dyn Write) -> io::Result<()> {
         })
     };
     for e in &m.summary.errors {
+        // The kind leads the message (`[tls] ...`): Locust's columns, loadgen's classes.
         writeln!(
             out,
             "{},{},{},{},{},{}",
             field(&e.method),
             field(&e.name),
-            field(&e.message),
+            field(&format!("[{}] {}", e.kind, e.message)),
             e.count,
             at(e.first_second),
             at(e.last_second),

@@ -68,6 +68,7 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
             .unwrap_or_default()
     )?;
     generator_section(m, out)?;
+    super::html_connections::connections_section(m, out)?;
     writeln!(out, "<h2>Over time</h2>")?;
     for chart in time_charts(m) {
         out.write_all(line_chart(&chart).as_bytes())?;
@@ -304,6 +305,20 @@ fn configuration(m: &Model, out: &mut dyn Write) -> io::Result<()> {
         ("Bundled target", c.bundled_target.to_string()),
         ("Scenarios", c.scenarios.join(", ")),
         ("Connections", c.connections.as_str().to_string()),
+        ("HTTP", c.http.as_str().to_string()),
+        (
+            "TLS verification",
+            if c.insecure {
+                "NONE (--insecure)".to_string()
+            } else if c.ca.is_empty() {
+                "the system's roots".to_string()
+            } else {
+                format!("the system's roots and {}", c.ca.join(", "))
+            },
+        ),
+        ("Client certificate", c.client_cert.to_string()),
+        ("Connect to", c.connect_to.join(", ")),
+        ("Compress", c.compress.to_string()),
         (
             "Think time",
             c.think

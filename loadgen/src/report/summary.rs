@@ -1,7 +1,7 @@
 //! `summary.json`: the run's complete, versioned record, computed from the HDR
 //! histograms (which it carries, so any figure can be recomputed later).
 
-use crate::client::ConnectionModel;
+use crate::client::{ConnectionModel, HttpMode};
 use crate::distributed::WorkerSummary;
 use crate::judge::live::Aborted;
 use crate::judge::{BreakingPoint, FaultReport, RuleResult, Verdict};
@@ -96,6 +96,24 @@ pub struct RunConfig {
     /// before the per-user model existed read as `shared`).
     #[serde(default = "shared_pool")]
     pub connections: ConnectionModel,
+    /// `--http` as given: auto, 1.1 or 2.
+    #[serde(default)]
+    pub http: HttpMode,
+    /// `--insecure`: servers' certificates were not verified.
+    #[serde(default)]
+    pub insecure: bool,
+    /// `--ca` files trusted beside the system's roots, and whether a client
+    /// certificate was presented (`--client-cert`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca: Vec<String>,
+    #[serde(default)]
+    pub client_cert: bool,
+    /// `--connect-to` routes as given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connect_to: Vec<String>,
+    /// `--compress`: compressed answers asked for.
+    #[serde(default)]
+    pub compress: bool,
 }
 
 fn shared_pool() -> ConnectionModel {

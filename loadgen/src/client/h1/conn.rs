@@ -1,13 +1,13 @@
 //! One keep-alive HTTP/1.1 connection, written and read from the user's own
 //! task: no pool, no dispatcher task. Counted while open.
 
+use super::super::stream::Stream;
 use super::wire::{parse_head, ChunkedDecoder, Framing, Head};
 use crate::metrics::ConnectionMeter;
 use std::io;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// The largest response head read.
 const MAX_HEAD: usize = 64 * 1024;
@@ -19,6 +19,8 @@ const KEEP_BUFFER: usize = 64 * 1024;
 pub struct RawResponse {
     pub head: Head,
     pub body: Vec<u8>,
+    /// From the start of the write to the first byte of the answer.
+    pub ttfb_us: u64,
 }
 
 /// Why an exchange failed.
@@ -34,10 +36,21 @@ pub enum ExchangeError {
     Read(String),
     /// The response is not HTTP/1.1 as we read it.
     Protocol(String),
+    /// TLS broke (an alert: a client certificate refused, say).
+    Tls(String),
+}
+
+/// A read or write error: TLS's own, named, or the plain I/O error.
+fn io_failure(e: io::Error, plain: impl FnOnce(io::Error) -> ExchangeError) -> ExchangeError {
+    if super::super::tls::is_tls(&e) {
+        ExchangeError::Tls(super::super::tls::explain(&e))
+    } else {
+        plain(e)
+    }
 }
 
 pub struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     rbuf: Vec<u8>,
     /// The request to write next (built in place by the caller).
     pub wbuf: Vec<u8>,
@@ -61,25 +74,14 @@ const MAX_INTERIM: usize = 16;
 const RESERVE_AT_ONCE: usize = 1024 * 1024;
 
 impl Conn {
-    /// Connects to `addr`; counts the connection (or the failure) and its connect time.
-    pub async fn open(addr: &str, meter: &Arc<ConnectionMeter>) -> io::Result<Conn> {
-        let started = Instant::now();
-        match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                let _ = stream.set_nodelay(true);
-                meter.opened(started.elapsed().as_micros() as u64);
-                Ok(Conn {
-                    stream,
-                    rbuf: Vec::new(),
-                    wbuf: Vec::new(),
-                    meter: meter.clone(),
-                    unsettled: false,
-                })
-            }
-            Err(e) => {
-                meter.failed();
-                Err(e)
-            }
+    /// A connection just dialed (counted open by the dialer; closed when dropped).
+    pub fn new(stream: Stream, meter: &Arc<ConnectionMeter>) -> Conn {
+        Conn {
+            stream,
+            rbuf: Vec::new(),
+            wbuf: Vec::new(),
+            meter: meter.clone(),
+            unsettled: false,
         }
     }
 
@@ -97,14 +99,20 @@ impl Conn {
         max_body: usize,
     ) -> Result<RawResponse, ExchangeError> {
         self.unsettled = true;
+        let started = Instant::now();
         self.stream
             .write_all(&self.wbuf)
             .await
-            .map_err(ExchangeError::Write)?;
+            .map_err(|e| io_failure(e, ExchangeError::Write))?;
+        self.stream
+            .flush()
+            .await
+            .map_err(|e| io_failure(e, ExchangeError::Write))?;
         self.rbuf.clear();
         let mut interim = 0;
+        let mut ttfb_us = None;
         let mut head = loop {
-            let head = self.read_head(method).await?;
+            let head = self.read_head(method, started, &mut ttfb_us).await?;
             match head.status {
                 101 => {
                     return Err(ExchangeError::Protocol(
@@ -187,11 +195,21 @@ impl Conn {
             self.rbuf = Vec::new();
         }
         self.unsettled = false;
-        Ok(RawResponse { head, body })
+        Ok(RawResponse {
+            head,
+            body,
+            ttfb_us: ttfb_us.unwrap_or(0),
+        })
     }
 
-    /// Reads until a whole head is in the buffer (from its start).
-    async fn read_head(&mut self, method: &str) -> Result<Head, ExchangeError> {
+    /// Reads until a whole head is in the buffer (from its start); notes when
+    /// its first byte came.
+    async fn read_head(
+        &mut self,
+        method: &str,
+        started: Instant,
+        first_byte: &mut Option<u64>,
+    ) -> Result<Head, ExchangeError> {
         loop {
             if let Some(head) = parse_head(&self.rbuf, method).map_err(ExchangeError::Protocol)? {
                 return Ok(head);
@@ -212,7 +230,9 @@ impl Conn {
                         "the server closed the connection mid-head".into(),
                     ))
                 }
-                Ok(_) => {}
+                Ok(_) => {
+                    first_byte.get_or_insert_with(|| started.elapsed().as_micros() as u64);
+                }
                 Err(ExchangeError::Read(why)) if self.rbuf.is_empty() => {
                     return Err(ExchangeError::ClosedBeforeResponse(why))
                 }
@@ -229,6 +249,6 @@ impl Conn {
         self.stream
             .read_buf(&mut self.rbuf)
             .await
-            .map_err(|e| ExchangeError::Read(e.to_string()))
+            .map_err(|e| io_failure(e, |e| ExchangeError::Read(e.to_string())))
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP/1.1 on the wire, as pure functions over bytes: a request head written
 //! into a reused buffer, a response head parsed (httparse), and the body's framing.
 
+use super::super::headers::Headers;
 use std::io::Write;
 
 /// How a response's body is delimited.
@@ -25,10 +26,8 @@ pub struct Head {
     pub framing: Framing,
     /// Whether the connection may carry another request after this response.
     pub keep_alive: bool,
-    /// `Set-Cookie` values, in order.
-    pub set_cookies: Vec<String>,
-    /// `Location`, for redirects.
-    pub location: Option<String>,
+    /// The header lines as they came.
+    pub headers: Headers,
 }
 
 /// Most headers a response may have.
@@ -47,19 +46,26 @@ pub fn write_request(
     body: Option<&[u8]>,
 ) {
     out.clear();
+    let given = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     // Writing to a Vec cannot fail.
-    let _ = write!(
-        out,
-        "{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: loadgen/{}\r\nAccept: */*\r\n",
-        env!("CARGO_PKG_VERSION")
-    );
+    let _ = write!(out, "{method} {target} HTTP/1.1\r\nHost: {host}\r\n");
+    if !given("user-agent") {
+        let _ = write!(out, "User-Agent: loadgen/{}\r\n", env!("CARGO_PKG_VERSION"));
+    }
+    if !given("accept") {
+        out.extend_from_slice(b"Accept: */*\r\n");
+    }
     if let Some(cookie) = cookie {
         let _ = write!(out, "Cookie: {cookie}\r\n");
     }
     for (name, value) in headers {
+        // Framing is the wire's own: a task's length or encoding would lie.
+        if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("host") {
+            continue;
+        }
         let _ = write!(out, "{name}: {value}\r\n");
     }
-    if let Some(ct) = content_type {
+    if let Some(ct) = content_type.filter(|_| !given("content-type")) {
         let _ = write!(out, "Content-Type: {ct}\r\n");
     }
     match body {
@@ -90,7 +96,6 @@ pub fn parse_head(buf: &[u8], method: &str) -> Result<Option<Head>, String> {
     let http11 = response.version == Some(1);
     let (mut length, mut chunked, mut close, mut keep) = (None, false, false, false);
     let mut encoded = false;
-    let (mut set_cookies, mut location) = (Vec::new(), None);
     for h in response.headers.iter() {
         let value = std::str::from_utf8(h.value).unwrap_or("").trim();
         if h.name.eq_ignore_ascii_case("content-length") {
@@ -112,10 +117,6 @@ pub fn parse_head(buf: &[u8], method: &str) -> Result<Option<Head>, String> {
                 close |= token.eq_ignore_ascii_case("close");
                 keep |= token.eq_ignore_ascii_case("keep-alive");
             }
-        } else if h.name.eq_ignore_ascii_case("set-cookie") {
-            set_cookies.push(value.to_string());
-        } else if h.name.eq_ignore_ascii_case("location") {
-            location = Some(value.to_string());
         }
     }
     let interim = status < 200;
@@ -138,13 +139,19 @@ pub fn parse_head(buf: &[u8], method: &str) -> Result<Option<Head>, String> {
         Framing::UntilClose
     };
     let keep_alive = framing != Framing::UntilClose && !close && (http11 || keep);
+    // The header lines, copied once: after the status line, before the blank line.
+    let start = buf
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(len, |i| i + 2);
+    let lines = buf.get(start..len.saturating_sub(2)).unwrap_or_default();
+    let headers = Headers::from_lines(lines.to_vec());
     Ok(Some(Head {
         status,
         len,
         framing,
         keep_alive,
-        set_cookies,
-        location,
+        headers,
     }))
 }
 
@@ -342,7 +349,10 @@ mod tests {
         assert_eq!(h.framing, Framing::Empty);
         let h = head("HTTP/1.1 302 Found\r\nLocation: /x\r\nSet-Cookie: s=1; Path=/\r\nContent-Length: 0\r\n\r\n", "GET");
         assert_eq!(
-            (h.location.as_deref(), h.set_cookies.len()),
+            (
+                h.headers.get("location"),
+                h.headers.get_all("set-cookie").count()
+            ),
             (Some("/x"), 1)
         );
         assert_eq!(

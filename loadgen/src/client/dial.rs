@@ -1,0 +1,138 @@
+//! Dialing a user's connection to an origin: TCP to the origin's address (or
+//! where `--connect-to` sends it), then TLS on it for `https`, with ALPN. Each
+//! step timed and counted; its failure named (`connect` or `tls`).
+
+use super::origin::Origin;
+use super::settings::{ConnectTo, HttpMode};
+use super::stream::Stream;
+use super::tls::{self, TlsContext};
+use super::Failure;
+use crate::metrics::{ConnectionMeter, FailureKind};
+use rustls::ClientConfig;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// How a run's users dial: routes and TLS shared by all of them.
+pub struct Dialer {
+    pub connect_to: Vec<ConnectTo>,
+    pub tls: TlsContext,
+    pub mode: HttpMode,
+    pub meter: Arc<ConnectionMeter>,
+}
+
+/// A connection just made, and what it speaks.
+pub struct Dialed {
+    pub stream: Stream,
+    /// HTTP/2 (by ALPN on TLS, by prior knowledge on plain TCP with `--http 2`).
+    pub h2: bool,
+}
+
+impl Dialed {
+    /// Waits a moment for the server's first word after the handshake: under
+    /// TLS 1.3 a refused client certificate comes as an alert only then. A
+    /// server that says nothing (it waits for a request) is fine.
+    pub async fn settled(mut self, origin: &Origin) -> Result<Dialed, Failure> {
+        use tokio::io::AsyncReadExt;
+        if !origin.tls {
+            return Ok(self);
+        }
+        let mut byte = [0u8; 1];
+        let wait = std::time::Duration::from_millis(300);
+        match tokio::time::timeout(wait, self.stream.read(&mut byte)).await {
+            Ok(Err(e)) => Err(Failure::new(
+                FailureKind::Tls,
+                format!("TLS with {}: {}", origin.authority, tls::explain(&e)),
+            )),
+            Ok(Ok(0)) => Err(Failure::new(
+                FailureKind::Tls,
+                format!(
+                    "{} closed the connection right after the TLS handshake (does it want a client certificate? --client-cert FILE --client-key FILE)",
+                    origin.authority
+                ),
+            )),
+            _ => Ok(self),
+        }
+    }
+}
+
+impl Dialer {
+    /// Where `origin`'s connections go: `--connect-to`'s address, or its own.
+    pub fn route<'a>(&'a self, origin: &'a Origin) -> &'a str {
+        self.connect_to
+            .iter()
+            .find(|c| c.port == origin.port && c.host == origin.host)
+            .map_or(origin.addr.as_str(), |c| c.to.as_str())
+    }
+
+    /// Connects to `origin`, TLS with the user's own `config` for https.
+    pub async fn dial(
+        &self,
+        origin: &Origin,
+        config: &Arc<ClientConfig>,
+    ) -> Result<Dialed, Failure> {
+        let addr = self.route(origin);
+        let started = Instant::now();
+        let tcp = match TcpStream::connect(addr).await {
+            Ok(tcp) => tcp,
+            Err(e) => {
+                self.meter.failed();
+                return Err(Failure::new(
+                    FailureKind::Connect,
+                    format!("cannot connect to {addr}: {e}"),
+                ));
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        self.meter.opened(started.elapsed().as_micros() as u64);
+        self.meter.origin_opened(&origin.label());
+        if !origin.tls {
+            let h2 = self.mode == HttpMode::H2;
+            self.meter.speaks(h2);
+            return Ok(Dialed {
+                stream: Stream::Plain(tcp),
+                h2,
+            });
+        }
+        let name = match TlsContext::server_name(&origin.host) {
+            Ok(name) => name,
+            Err(why) => {
+                self.meter.closed();
+                return Err(Failure::new(FailureKind::Tls, why));
+            }
+        };
+        let handshake = Instant::now();
+        let tls = match TlsConnector::from(config.clone()).connect(name, tcp).await {
+            Ok(tls) => tls,
+            Err(e) => {
+                self.meter.closed();
+                self.meter.tls_failed();
+                return Err(Failure::new(
+                    FailureKind::Tls,
+                    format!("TLS with {}: {}", origin.authority, tls::explain(&e)),
+                ));
+            }
+        };
+        let (_, session) = tls.get_ref();
+        let resumed = session.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+        let h2 = session.alpn_protocol() == Some(b"h2");
+        self.meter
+            .handshaken(handshake.elapsed().as_micros() as u64, resumed);
+        if self.mode == HttpMode::H2 && !h2 {
+            self.meter.closed();
+            return Err(Failure::new(
+                FailureKind::Protocol,
+                format!(
+                    "{} did not agree to HTTP/2 (ALPN): use --http auto or 1.1",
+                    origin.authority
+                ),
+            ));
+        }
+        self.meter.speaks(h2);
+        Ok(Dialed {
+            stream: Stream::Tls(Box::new(tls)),
+            h2,
+        })
+    }
+}
