@@ -58,10 +58,12 @@ impl H2Conn {
             .map_err(|e| format!("HTTP/2 handshake: {e}"))?;
         let counted = meter.clone();
         let driver = tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                if e.is_go_away() {
-                    counted.goaway();
-                }
+            // It ends by itself only when the server ends it: gracefully (a
+            // GOAWAY, nginx's after keepalive_requests) or with an error.
+            match connection.await {
+                Ok(()) => counted.goaway(),
+                Err(e) if e.is_go_away() => counted.goaway(),
+                Err(_) => {}
             }
         });
         Ok(H2Conn {

@@ -203,6 +203,11 @@ pub fn explain(e: &std::io::Error) -> String {
                 C::Expired | C::ExpiredContext { .. } => "it has expired".to_string(),
                 C::NotValidYet | C::NotValidYetContext { .. } => "it is not valid yet".to_string(),
                 C::BadSignature => "its signature is bad".to_string(),
+                C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                    "it is a CA certificate (CA:TRUE) serving as the server's own; a self-signed \
+                     certificate made without basicConstraints=CA:FALSE is one"
+                        .to_string()
+                }
                 other => format!("{other:?}"),
             };
             format!(
