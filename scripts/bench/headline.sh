@@ -60,6 +60,13 @@ mkdir -p "$OUT"
     printf '%s %s\n' "$(date +%s)" "$(ss -Htn state established "( sport = :${STACK_LB_PORT:-8080} )" | wc -l)"
   done ) > "$OUT/server-connections.txt" & conn_pid=$!
 [ -z "$DURATION" ] || args+=(--duration "$DURATION")
+# PgBouncer's counters for the stack's database: transactions, queries (a round
+# trip each: one per Sync or simple query), bytes in and out.
+pool_stats() {
+  psql -h 127.0.0.1 -p "${STACK_BOUNCER_PORT:-6432}" -U "${STACK_PGUSER:-postgres}" -d pgbouncer \
+    -AtF' ' -c 'SHOW STATS' 2>/dev/null | awk -v db="${STACK_DB:-library}" '$1 == db {print $2, $3, $4, $5}'
+}
+pool_before=$(pool_stats)
 cpu_mark=$(mktemp)
 python3 scripts/bench/cpu-split.py start "$cpu_mark"
 python3 scripts/bench/drift.py sample "$cpu_mark.mem" "${MEM_EVERY:-30}" & mem_pid=$!
@@ -68,6 +75,11 @@ python3 scripts/bench/cputime.py "$cpu_mark.gen" --show -- "${GEN_PRIO[@]}" targ
 kill "$mem_pid" "$conn_pid"; wait "$mem_pid" "$conn_pid" 2>/dev/null || true
 requests=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["requests"])' "$OUT/summary.json" 2>/dev/null || echo 0)
 python3 scripts/bench/cpu-split.py end "$cpu_mark" "loadgen=$(cut -d' ' -f1 "$cpu_mark.gen")" --requests "$requests" | tee "$OUT/cpu-split.md"
+# shellcheck disable=SC2086
+set -- $pool_before $(pool_stats)
+[ $# -ne 8 ] || [ "$requests" = 0 ] || awk -v r="$requests" -v x="$(($5 - $1))" -v q="$(($6 - $2))" -v i="$(($7 - $3))" -v o="$(($8 - $4))" \
+  'BEGIN { printf "PgBouncer per request: %.3f transactions, %.3f round trips, %.0f bytes in, %.0f bytes out\n", x / r, q / r, i / r, o / r }' |
+  tee -a "$OUT/cpu-split.md"
 mv "$cpu_mark.mem" "$OUT/memory.jsonl"
 rm -f "$cpu_mark" "$cpu_mark.gen"
 python3 - "$OUT/summary.json" <<'PY'
