@@ -102,6 +102,18 @@ print(f"load model {s['shape']['model']}, connections {s['config'].get('connecti
       f"generator bound: {s.get('generator_bound')} {g.get('bound_by', [])}; "
       f"service P99 (open model) {t.get('service_p99_us', 0) / 1000:.1f} ms")
 PY
+# Each API instance's breakers: how often each opened during the run (the Redis one
+# used to open on a busy machine and send cached reads to PostgreSQL).
+for port in 8081 8082; do
+  python3 - "$port" "$(curl -fsS "http://127.0.0.1:$port/health/circuit-breakers" 2>/dev/null)" <<'PY' || true
+import json, sys
+rows = []
+for b in json.loads(sys.argv[2])["breakers"]:
+    late = b.get("late_excused", 0)
+    rows.append(f"{b['name']} opened {b['times_opened']}x" + (f" ({late} late calls excused)" if late else ""))
+print(f"api :{sys.argv[1]} breakers: " + ", ".join(rows))
+PY
+done
 echo "nginx's established client connections (every 10 s, max): $(sort -k2 -n "$OUT/server-connections.txt" | tail -1 | cut -d' ' -f2)"
 python3 scripts/bench/steps.py "$OUT/summary.json" "$OUT/server-connections.txt" | tee "$OUT/steps.md"
 [ "${SHAPE:-stages}" != spike ] || python3 scripts/bench/recovery.py "$OUT/summary.json"
