@@ -10,8 +10,9 @@
                             request per group and their sum over generator + stack
 
 Groups by process name: loadgen, target-service, nginx, pgbouncer, postgres,
-redis-server, rabbitmq (beam.smp and its helpers), softirq (ksoftirqd and the
-interrupt time /proc/stat charges to no process: loopback traffic's kernel work).
+redis-server, rabbitmq (beam.smp and its helpers), softirq (ksoftirqd: loopback
+traffic's kernel work deferred to its own threads; the rest of it is in the system
+time of the process it interrupted).
 The rest of the machine's busy time is "other": on a shared machine that is other
 people's work (a compile), so the per-request sum leaves it out and names it.
 Each process counts user+sys plus that of its reaped children. PostgreSQL is
@@ -143,7 +144,10 @@ def main():
     print("| component            | CPU s  | cores used | share of busy |" + (" CPU-us per request |" if per_req else ""))
     print("|----------------------|--------|------------|---------------|" + ("--------------------|" if per_req else ""))
     used_by = used_per_group(before["procs"], now["procs"])
-    used_by["softirq"] = used_by.get("softirq", 0.0) + now["irq"] - before["irq"]
+    # /proc/stat's irq and softirq time is mostly inside the processes' own system
+    # time already (tick accounting charges it to the task it interrupted); only
+    # what ran while a CPU idled is not, and that lands in "other", named apart.
+    irq = now["irq"] - before["irq"]
     for extra in args[2:]:
         name, _, secs = extra.partition("=")
         used_by[name] = used_by.get(name, 0.0) + float(secs)
@@ -159,7 +163,7 @@ def main():
         other = sum(u for u, g in rows if g in NOT_OURS)
         print(f"generator + stack: {1e6 * ours / requests:.0f} CPU-us per request over {requests} requests "
               f"({' and '.join(NOT_OURS)} left out: {1e6 * other / requests:.0f} us; "
-              f"whole machine: {1e6 * busy / requests:.0f} us)")
+              f"whole machine: {1e6 * busy / requests:.0f} us, of it interrupts {1e6 * irq / requests:.0f} us)")
 
 
 if __name__ == "__main__":
