@@ -11,7 +11,13 @@
 #      FRESH_DB (default 1: drop database `library` first, so the run starts from the seed),
 #      RATE (the open model: run SHAPE as arrivals peaking at RATE iterations/s, no
 #      think time; e.g. RATE=1800), CONNECTIONS (per-user, the default, or shared),
-#      SKIP_BUILD=1 (use the release binaries as they are).
+#      SKIP_BUILD=1 (use the release binaries as they are), GEN_NICE (loadgen's nice
+#      value, default -10) and STACK_NICE (the stack's, default 0): see below.
+# On a shared machine (the stack, a compile, anything else on the same cores) the
+# generator keeps its schedule only when it runs before the stack: loadgen starts at
+# nice -10 (scripts/bench/priority.sh; needs root, else set STACK_NICE=10 to lower
+# the stack's own processes instead). summary.json's `generator_bound` says whether
+# that was enough; a run marked bound gives lower bounds, not results.
 # Every user holds its own connection to nginx (per-user): the connections nginx
 # holds are sampled every 10 s with `ss` into OUT/server-connections.txt, beside
 # loadgen's own count per second in summary.json.
@@ -28,6 +34,8 @@ export RABBITMQ_URL=${RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
 # Per-request spans cost CPU the generator and the APIs share; warnings only.
 export RUST_LOG=${RUST_LOG:-warn}
 OUT=${OUT:-reports/$(date +%Y%m%d-%H%M%S)-headline}
+# shellcheck source=scripts/bench/priority.sh
+. scripts/bench/priority.sh
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -p scenarios -p target-service >&2
 ulimit -n "$(ulimit -Hn)"
 trap 'scripts/stack-down' EXIT
@@ -52,13 +60,26 @@ mkdir -p "$OUT"
     printf '%s %s\n' "$(date +%s)" "$(ss -Htn state established "( sport = :${STACK_LB_PORT:-8080} )" | wc -l)"
   done ) > "$OUT/server-connections.txt" & conn_pid=$!
 [ -z "$DURATION" ] || args+=(--duration "$DURATION")
+# PgBouncer's counters for the stack's database: transactions, queries (a round
+# trip each: one per Sync or simple query), bytes in and out.
+pool_stats() {
+  psql -h 127.0.0.1 -p "${STACK_BOUNCER_PORT:-6432}" -U "${STACK_PGUSER:-postgres}" -d pgbouncer \
+    -AtF' ' -c 'SHOW STATS' 2>/dev/null | awk -v db="${STACK_DB:-library}" '$1 == db {print $2, $3, $4, $5}'
+}
+pool_before=$(pool_stats)
 cpu_mark=$(mktemp)
 python3 scripts/bench/cpu-split.py start "$cpu_mark"
 python3 scripts/bench/drift.py sample "$cpu_mark.mem" "${MEM_EVERY:-30}" & mem_pid=$!
 # shellcheck disable=SC2086
-python3 scripts/bench/cputime.py "$cpu_mark.gen" --show -- target/release/loadgen "${args[@]}" ${EXTRA:-} || true
+python3 scripts/bench/cputime.py "$cpu_mark.gen" --show -- "${GEN_PRIO[@]}" target/release/loadgen "${args[@]}" ${EXTRA:-} || true
 kill "$mem_pid" "$conn_pid"; wait "$mem_pid" "$conn_pid" 2>/dev/null || true
-python3 scripts/bench/cpu-split.py end "$cpu_mark" "loadgen=$(cut -d' ' -f1 "$cpu_mark.gen")" | tee "$OUT/cpu-split.md"
+requests=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["requests"])' "$OUT/summary.json" 2>/dev/null || echo 0)
+python3 scripts/bench/cpu-split.py end "$cpu_mark" "loadgen=$(cut -d' ' -f1 "$cpu_mark.gen")" --requests "$requests" | tee "$OUT/cpu-split.md"
+# shellcheck disable=SC2086
+set -- $pool_before $(pool_stats)
+[ $# -ne 8 ] || [ "$requests" = 0 ] || awk -v r="$requests" -v x="$(($5 - $1))" -v q="$(($6 - $2))" -v i="$(($7 - $3))" -v o="$(($8 - $4))" \
+  'BEGIN { printf "PgBouncer per request: %.3f transactions, %.3f round trips, %.0f bytes in, %.0f bytes out\n", x / r, q / r, i / r, o / r }' |
+  tee -a "$OUT/cpu-split.md"
 mv "$cpu_mark.mem" "$OUT/memory.jsonl"
 rm -f "$cpu_mark" "$cpu_mark.gen"
 python3 - "$OUT/summary.json" <<'PY'
@@ -81,6 +102,18 @@ print(f"load model {s['shape']['model']}, connections {s['config'].get('connecti
       f"generator bound: {s.get('generator_bound')} {g.get('bound_by', [])}; "
       f"service P99 (open model) {t.get('service_p99_us', 0) / 1000:.1f} ms")
 PY
+# Each API instance's breakers: how often each opened during the run (the Redis one
+# used to open on a busy machine and send cached reads to PostgreSQL).
+for port in 8081 8082; do
+  python3 - "$port" "$(curl -fsS "http://127.0.0.1:$port/health/circuit-breakers" 2>/dev/null)" <<'PY' || true
+import json, sys
+rows = []
+for b in json.loads(sys.argv[2])["breakers"]:
+    late = b.get("late_excused", 0)
+    rows.append(f"{b['name']} opened {b['times_opened']}x" + (f" ({late} late calls excused)" if late else ""))
+print(f"api :{sys.argv[1]} breakers: " + ", ".join(rows))
+PY
+done
 echo "nginx's established client connections (every 10 s, max): $(sort -k2 -n "$OUT/server-connections.txt" | tail -1 | cut -d' ' -f2)"
 python3 scripts/bench/steps.py "$OUT/summary.json" "$OUT/server-connections.txt" | tee "$OUT/steps.md"
 [ "${SHAPE:-stages}" != spike ] || python3 scripts/bench/recovery.py "$OUT/summary.json"

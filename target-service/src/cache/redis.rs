@@ -28,11 +28,16 @@ impl RedisCache {
 
     async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
         let timeout = self.guard.timeout;
+        // The guard's deadline ends a call first and judges it (a late answer is
+        // excused while Redis answers others); the client's own, longer, only
+        // drops replies that never come. Equal, the client's error raced the guard
+        // and every late reply counted as a failure.
+        let response_timeout = self.guard.late_grace.unwrap_or(timeout).max(timeout);
         self.conn
             .get_or_try_init(|| async {
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(Some(timeout))
+                    .set_response_timeout(Some(response_timeout))
                     .set_number_of_retries(1);
                 ConnectionManager::new_with_config(self.client.clone(), config).await
             })

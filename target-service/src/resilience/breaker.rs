@@ -44,6 +44,9 @@ struct Inner {
     opened_at: Option<Instant>,
     probes_in_flight: u32,
     times_opened: u64,
+    /// When a call last succeeded: a late call is excused while this is recent.
+    last_success: Option<Instant>,
+    late_excused: u64,
 }
 
 /// One dependency's breaker. The lock is never held across an await.
@@ -60,6 +63,8 @@ pub struct BreakerStatus {
     pub state: BreakerState,
     pub consecutive_failures: u32,
     pub times_opened: u64,
+    /// Calls past their deadline not counted as failures (see [`Breaker::on_late`]).
+    pub late_excused: u64,
 }
 
 impl Breaker {
@@ -73,6 +78,8 @@ impl Breaker {
                 opened_at: None,
                 probes_in_flight: 0,
                 times_opened: 0,
+                last_success: None,
+                late_excused: 0,
             }),
         }
     }
@@ -113,10 +120,32 @@ impl Breaker {
         inner.probes_in_flight = 0;
         inner.state = BreakerState::Closed;
         inner.opened_at = None;
+        inner.last_success = Some(Instant::now());
+    }
+
+    /// A call that missed its deadline. If some call succeeded within `quiet`, the
+    /// dependency is answering and this one was late in a queue, most likely for a
+    /// CPU (ours or the dependency's, on a saturated machine), so it is not counted:
+    /// counting it opened the Redis breaker exactly when the machine was busiest and
+    /// sent every cached read to the database. Silent for `quiet`, it is a failure.
+    pub fn on_late(&self, quiet: Duration) {
+        let mut inner = self.inner.lock().expect("breaker lock");
+        if inner.last_success.is_some_and(|t| t.elapsed() < quiet) {
+            inner.late_excused += 1;
+            if inner.state == BreakerState::HalfOpen {
+                inner.probes_in_flight = inner.probes_in_flight.saturating_sub(1);
+            }
+            return;
+        }
+        self.fail(&mut inner);
     }
 
     pub fn on_failure(&self) {
         let mut inner = self.inner.lock().expect("breaker lock");
+        self.fail(&mut inner);
+    }
+
+    fn fail(&self, inner: &mut Inner) {
         inner.consecutive_failures = inner.consecutive_failures.saturating_add(1);
         let trip = match inner.state {
             BreakerState::HalfOpen => true,
@@ -157,6 +186,7 @@ impl Breaker {
             state,
             consecutive_failures: inner.consecutive_failures,
             times_opened: inner.times_opened,
+            late_excused: inner.late_excused,
         }
     }
 }
@@ -229,6 +259,34 @@ mod tests {
         );
         tokio::time::advance(Duration::from_millis(1_100)).await;
         assert!(b.try_acquire(), "the new, shorter window has passed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn late_calls_count_only_once_the_dependency_is_silent() {
+        let b = breaker();
+        let quiet = Duration::from_secs(1);
+        // Never answered: late calls are failures (a dependency hung from the start).
+        for _ in 0..3 {
+            b.on_late(quiet);
+        }
+        assert_eq!(b.status().state, BreakerState::Open);
+
+        let b = breaker();
+        b.on_success();
+        tokio::time::advance(Duration::from_millis(300)).await;
+        // Answering others a moment ago: late behind a busy CPU, not down.
+        for _ in 0..10 {
+            b.on_late(quiet);
+        }
+        let status = b.status();
+        assert_eq!(status.state, BreakerState::Closed);
+        assert_eq!((status.consecutive_failures, status.late_excused), (0, 10));
+        // Silent for longer than `quiet`: hung, so late calls open it.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        for _ in 0..3 {
+            b.on_late(quiet);
+        }
+        assert_eq!(b.status().state, BreakerState::Open);
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct Guard {
     pub breaker: Arc<Breaker>,
     pub bulkhead: Bulkhead,
     pub timeout: Duration,
+    /// `Some(quiet)`: a call past `timeout` counts against the breaker only when
+    /// no call has succeeded for `quiet` ([`Breaker::on_late`]); `None`: always.
+    pub late_grace: Option<Duration>,
 }
 
 impl Guard {
@@ -41,7 +44,16 @@ impl Guard {
             breaker: Arc::new(Breaker::new(name, breaker)),
             bulkhead: Bulkhead::new(name, slots, max_wait),
             timeout,
+            late_grace: None,
         }
+    }
+
+    /// Counts a late call as a failure only after the dependency has answered
+    /// nothing for `quiet`: for a fast dependency with a deadline short enough that
+    /// a busy machine's run queue alone can miss it (Redis's 100 ms).
+    pub fn excusing_late_calls(mut self, quiet: Duration) -> Guard {
+        self.late_grace = Some(quiet);
+        self
     }
 
     /// Runs `fut` under the guard. `is_failure` decides which errors count against the
@@ -131,7 +143,10 @@ impl Guard {
                 Err(GuardError::Inner(e))
             }
             None => {
-                self.breaker.on_failure();
+                match self.late_grace {
+                    Some(quiet) => self.breaker.on_late(quiet),
+                    None => self.breaker.on_failure(),
+                }
                 Err(GuardError::Timeout(self.breaker.name()))
             }
         }
@@ -283,6 +298,38 @@ mod tests {
             g.breaker.status().state,
             crate::resilience::BreakerState::Closed
         );
+    }
+
+    /// A busy machine's run queue makes a few calls miss Redis's deadline while
+    /// Redis answers the others: that must not open its breaker. A hung one must.
+    #[tokio::test(start_paused = true)]
+    async fn late_calls_while_answering_do_not_open_an_excusing_guard() {
+        let g = guard().excusing_late_calls(Duration::from_secs(1));
+        let late = || async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok::<_, &str>(())
+        };
+        assert!(g.call(|_| true, async { Ok::<_, &str>(()) }).await.is_ok());
+        for _ in 0..5 {
+            assert!(matches!(
+                g.call(|_| true, late()).await,
+                Err(GuardError::Timeout("db"))
+            ));
+        }
+        assert_eq!(
+            g.breaker.status().state,
+            crate::resilience::BreakerState::Closed
+        );
+        assert_eq!(g.breaker.status().late_excused, 5);
+        // Nothing answered for a second (the five waits above took 0.5 s): hung.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        for _ in 0..2 {
+            let _ = g.call(|_| true, late()).await;
+        }
+        assert!(matches!(
+            g.call(|_| true, async { Ok::<_, &str>(()) }).await,
+            Err(GuardError::Open("db"))
+        ));
     }
 
     #[tokio::test(start_paused = true)]

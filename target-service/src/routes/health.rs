@@ -89,6 +89,7 @@ async fn breakers(State(state): State<AppState>) -> impl IntoResponse {
                 "state": s.state,
                 "consecutive_failures": s.consecutive_failures,
                 "times_opened": s.times_opened,
+                "late_excused": s.late_excused,
                 "bulkhead_in_use": g.bulkhead.in_use(),
                 "bulkhead_capacity": g.bulkhead.capacity(),
             })

@@ -3,6 +3,7 @@
 mod error;
 mod postgres;
 pub mod seed;
+mod simple;
 mod sql;
 mod sql_support;
 mod sqlite;

@@ -4,12 +4,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 
 use super::sql::{impl_sql_store, BOOK_COLS, LOAN_COLS};
 use super::sql_support::{sql_support, SEED_CHUNK};
 use super::{seed, SearchResult, SeedPlan, StoreError, StoreResult};
 use crate::model::{Book, BookInput, Credentials, Loan, Member, OutboxEvent, Role};
+
+/// How long a pooled connection may sit idle before it is checked on its way out.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 pub struct PgStore {
     pool: PgPool,
@@ -28,6 +31,20 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(acquire_timeout)
+            // sqlx pings a connection each time it is taken from the pool, a round
+            // trip through PgBouncer to PostgreSQL before every call (and it pings
+            // again on the way back, which cannot be turned off). Only a connection
+            // that sat idle a while can have gone stale (PgBouncer restarted): ping
+            // those. A busy pool's connections come back within milliseconds.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         let migrate_options = PgConnectOptions::from_str(migrate_url)?.statement_cache_capacity(0);

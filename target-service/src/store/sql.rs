@@ -53,13 +53,8 @@ macro_rules! impl_sql_store {
             }
 
             async fn ping(&self) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
-                let out: StoreResult<()> = async {
-                    sql_query("SELECT 1").execute(&mut *tx).await?;
-                    Ok(())
-                }
-                .await;
-                finish(tx, out).await
+                sqlx::raw_sql("SELECT 1").execute(&self.pool).await?;
+                Ok(())
             }
 
             async fn search_books(&self, pattern: Option<&str>, limit: i64, offset: i64, known_total: Option<i64>) -> StoreResult<SearchResult> {
@@ -115,16 +110,9 @@ macro_rules! impl_sql_store {
             }
 
             async fn get_book(&self, id: i64) -> StoreResult<Book> {
-                let mut tx = self.pool.begin().await?;
-                let out: StoreResult<Book> = async {
-                    sql_query_as::<Book>(sqlx::AssertSqlSafe(format!("SELECT {BOOK_COLS} FROM books WHERE id = $1")))
-                        .bind(id)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound)
-                }
-                .await;
-                finish(tx, out).await
+                fetch_optional_ints(&self.pool, &format!("SELECT {BOOK_COLS} FROM books WHERE id = $1"), &[id])
+                    .await?
+                    .ok_or(StoreError::NotFound)
             }
 
             async fn create_book(&self, b: &BookInput) -> StoreResult<Book> {
@@ -212,12 +200,10 @@ macro_rules! impl_sql_store {
             }
 
             async fn borrow(&self, member_id: i64, book_id: i64, key: Option<&str>, limit: i64) -> StoreResult<(Loan, bool)> {
-                if let Some(key) = key {
-                    if let Some(loan) = self.loan_by_key(member_id, key).await? {
-                        return replay(loan, book_id);
-                    }
-                }
                 let mut tx = self.pool.begin().await?;
+                // The member's row first: the write takes SQLite's lock up front, and on
+                // PostgreSQL it queues a concurrent borrow with the same key behind this
+                // one, which then finds this loan below and replays it.
                 let counted = sql_query(
                     "UPDATE members SET active_loans = active_loans + 1 WHERE id = $1 AND active_loans < $2",
                 )
@@ -225,6 +211,21 @@ macro_rules! impl_sql_store {
                 .bind(limit)
                 .execute(&mut *tx)
                 .await?;
+                // The key is checked in this transaction, not in one of its own before it:
+                // one transaction a borrow (the replay, rare, is rolled back).
+                if let Some(key) = key {
+                    let earlier = sql_query_as::<Loan>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 AND idempotency_key = $2"
+                    )))
+                    .bind(member_id)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(loan) = earlier {
+                        drop(tx);
+                        return replay(loan, book_id);
+                    }
+                }
                 if counted.rows_affected() == 0 {
                     return Err(StoreError::LoanLimit);
                 }
@@ -304,18 +305,11 @@ macro_rules! impl_sql_store {
             }
 
             async fn member_loans(&self, member_id: i64) -> StoreResult<Vec<Loan>> {
-                let mut tx = self.pool.begin().await?;
-                let out: StoreResult<Vec<Loan>> = async {
-                    Ok(sql_query_as::<Loan>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 \
-                         ORDER BY CASE WHEN status = 'active' THEN 0 ELSE 1 END, id DESC LIMIT 500"
-                    )))
-                    .bind(member_id)
-                    .fetch_all(&mut *tx)
-                    .await?)
-                }
-                .await;
-                finish(tx, out).await
+                let sql = format!(
+                    "SELECT {LOAN_COLS} FROM loans WHERE member_id = $1 \
+                     ORDER BY CASE WHEN status = 'active' THEN 0 ELSE 1 END, id DESC LIMIT 500"
+                );
+                fetch_all_ints(&self.pool, &sql, &[member_id]).await
             }
 
             async fn is_seeded(&self, plan: &SeedPlan) -> StoreResult<bool> {
@@ -341,26 +335,17 @@ macro_rules! impl_sql_store {
             }
 
             async fn claim_outbox(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<OutboxEvent>> {
-                let mut tx = self.pool.begin().await?;
-                let out: StoreResult<Vec<OutboxEvent>> = async {
-                    let now = $crate::clock::unix_millis();
-                    let mut claimed = sql_query_as::<OutboxEvent>(sqlx::AssertSqlSafe(
-                        $crate::store::claim_outbox_sql($backend == "postgres"),
-                    ))
-                    .bind(now + lease_ms)
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    // UPDATE ... RETURNING gives rows in no set order (and cannot
-                    // ORDER BY). Unsorted, a relay pass failing part way released
-                    // only the ids above the failed one, and lower unsent ids waited
-                    // out their lease (RabbitMQ outage, docs/RELIABILITY.md).
-                    claimed.sort_unstable_by_key(|e| e.id);
-                    Ok(claimed)
-                }
-                .await;
-                finish(tx, out).await
+                // One statement, so its own transaction: each relay polls several
+                // times a second, idle or not.
+                let now = $crate::clock::unix_millis();
+                let sql = $crate::store::claim_outbox_sql($backend == "postgres");
+                let mut claimed: Vec<OutboxEvent> = fetch_all_ints(&self.pool, &sql, &[now + lease_ms, now, limit]).await?;
+                // UPDATE ... RETURNING gives rows in no set order (and cannot
+                // ORDER BY). Unsorted, a relay pass failing part way released
+                // only the ids above the failed one, and lower unsent ids waited
+                // out their lease (RabbitMQ outage, docs/RELIABILITY.md).
+                claimed.sort_unstable_by_key(|e| e.id);
+                Ok(claimed)
             }
 
             async fn release_outbox(&self, from: i64, to: i64) -> StoreResult<()> {
@@ -410,15 +395,8 @@ macro_rules! impl_sql_store {
             }
 
             async fn outbox_pending(&self) -> StoreResult<i64> {
-                let mut tx = self.pool.begin().await?;
-                let out: StoreResult<i64> = async {
-                    let n: (i64,) = sql_query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    Ok(n.0)
-                }
-                .await;
-                finish(tx, out).await
+                let n: Option<(i64,)> = fetch_optional_ints(&self.pool, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL", &[]).await?;
+                Ok(n.map_or(0, |n| n.0))
             }
         }
 

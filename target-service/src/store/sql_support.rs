@@ -20,9 +20,31 @@ macro_rules! sql_support {
             sqlx::query_as(sql).persistent($persistent)
         }
 
-        /// Every statement runs in a transaction, even a lone read: behind PgBouncer in
-        /// transaction mode that pins one server connection across sqlx's separate
-        /// prepare and execute round trips.
+        /// The rows of a statement whose values are all integers (`$N` placeholders), as
+        /// one simple query outside any transaction (see `store::simple`).
+        async fn fetch_all_ints<O>(pool: &sqlx::Pool<$db>, sql: &str, values: &[i64]) -> StoreResult<Vec<O>>
+        where
+            O: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>,
+        {
+            let sql = $crate::store::simple::inline_ints(sql, values);
+            let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+            rows.iter().map(|row| O::from_row(row).map_err(StoreError::from)).collect()
+        }
+
+        /// As `fetch_all_ints`, for at most one row.
+        async fn fetch_optional_ints<O>(pool: &sqlx::Pool<$db>, sql: &str, values: &[i64]) -> StoreResult<Option<O>>
+        where
+            O: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>,
+        {
+            let sql = $crate::store::simple::inline_ints(sql, values);
+            let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_optional(pool).await?;
+            row.map(|row| O::from_row(&row).map_err(StoreError::from)).transpose()
+        }
+
+        /// A statement with bound values runs in a transaction, even a lone read: behind
+        /// PgBouncer in transaction mode that pins one server connection across sqlx's
+        /// separate prepare and execute round trips. (Reads whose values are all
+        /// integers go as simple queries instead: `fetch_all_ints`.)
         async fn finish<T>(tx: sqlx::Transaction<'_, $db>, out: StoreResult<T>) -> StoreResult<T> {
             match out {
                 Ok(v) => {

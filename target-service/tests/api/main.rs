@@ -28,3 +28,4 @@ mod overload;
 mod pgbouncer;
 mod proxy;
 mod socket;
+mod store_reads;

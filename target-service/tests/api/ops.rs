@@ -20,6 +20,7 @@ async fn operational_endpoints() {
     assert_eq!(health["cache"]["backend"], "memory");
     let breakers = app.get("/health/circuit-breakers").await.body;
     assert_eq!(breakers["breakers"][0]["state"], "closed");
+    assert_eq!(breakers["breakers"][1]["late_excused"], 0);
 
     app.get("/books/1").await;
     let metrics = app.get("/metrics").await.body;
