@@ -36,6 +36,18 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare a run with a baseline run; exit 1 on a regression beyond the limits.
     Compare(CompareArgs),
+    /// Write a new load-test crate (Cargo.toml, a scenario, a README) that
+    /// builds as it stands, sharing this framework's build.
+    New(NewArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct NewArgs {
+    /// The folder to create (it must not exist, or be empty).
+    pub dir: PathBuf,
+    /// The crate's name (default: the folder's name).
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 /// A span of time, at most `shape::limits::MAX_SECS` (30 days).
@@ -216,6 +228,10 @@ pub struct RunArgs {
     /// a staging address, as curl's --connect-to.
     #[arg(long = "connect-to", value_name = "HOST:PORT:ADDR:PORT")]
     pub connect_to: Vec<String>,
+    /// A header on every request of the run, 'Name: value' (repeatable); a
+    /// scenario's, a user's or a request's own header of the name replaces it.
+    #[arg(long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
     /// Ask for compressed answers (Accept-Encoding: gzip, br) on every request;
     /// bodies are decoded for checks (a compressed answer is decoded whether
     /// asked for or not), and bytes on the wire and decoded are both counted.

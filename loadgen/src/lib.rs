@@ -46,7 +46,10 @@ pub mod shape;
 pub mod tui;
 pub mod units;
 
+use author::feeder::Feeder;
 pub use author::scenario::ScenarioDef;
+use author::scenario::TaskFn;
+use author::setup::SetupFn;
 use clap::Parser;
 pub use engine::bundled::{BundledTarget, Placement};
 pub use error::Error;
@@ -56,13 +59,21 @@ use tokio_util::sync::CancellationToken;
 
 /// What a load-test author writes, all in one import.
 pub mod prelude {
+    pub use crate::author::capture::{header, json, regex, Capture};
+    pub use crate::author::feeder::{Exhausted, Feeder, Order, Row};
+    pub use crate::author::measure::Measure;
     pub use crate::author::reply::Reply;
     pub use crate::author::scenario::{task_fn, ScenarioDef, TaskFn};
+    pub use crate::author::setup::SetupFn;
     pub use crate::author::task_error::{TaskError, TaskResult};
     pub use crate::author::vu::Vu;
+    pub use crate::client::Multipart;
+    pub use crate::setup;
     pub use crate::shape::{Shape, Stage};
     pub use crate::task;
     pub use crate::{App, BundledTarget};
+    pub use rand;
+    pub use serde_json::{json, Value};
     pub use std::time::Duration;
 }
 
@@ -74,6 +85,9 @@ pub struct App {
     /// Where the bundled target serves from: a child process when run from
     /// [`App::main`], a task of this process when embedded ([`App::run_cli`]).
     pub placement: Placement,
+    pub feeders: Vec<(String, Feeder)>,
+    pub setup: Option<SetupFn>,
+    pub teardown: Option<TaskFn>,
 }
 
 impl App {
@@ -83,6 +97,28 @@ impl App {
 
     pub fn scenario(mut self, scenario: ScenarioDef) -> App {
         self.scenarios.push(scenario);
+        self
+    }
+
+    /// A feeder of rows users take with `vu.feed(name)`; its file is read when
+    /// a run starts (a missing or empty file is exit 2, naming it).
+    pub fn feeder(mut self, name: &str, feeder: Feeder) -> App {
+        self.feeders.push((name.to_string(), feeder));
+        self
+    }
+
+    /// Once before any user starts (on the manager in a distributed run): its
+    /// result is handed to every user (`vu.setup_data()`); its failure stops
+    /// the run before load (exit 3).
+    pub fn setup(mut self, setup: SetupFn) -> App {
+        self.setup = Some(setup);
+        self
+    }
+
+    /// Once after the load, even when the run was interrupted (clean up what
+    /// the setup made); it reads `vu.setup_data()` too.
+    pub fn teardown(mut self, teardown: TaskFn) -> App {
+        self.teardown = Some(teardown);
         self
     }
 
@@ -145,6 +181,7 @@ impl App {
             Command::Check(args) => commands::check::check(args),
             Command::Report(args) => commands::report::report(args),
             Command::Compare(args) => commands::compare::compare(args),
+            Command::New(args) => commands::new::new(args),
             Command::Run(args) => block_on(commands::run::run(self, args, interrupt)),
             Command::Manager(args) => block_on(commands::manager::manager(self, args, interrupt)),
             Command::Worker(args) => block_on(commands::worker::worker(self, args, interrupt)),

@@ -150,6 +150,11 @@ impl RunPlan {
             max_queue,
             request_timeout_ms: args.timeout,
             graceful_stop_ms: args.graceful_stop,
+            headers: args
+                .headers
+                .iter()
+                .map(|h| parse_header(h))
+                .collect::<Result<_, _>>()?,
         };
         if let Some(host) = &args.host {
             target::check_host(host).map_err(Error::Usage)?;
@@ -270,6 +275,21 @@ pub fn scaled_shape(name: &str, scale: &ScaleArgs) -> Result<Shape, Error> {
     };
     shape.validate().map_err(Error::Usage)?;
     Ok(shape)
+}
+
+/// `--header 'Name: value'`: a token name, a value without line breaks.
+fn parse_header(text: &str) -> Result<(String, String), Error> {
+    let bad = |why: &str| Error::Usage(format!("--header '{text}': {why} (write 'Name: value')"));
+    let (name, value) = text.split_once(':').ok_or_else(|| bad("no ':'"))?;
+    let name = name.trim();
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        return Err(bad("the name is not a header name"));
+    }
+    if value.contains(['\r', '\n']) {
+        return Err(bad("the value has a line break"));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
 }
 
 /// An `--abort-when` rule: judged on each second of the series (all requests',

@@ -132,7 +132,7 @@ fn a_user_that_reconnects_resumes_its_session() {
     let server = https(
         &certs,
         &["http/1.1"],
-        Arc::new(|_, _, _| {
+        Arc::new(|_, _, _, _| {
             (
                 200,
                 vec![("connection".into(), "close".into())],
@@ -217,7 +217,7 @@ fn a_redirect_to_another_origin_opens_a_connection_there() {
             client_auth: false,
             host: "127.0.0.1",
         },
-        Arc::new(move |_, path, _| {
+        Arc::new(move |_, path, _, _| {
             if path == "/login" {
                 (
                     302,
@@ -308,7 +308,7 @@ fn compressed_answers_are_decoded_for_checks_and_both_sizes_counted() {
             client_auth: false,
             host: "127.0.0.1",
         },
-        Arc::new(move |_, _, headers| {
+        Arc::new(move |_, _, headers, _| {
             let asked = headers
                 .get("accept-encoding")
                 .is_some_and(|v| v.to_str().unwrap_or("").contains("gzip"));
@@ -364,7 +364,7 @@ fn the_shared_pool_speaks_tls_and_http2_and_keeps_each_users_cookies() {
     let server = https(
         &certs,
         &["h2", "http/1.1"],
-        Arc::new(|_, path, headers| {
+        Arc::new(|_, path, headers, _| {
             let cookie = headers
                 .get("cookie")
                 .and_then(|c| c.to_str().ok())

@@ -302,3 +302,138 @@ fn cargo_run_of_the_package_runs_the_load_test() {
     let readme = std::fs::read_to_string(dir.join("../README.md")).unwrap();
     assert!(readme.contains("cargo run --release -p scenarios -- run stages"));
 }
+
+#[test]
+fn gnu_timeout_leaves_a_complete_run_folder() {
+    let host = serve(known_latency_app_fast(Served::default()));
+    let out = out_dir("gnu-timeout");
+    // GNU timeout signals the process and then its group: two signals at once.
+    let o = std::process::Command::new("timeout")
+        .args([
+            "3",
+            env!("CARGO_BIN_EXE_loadgen"),
+            "run",
+            "plan:2,1s;2,60s",
+            "--host",
+            &host,
+        ])
+        .args([
+            "--path",
+            "/",
+            "--think",
+            "100ms",
+            "--headless",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(124), "{}", stderr(&o));
+    let s = summary(&out);
+    assert_eq!(s["interrupted"], true);
+    for file in ["junit.xml", "report.html", "stats.csv", "summary.md"] {
+        assert!(out.join(file).exists(), "{file} missing: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn the_quick_tries_end_on_time_with_their_reports() {
+    // Each named shape at 10 s, closed and open, against the bundled service:
+    // short shapes scale to zero-length steps, which once ran for ever.
+    let runs: Vec<_> = ["stages", "stress", "soak", "spike"]
+        .iter()
+        .flat_map(|shape| [(*shape, "--users", "20"), (*shape, "--rate", "20")])
+        .map(|(shape, flag, n)| {
+            let out = out_dir(&format!("quick-{shape}{flag}"));
+            let child = loadgen()
+                .args([
+                    "run",
+                    shape,
+                    flag,
+                    n,
+                    "--duration",
+                    "10s",
+                    "--headless",
+                    "--profile",
+                    "none",
+                ])
+                .args(["--allow-failures", "--out", out.to_str().unwrap()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (format!("{shape} {flag}"), out, child, Instant::now())
+        })
+        .collect();
+    for (what, out, child, started) in runs {
+        let o = child.wait_with_output().unwrap();
+        let took = started.elapsed();
+        assert!(o.status.success(), "{what}: {:?}\n{}", o.status, stderr(&o));
+        assert!(took < Duration::from_secs(40), "{what} took {took:?}");
+        let s = summary(&out);
+        assert!(
+            s["duration_secs"].as_f64().unwrap() <= 10.5,
+            "{what}: {}",
+            s["duration_secs"]
+        );
+    }
+}
+
+#[test]
+fn check_rejudges_by_the_runs_own_rules_unless_given_others() {
+    let host = serve(known_latency_app_fast(Served::default()));
+    let out = out_dir("check-own-rules");
+    let o = run(&[
+        "run",
+        "plan:2,0s;2,2s",
+        "--host",
+        &host,
+        "--path",
+        "/",
+        "--threshold",
+        "p99<1ms",
+        "--think",
+        "100ms",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let file = out.join("summary.json");
+    let again = run(&["check", file.to_str().unwrap()]);
+    assert_eq!(again.status.code(), o.status.code(), "{}", stdout(&again));
+    assert!(stdout(&again).contains("p99<1ms"));
+    // With --host and no profile given, no profile judged the run.
+    assert_eq!(summary(&out)["config"]["profile"], "none");
+}
+
+#[test]
+fn new_writes_a_crate_cargo_resolves_offline() {
+    let dir = out_dir("new-crate").join("my-load-test");
+    let o = run(&["new", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo/config.toml",
+        "src/main.rs",
+        "README.md",
+    ] {
+        assert!(dir.join(file).exists(), "{file}");
+    }
+    // The lock is the framework's: resolving the crate needs no network.
+    let meta = std::process::Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "--depth", "1", "-e", "normal"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        meta.status.success(),
+        "{}",
+        String::from_utf8_lossy(&meta.stderr)
+    );
+    let again = run(&["new", dir.to_str().unwrap()]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing crate is not overwritten"
+    );
+}

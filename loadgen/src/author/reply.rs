@@ -18,6 +18,10 @@ pub struct Reply {
     pub latency_us: u64,
     /// From the send to the answer's first byte (per-user connections).
     pub ttfb_us: Option<u64>,
+    /// When this request opened its connection: the connect and the TLS
+    /// handshake it waited for (per-user connections).
+    pub connect_us: Option<u64>,
+    pub tls_us: Option<u64>,
     /// Why the request counted as failed, if it did.
     pub failure: Option<String>,
 }

@@ -1,31 +1,37 @@
-//! A request being built and sent: every request made through a `Vu` is
-//! timed (microseconds, body included), checked and recorded in HDR, named; a
-//! request the task drops before its answer is recorded as cancelled.
+//! A request being built: `vu.get(path).name("/books/{id}").expect(200).send().await?`.
+//! Headers (a header set twice replaces), query parameters, a body (JSON, a
+//! form, multipart with files streamed from disk, raw bytes), its own timeout
+//! and redirect policy, the statuses that count as success, checks and
+//! captures. Sending, timing and recording are [`super::send`]'s.
 
-use super::context;
-use super::context::VuContext;
+use super::capture::Capture;
+use super::context::{set_pair, VuContext};
+use super::persona::Persona;
 use super::reply::Reply;
-use super::task_error::TaskError;
-use crate::client::{Failure, Headers, Request};
-use crate::metrics::{FailureKind, Recorder, Sample};
-use goose::goose::GooseMethod;
-use goose::goose::GooseUser;
-use std::time::{Duration, Instant};
+use crate::client::{Body, Multipart, DEFAULT_REDIRECTS};
+use goose::goose::{GooseMethod, GooseUser};
+use std::time::Duration;
 
-type Check = Box<dyn Fn(&Reply) -> Result<(), String> + Send + Sync>;
+pub(super) type Check = Box<dyn Fn(&Reply) -> Result<(), String> + Send + Sync>;
 
-/// A request being built: `vu.get(path).name("GET /books/{id}").expect(200).send().await?`.
+/// A request being built; `send()` sends it.
 pub struct Req<'v> {
-    user: &'v mut GooseUser,
-    ctx: &'v VuContext,
-    method: GooseMethod,
-    path: String,
-    name: Option<String>,
-    json: Option<serde_json::Value>,
-    headers: Vec<(String, String)>,
-    expect: Vec<u16>,
-    checks: Vec<Check>,
-    timeout: Option<Duration>,
+    pub(super) user: &'v mut GooseUser,
+    pub(super) ctx: &'v VuContext,
+    pub(super) persona: &'v Persona,
+    pub(super) method: GooseMethod,
+    pub(super) path: String,
+    pub(super) name: Option<String>,
+    pub(super) query: Vec<(String, String)>,
+    pub(super) headers: Vec<(String, String)>,
+    pub(super) body: Result<Body, String>,
+    pub(super) expect: Vec<u16>,
+    pub(super) checks: Vec<Check>,
+    /// Checks run on every answer, not only on the statuses that count as success.
+    pub(super) check_all: bool,
+    pub(super) captures: Vec<(String, Capture)>,
+    pub(super) timeout: Option<Duration>,
+    pub(super) redirects: usize,
 }
 
 pub(crate) fn method_label(method: &GooseMethod) -> &'static str {
@@ -44,41 +50,90 @@ impl<'v> Req<'v> {
     pub(super) fn new(
         user: &'v mut GooseUser,
         ctx: &'v VuContext,
+        persona: &'v Persona,
         method: GooseMethod,
         path: String,
     ) -> Req<'v> {
         Req {
             user,
             ctx,
+            persona,
             method,
             path,
             name: None,
-            json: None,
+            query: vec![],
             headers: vec![],
+            body: Ok(Body::Empty),
             expect: vec![],
             checks: vec![],
+            check_all: false,
+            captures: vec![],
             timeout: None,
+            redirects: DEFAULT_REDIRECTS,
         }
     }
 
-    /// The name requests are grouped under (default: the path).
+    /// The name requests are grouped under (default: the path). Give a path
+    /// with an id in it a name (`/orders/{id}`), or every id is a row.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
-    pub fn json(mut self, body: serde_json::Value) -> Self {
-        self.json = Some(body);
+    /// A query parameter, escaped and added to the path (`?page=2&q=a%20b`).
+    pub fn query(mut self, name: &str, value: impl ToString) -> Self {
+        self.query.push((name.to_string(), value.to_string()));
         self
     }
 
+    /// A header of this request; set again (here, or for the user, scenario or
+    /// run), the latest replaces it, never a second one.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_string(), value.into()));
+        set_pair(&mut self.headers, name, value.into());
         self
     }
 
     pub fn bearer(self, token: &str) -> Self {
         self.header("authorization", format!("Bearer {token}"))
+    }
+
+    /// A JSON body (`Content-Type: application/json`, unless a header says otherwise).
+    pub fn json(mut self, body: serde_json::Value) -> Self {
+        self.body = serde_json::to_vec(&body)
+            .map(|bytes| Body::Bytes {
+                content_type: Some("application/json".into()),
+                bytes,
+            })
+            .map_err(|e| format!("the JSON body: {e}"));
+        self
+    }
+
+    /// A form body (`application/x-www-form-urlencoded`), fields in order.
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(mut self, fields: &[(K, V)]) -> Self {
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+            .finish();
+        self.body = Ok(Body::Bytes {
+            content_type: Some("application/x-www-form-urlencoded".into()),
+            bytes: encoded.into_bytes(),
+        });
+        self
+    }
+
+    /// A `multipart/form-data` body: text fields and files, the files streamed
+    /// from disk as the request is sent.
+    pub fn multipart(mut self, form: Multipart) -> Self {
+        self.body = Ok(Body::Multipart(form));
+        self
+    }
+
+    /// Raw bytes with their content type.
+    pub fn body(mut self, bytes: impl Into<Vec<u8>>, content_type: &str) -> Self {
+        self.body = Ok(Body::Bytes {
+            content_type: Some(content_type.to_string()),
+            bytes: bytes.into(),
+        });
+        self
     }
 
     /// How long this request may take before it fails as a timeout (default:
@@ -87,6 +142,13 @@ impl<'v> Req<'v> {
     /// cancelled and costs the user its connection.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Follow at most `n` redirects (default 10); one more fails the request.
+    /// `0` follows none: the redirect itself is the answer.
+    pub fn redirects(mut self, n: usize) -> Self {
+        self.redirects = n;
         self
     }
 
@@ -102,7 +164,9 @@ impl<'v> Req<'v> {
         self
     }
 
-    /// A response check; a rejected response counts as a failed request.
+    /// A check of the answer; a rejected answer counts as a failed request.
+    /// Checks run on 2xx answers (see `check_all`): an accepted 409 or 429
+    /// is not checked for a body it never has.
     pub fn check(
         mut self,
         check: impl Fn(&Reply) -> Result<(), String> + Send + Sync + 'static,
@@ -111,169 +175,18 @@ impl<'v> Req<'v> {
         self
     }
 
-    /// Sends, measures, checks and records the request. A failed request is
-    /// recorded and returned as an error, so `?` ends the task.
-    pub async fn send(self) -> Result<Reply, TaskError> {
-        let reply = self.send_any().await?;
-        match &reply.failure {
-            None => Ok(reply),
-            Some(why) => Err(TaskError::recorded(why.clone())),
-        }
+    /// Runs the checks on every answer, whatever its status.
+    pub fn check_all(mut self) -> Self {
+        self.check_all = true;
+        self
     }
 
-    /// Like `send`, but a failed request is returned as a `Reply` (still
-    /// recorded). Errs only when the run is over (nothing was sent).
-    pub async fn send_any(self) -> Result<Reply, TaskError> {
-        let Req {
-            user,
-            ctx,
-            method,
-            path,
-            name,
-            json,
-            headers,
-            expect,
-            checks,
-            timeout,
-        } = self;
-        if ctx.cut.is_cancelled() {
-            return Err(TaskError::stopped());
-        }
-        let name = name.unwrap_or_else(|| path.clone());
-        let json = match &json {
-            Some(value) => Some(
-                serde_json::to_vec(value)
-                    .map_err(|e| TaskError::msg(format!("the JSON body: {e}")))?,
-            ),
-            None => None,
-        };
-        let request = Request {
-            method: method_label(&method),
-            path: &path,
-            headers: &headers,
-            content_type: json.as_ref().map(|_| "application/json"),
-            body: json.as_deref(),
-            timeout: timeout.unwrap_or(ctx.timeout),
-        };
-        let state = context::state(user);
-        let lag_us = state.lag_us;
-        let client = state.http.get_or_insert_with(|| ctx.client.user());
-        let mut in_flight = InFlight {
-            recorder: &ctx.recorder,
-            method: method_label(&method),
-            name: &name,
-            started: Instant::now(),
-            lag_us,
-            answered: false,
-        };
-        let answer = tokio::select! {
-            biased;
-            _ = ctx.cut.cancelled() => Err(Failure::new(
-                FailureKind::Cancelled,
-                format!(
-                    "still waiting at the end of the run's graceful stop ({})",
-                    crate::units::fmt_duration(ctx.grace)
-                ),
-            )),
-            answer = client.send(&request) => answer,
-        };
-        in_flight.answered = true;
-        let service_us = in_flight.started.elapsed().as_micros() as u64;
-        // The open model times a request from its arrival's due time too.
-        let latency_us = service_us + lag_us.unwrap_or(0);
-        let (status, headers, body, url, ttfb_us, failure) = match answer {
-            Ok(r) => (r.status, r.headers, r.body, r.url, r.ttfb_us, None),
-            Err(f) => (
-                0,
-                Headers::default(),
-                Vec::new(),
-                None,
-                None,
-                Some((f.kind, f.message)),
-            ),
-        };
-        let failure = failure.or_else(|| {
-            let bad = if expect.is_empty() {
-                status >= 400
-            } else {
-                !expect.contains(&status)
-            };
-            bad.then(|| {
-                (
-                    FailureKind::Status,
-                    format!("HTTP {status}{}", reason(status)),
-                )
-            })
-        });
-        let mut reply = Reply {
-            status,
-            headers,
-            body,
-            url,
-            latency_us,
-            ttfb_us,
-            failure: None,
-        };
-        let failure = failure.or_else(|| {
-            checks
-                .iter()
-                .find_map(|check| check(&reply).err())
-                .map(|why| (FailureKind::Check, why))
-        });
-        ctx.recorder.record(Sample {
-            method: method_label(&method),
-            name: &name,
-            latency_us,
-            service_us: lag_us.map(|_| service_us),
-            bytes: reply.body.len() as u64,
-            failure: failure.as_ref().map(|(k, m)| (*k, m.as_str())),
-            ttfb_us,
-        });
-        reply.failure = failure.map(|(_, m)| format!("{} {name}: {m}", method_label(&method)));
-        Ok(reply)
-    }
-}
-
-/// A request sent and not yet answered. Dropped unanswered (the task's future
-/// was dropped: a timeout or a `select!` around `send()`), it records the
-/// request as cancelled, so it is never lost from the figures.
-struct InFlight<'a> {
-    recorder: &'a Recorder,
-    method: &'static str,
-    name: &'a str,
-    started: Instant,
-    lag_us: Option<u64>,
-    answered: bool,
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        if self.answered {
-            return;
-        }
-        let service_us = self.started.elapsed().as_micros() as u64;
-        self.recorder.record(Sample {
-            method: self.method,
-            name: self.name,
-            latency_us: service_us + self.lag_us.unwrap_or(0),
-            service_us: self.lag_us.map(|_| service_us),
-            bytes: 0,
-            failure: Some((
-                FailureKind::Cancelled,
-                "dropped by the task before its answer (to limit a request's time, use .timeout())",
-            )),
-            ttfb_us: None,
-        });
-    }
-}
-
-/// The reason phrase after a status, as reqwest printed it (" 503 Service Unavailable").
-fn reason(status: u16) -> String {
-    match reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-    {
-        Some(r) => format!(" {r}"),
-        None => String::new(),
+    /// Keeps a value of the answer in the user's variable `var` (read it with
+    /// `vu.var(var)`): `capture("token", json("/token"))`, `header("Location")`,
+    /// `regex(...)`. Taken from accepted 2xx answers; one that finds nothing
+    /// fails the request, as a check named after `var`.
+    pub fn capture(mut self, var: &str, capture: Capture) -> Self {
+        self.captures.push((var.to_string(), capture));
+        self
     }
 }

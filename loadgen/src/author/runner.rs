@@ -3,7 +3,8 @@
 //! closed model, the dispatcher's in the open one).
 
 use super::context::VuContext;
-use super::scenario::TaskFn;
+use super::persona::Persona;
+use super::scenario::{ScenarioDef, TaskDef, TaskFn};
 use super::task_error::Ended;
 use super::vu::Vu;
 use crate::metrics::{FailureKind, Sample};
@@ -11,20 +12,39 @@ use goose::goose::GooseUser;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// What `def`'s users share at run time.
+pub(crate) fn persona_of(def: &ScenarioDef) -> Arc<Persona> {
+    Arc::new(Persona {
+        name: Arc::from(def.name.as_str()),
+        headers: def.headers().to_vec(),
+    })
+}
+
 /// One task of a scenario, ready to run on any of its users.
 pub(crate) struct TaskRunner {
     pub f: TaskFn,
     pub name: String,
     pub ctx: Arc<VuContext>,
+    pub persona: Arc<Persona>,
 }
 
 impl TaskRunner {
+    pub fn new(task: &TaskDef, ctx: &Arc<VuContext>, persona: &Arc<Persona>) -> TaskRunner {
+        TaskRunner {
+            f: task.f.clone(),
+            name: task.name.clone(),
+            ctx: ctx.clone(),
+            persona: persona.clone(),
+        }
+    }
+
     /// Runs the task on `user`. An error of the task's own (not a failed
     /// request, recorded already; not the end of the run) is recorded as a
     /// `task` failure under `TASK <name>`, so it is counted and shown.
     pub async fn run(&self, user: &mut GooseUser) {
         let started = Instant::now();
-        if let Err(e) = (self.f)(Vu::new(user, self.ctx.clone())).await {
+        let vu = Vu::new(user, self.ctx.clone(), self.persona.clone());
+        if let Err(e) = (self.f)(vu).await {
             if e.ended() == Ended::Failed {
                 self.ctx.recorder.record(Sample {
                     method: TASK_METHOD,
@@ -34,6 +54,8 @@ impl TaskRunner {
                     bytes: 0,
                     failure: Some((FailureKind::Task, e.message())),
                     ttfb_us: None,
+                    status: 0,
+                    scenario: Some(&self.persona.name),
                 });
             }
         }

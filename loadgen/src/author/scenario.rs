@@ -20,6 +20,14 @@ macro_rules! task {
     };
 }
 
+/// Wraps an `async fn(Vu<'_>) -> Result<serde_json::Value, TaskError>` as a run's setup.
+#[macro_export]
+macro_rules! setup {
+    ($f:expr) => {
+        $crate::author::setup::setup_fn(|vu| Box::pin($f(vu)))
+    };
+}
+
 pub fn task_fn<F>(f: F) -> TaskFn
 where
     F: for<'a> Fn(Vu<'a>) -> BoxFuture<'a, TaskResult> + Send + Sync + 'static,
@@ -27,11 +35,22 @@ where
     Arc::new(f)
 }
 
+/// When a task runs in a user's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum When {
+    /// Once, when the user starts (a login).
+    Start,
+    /// Again and again, picked by weight.
+    Loop,
+    /// Once, when the user stops (a logout), while the run's graceful stop lasts.
+    Stop,
+}
+
 #[derive(Clone)]
 pub(crate) struct TaskDef {
     pub name: String,
     pub weight: usize,
-    pub on_start: bool,
+    pub when: When,
     pub f: TaskFn,
 }
 
@@ -42,6 +61,8 @@ pub struct ScenarioDef {
     pub weight: usize,
     think: Option<(Duration, Duration)>,
     tasks: Vec<TaskDef>,
+    /// Headers every request of its users carries (a request's own replace them).
+    headers: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for ScenarioDef {
@@ -62,7 +83,21 @@ impl ScenarioDef {
             weight: 1,
             think: None,
             tasks: vec![],
+            headers: vec![],
         }
+    }
+
+    /// A header every request of this persona's users carries (`Accept:
+    /// application/json`, an API key); set again, it replaces.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Its headers, in order.
+    pub(crate) fn headers(&self) -> &[(String, String)] {
+        &self.headers
     }
 
     /// How many of this persona per one of weight 1.
@@ -82,7 +117,19 @@ impl ScenarioDef {
         self.tasks.push(TaskDef {
             name: name.into(),
             weight: 1,
-            on_start: true,
+            when: When::Start,
+            f,
+        });
+        self
+    }
+
+    /// A task run once when each user stops (logout, say): at the plan's end
+    /// or a user fewer, within the run's graceful stop.
+    pub fn on_stop(mut self, name: &str, f: TaskFn) -> Self {
+        self.tasks.push(TaskDef {
+            name: name.into(),
+            weight: 1,
+            when: When::Stop,
             f,
         });
         self
@@ -93,13 +140,13 @@ impl ScenarioDef {
         self.tasks.push(TaskDef {
             name: name.into(),
             weight: weight.max(1),
-            on_start: false,
+            when: When::Loop,
             f,
         });
         self
     }
 
-    /// Its tasks, on-start ones included, in order.
+    /// Its tasks, on-start and on-stop ones included, in order.
     pub(crate) fn tasks(&self) -> impl Iterator<Item = &TaskDef> {
         self.tasks.iter()
     }
@@ -108,7 +155,7 @@ impl ScenarioDef {
     pub fn task_names(&self) -> Vec<String> {
         self.tasks
             .iter()
-            .map(|t| format!("{}:{}:{}", t.name, t.weight, t.on_start))
+            .map(|t| format!("{}:{}:{:?}", t.name, t.weight, t.when))
             .collect()
     }
 

@@ -27,6 +27,8 @@ pub struct Dialed {
     pub stream: Stream,
     /// HTTP/2 (by ALPN on TLS, by prior knowledge on plain TCP with `--http 2`).
     pub h2: bool,
+    pub connect_us: u64,
+    pub tls_us: Option<u64>,
 }
 
 impl Dialed {
@@ -85,7 +87,8 @@ impl Dialer {
             }
         };
         let _ = tcp.set_nodelay(true);
-        self.meter.opened(started.elapsed().as_micros() as u64);
+        let connect_us = started.elapsed().as_micros() as u64;
+        self.meter.opened(connect_us);
         self.meter.origin_opened(&origin.label());
         if !origin.tls {
             let h2 = self.mode == HttpMode::H2;
@@ -93,6 +96,8 @@ impl Dialer {
             return Ok(Dialed {
                 stream: Stream::Plain(tcp),
                 h2,
+                connect_us,
+                tls_us: None,
             });
         }
         let name = match TlsContext::server_name(&origin.host) {
@@ -117,8 +122,8 @@ impl Dialer {
         let (_, session) = tls.get_ref();
         let resumed = session.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
         let h2 = session.alpn_protocol() == Some(b"h2");
-        self.meter
-            .handshaken(handshake.elapsed().as_micros() as u64, resumed);
+        let tls_us = handshake.elapsed().as_micros() as u64;
+        self.meter.handshaken(tls_us, resumed);
         if self.mode == HttpMode::H2 && !h2 {
             self.meter.closed();
             return Err(Failure::new(
@@ -133,6 +138,8 @@ impl Dialer {
         Ok(Dialed {
             stream: Stream::Tls(Box::new(tls)),
             h2,
+            connect_us,
+            tls_us: Some(tls_us),
         })
     }
 }

@@ -12,6 +12,9 @@ pub(super) struct Answer {
     pub headers: Headers,
     pub body: Vec<u8>,
     pub ttfb_us: u64,
+    /// The connect and TLS handshake this exchange waited for, if it dialed.
+    pub connect_us: Option<u64>,
+    pub tls_us: Option<u64>,
 }
 
 /// An exchange that failed: why, whether sending again on a new connection

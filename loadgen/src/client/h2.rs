@@ -4,11 +4,14 @@
 //! the user thinks); the user's task sends and reads its streams. A stream
 //! dropped half way is reset by h2, so the connection stays usable.
 
+use super::body::Body;
 use super::headers::Headers;
 use super::stream::Stream;
 use crate::metrics::ConnectionMeter;
 use bytes::Bytes;
+use futures_util::StreamExt;
 use h2::client::SendRequest;
+use h2::SendStream;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::task::JoinHandle;
@@ -83,7 +86,7 @@ impl H2Conn {
     pub async fn exchange(
         &mut self,
         request: http::Request<()>,
-        body: Option<&[u8]>,
+        body: &Body,
         max_body: usize,
     ) -> Result<H2Response, H2Error> {
         let started = Instant::now();
@@ -94,14 +97,12 @@ impl H2Conn {
             .await
             .map_err(|e| self.classify(e))?;
         self.meter.stream();
-        let end_of_stream = body.is_none_or(<[u8]>::is_empty);
+        let end_of_stream = body.len().is_none_or(|n| n == 0);
         let (answer, mut outgoing) = send
             .send_request(request, end_of_stream)
             .map_err(|e| self.classify(e))?;
-        if let Some(body) = body.filter(|b| !b.is_empty()) {
-            outgoing
-                .send_data(Bytes::copy_from_slice(body), true)
-                .map_err(|e| self.classify(e))?;
+        if !end_of_stream {
+            self.send_body(&mut outgoing, body).await?;
         }
         let answer = answer.await.map_err(|e| self.classify(e))?;
         let ttfb_us = started.elapsed().as_micros() as u64;
@@ -123,6 +124,32 @@ impl H2Conn {
             body,
             ttfb_us,
         })
+    }
+
+    /// A body on its stream: in memory at once (h2 buffers it), streamed a
+    /// chunk at a time as the peer's window allows.
+    async fn send_body(&self, out: &mut SendStream<Bytes>, body: &Body) -> Result<(), H2Error> {
+        if let Some(bytes) = body.in_memory() {
+            return out
+                .send_data(Bytes::copy_from_slice(bytes), true)
+                .map_err(|e| self.classify(e));
+        }
+        let mut chunks = std::pin::pin!(body.stream());
+        while let Some(chunk) = chunks.next().await {
+            let mut chunk =
+                chunk.map_err(|e| H2Error::Protocol(format!("the request body: {e}")))?;
+            while !chunk.is_empty() {
+                out.reserve_capacity(chunk.len());
+                let granted = std::future::poll_fn(|cx| out.poll_capacity(cx))
+                    .await
+                    .ok_or_else(|| H2Error::Connection("the stream closed while sending".into()))?
+                    .map_err(|e| self.classify(e))?;
+                let piece = chunk.split_to(granted.min(chunk.len()));
+                out.send_data(piece, false).map_err(|e| self.classify(e))?;
+            }
+        }
+        out.send_data(Bytes::new(), true)
+            .map_err(|e| self.classify(e))
     }
 
     fn classify(&self, e: h2::Error) -> H2Error {

@@ -13,6 +13,7 @@
 //!   [`cookies`]; answers' [`headers`] and [`decode`]d bodies.
 //! - [`shared`]: the other model, one connection pool for every user.
 
+pub mod body;
 pub mod cookies;
 pub mod decode;
 pub mod dial;
@@ -27,6 +28,7 @@ pub mod stream;
 pub mod tls;
 pub mod user;
 
+pub use body::{Body, Multipart};
 pub use headers::Headers;
 pub use settings::{ClientSettings, ConnectionModel, HttpMode};
 
@@ -40,11 +42,16 @@ pub struct Request<'a> {
     /// A path under the run's base URL, or an absolute URL.
     pub path: &'a str,
     pub headers: &'a [(String, String)],
-    pub content_type: Option<&'a str>,
-    pub body: Option<&'a [u8]>,
+    pub body: &'a Body,
     /// No whole answer within this is a timeout.
     pub timeout: Duration,
+    /// Redirects followed before the answer counts (0: none followed); one
+    /// more than this fails the request.
+    pub max_redirects: usize,
 }
+
+/// Redirects followed by default (as browsers and Locust do, about).
+pub const DEFAULT_REDIRECTS: usize = 10;
 
 /// A whole answer.
 pub struct Response {
@@ -56,6 +63,10 @@ pub struct Response {
     pub url: Option<String>,
     /// From the send to the first byte of the answer (per-user model).
     pub ttfb_us: Option<u64>,
+    /// When this request opened its connection: the connect and the TLS
+    /// handshake it waited for (per-user model).
+    pub connect_us: Option<u64>,
+    pub tls_us: Option<u64>,
 }
 
 /// Why a request got no usable answer: its kind for the tables, and why.

@@ -4,6 +4,7 @@
 //! connections. Each user still keeps its own cookies and follows its own
 //! redirects (`client::user`); the pool only carries the exchanges.
 
+use super::body::Body;
 use super::exchange::{Answer, Failed, ACCEPT_ENCODING};
 use super::headers::Headers;
 use super::origin::Target;
@@ -53,8 +54,7 @@ pub(super) async fn exchange(
     method: &str,
     cookie: Option<&str>,
     headers: &[(String, String)],
-    content_type: Option<&str>,
-    body: Option<&[u8]>,
+    body: &Body,
     compress: bool,
     max_body: usize,
 ) -> Result<Answer, Failed> {
@@ -71,11 +71,17 @@ pub(super) async fn exchange(
     if compress && !given("accept-encoding") {
         builder = builder.header(reqwest::header::ACCEPT_ENCODING, ACCEPT_ENCODING);
     }
-    if let Some(ct) = content_type.filter(|_| !given("content-type")) {
+    if let Some(ct) = body.content_type().filter(|_| !given("content-type")) {
         builder = builder.header(reqwest::header::CONTENT_TYPE, ct);
     }
-    if let Some(body) = body {
-        builder = builder.body(body.to_vec());
+    match (body.in_memory(), body.len()) {
+        (Some(bytes), _) => builder = builder.body(bytes.to_vec()),
+        (None, Some(len)) => {
+            builder = builder
+                .header(reqwest::header::CONTENT_LENGTH, len)
+                .body(reqwest::Body::wrap_stream(body.stream()));
+        }
+        (None, None) => {}
     }
     let started = Instant::now();
     let mut resp = builder.send().await.map_err(classify)?;
@@ -105,6 +111,8 @@ pub(super) async fn exchange(
         headers,
         body,
         ttfb_us,
+        connect_us: None,
+        tls_us: None,
     })
 }
 

@@ -13,13 +13,13 @@ use super::h1::conn::{Conn, ExchangeError, RawResponse};
 use super::h1::wire;
 use super::h2::{H2Conn, H2Error};
 use super::origin::{Base, Origin, Target};
-use super::{Failure, Request, Response};
+use super::{Body, Failure, Request, Response};
 use crate::metrics::FailureKind;
 use rustls::ClientConfig;
 use std::sync::Arc;
 
-/// Redirects followed before the last answer counts as a failure.
-const MAX_REDIRECTS: usize = 10;
+/// The body a redirect to a GET sends: none.
+static NO_BODY: Body = Body::Empty;
 
 /// What every user of a run shares.
 pub struct UserRun {
@@ -95,12 +95,12 @@ impl UserHttp {
             .base
             .resolve(request.path)
             .map_err(|why| Failure::new(FailureKind::Other, why))?;
-        let (mut method, mut body, mut content_type) =
-            (request.method, request.body, request.content_type);
+        let (mut method, mut body) = (request.method, request.body);
+        let limit = request.max_redirects;
         let mut redirected = false;
-        for hop in 0..=MAX_REDIRECTS {
+        for hop in 0..=limit {
             let answer = self
-                .exchange(&target, method, request.headers, content_type, body)
+                .exchange(&target, method, request.headers, body)
                 .await?;
             let jar = self.jar(&target.origin.host);
             for cookie in answer.headers.get_all("set-cookie") {
@@ -114,13 +114,14 @@ impl UserHttp {
             let Some(location) = location else {
                 return self.finish(answer, redirected.then(|| target.url()));
             };
-            if hop == MAX_REDIRECTS {
+            if hop == limit {
+                if limit == 0 {
+                    // Not following redirects: the redirect is the answer.
+                    return self.finish(answer, None);
+                }
                 return Err(Failure::new(
                     FailureKind::Protocol,
-                    format!(
-                        "more than {MAX_REDIRECTS} redirects (the last to {})",
-                        target.url()
-                    ),
+                    format!("more than {limit} redirects (the last to {})", target.url()),
                 ));
             }
             let Ok(next) = run.base.location(&target, location) else {
@@ -131,7 +132,7 @@ impl UserHttp {
             redirected = true;
             // As browsers do: 303 (and 301/302 after a POST) become a GET.
             if status == 303 || (matches!(status, 301 | 302) && method == "POST") {
-                (method, body, content_type) = ("GET", None, None);
+                (method, body) = ("GET", &NO_BODY);
             }
         }
         unreachable!("the last hop returns")
@@ -144,6 +145,8 @@ impl UserHttp {
             headers,
             mut body,
             ttfb_us,
+            connect_us,
+            tls_us,
         } = answer;
         if let Some(encoding) = headers.get("content-encoding") {
             let decoded = decode(encoding, &body, self.run.max_body)
@@ -162,6 +165,8 @@ impl UserHttp {
             body,
             url,
             ttfb_us: Some(ttfb_us),
+            connect_us,
+            tls_us,
         })
     }
 
@@ -186,8 +191,7 @@ impl UserHttp {
         target: &Target,
         method: &str,
         headers: &[(String, String)],
-        content_type: Option<&str>,
-        body: Option<&[u8]>,
+        body: &Body,
     ) -> Result<Answer, Failure> {
         let cookie = self
             .cookies
@@ -203,7 +207,6 @@ impl UserHttp {
                 method,
                 cookie.as_deref(),
                 headers,
-                content_type,
                 body,
                 compress,
                 max_body,
@@ -216,7 +219,7 @@ impl UserHttp {
             .retain(|held| !held.origin.same(origin) || held.wire.usable());
         let mut reused = self.conns.iter().any(|h| h.origin.same(origin));
         loop {
-            let at = self.connection(origin).await?;
+            let (at, dialed) = self.connection(origin).await?;
             let held = &mut self.conns[at];
             let outcome = match &mut held.wire {
                 Wire::H1(conn) => {
@@ -226,7 +229,6 @@ impl UserHttp {
                         method,
                         cookie.as_deref(),
                         headers,
-                        content_type,
                         body,
                         compress,
                         max_body,
@@ -240,7 +242,6 @@ impl UserHttp {
                         method,
                         cookie.as_deref(),
                         headers,
-                        content_type,
                         body,
                         compress,
                         max_body,
@@ -249,9 +250,12 @@ impl UserHttp {
                 }
             };
             match outcome {
-                Ok((answer, keep)) => {
+                Ok((mut answer, keep)) => {
                     if !keep {
                         self.conns.remove(at);
+                    }
+                    if let Some((connect_us, tls_us)) = dialed {
+                        (answer.connect_us, answer.tls_us) = (Some(connect_us), tls_us);
                     }
                     return Ok(answer);
                 }
@@ -272,10 +276,14 @@ impl UserHttp {
         }
     }
 
-    /// The index of the user's connection to `origin`, dialed if it has none.
-    async fn connection(&mut self, origin: &Arc<Origin>) -> Result<usize, Failure> {
+    /// The index of the user's connection to `origin`, dialed if it has none
+    /// (then with its connect and TLS handshake times).
+    async fn connection(
+        &mut self,
+        origin: &Arc<Origin>,
+    ) -> Result<(usize, Option<(u64, Option<u64>)>), Failure> {
         if let Some(at) = self.conns.iter().position(|h| h.origin.same(origin)) {
-            return Ok(at);
+            return Ok((at, None));
         }
         let dialer = &self.run.dialer;
         let config = self
@@ -283,6 +291,7 @@ impl UserHttp {
             .get_or_insert_with(|| dialer.tls.for_user())
             .clone();
         let dialed = dialer.dial(origin, &config).await?;
+        let timings = (dialed.connect_us, dialed.tls_us);
         let wire = if dialed.h2 {
             match H2Conn::handshake(dialed.stream, &dialer.meter).await {
                 Ok(conn) => Wire::H2(conn),
@@ -295,7 +304,7 @@ impl UserHttp {
             origin: origin.clone(),
             wire,
         });
-        Ok(self.conns.len() - 1)
+        Ok((self.conns.len() - 1, Some(timings)))
     }
 }
 
@@ -308,8 +317,7 @@ async fn h1_exchange(
     method: &str,
     cookie: Option<&str>,
     headers: &[(String, String)],
-    content_type: Option<&str>,
-    body: Option<&[u8]>,
+    body: &Body,
     compress: bool,
     max_body: usize,
 ) -> Result<(Answer, bool), Failed> {
@@ -332,10 +340,15 @@ async fn h1_exchange(
         &target.origin.authority,
         cookie,
         headers,
-        content_type,
+        body.content_type().as_deref(),
         body,
     );
-    match conn.exchange(method, max_body).await {
+    let streamed = body
+        .in_memory()
+        .is_none()
+        .then_some(body)
+        .filter(|b| b.len().is_some());
+    match conn.exchange(method, streamed, max_body).await {
         Ok(RawResponse {
             head,
             body,
@@ -346,6 +359,8 @@ async fn h1_exchange(
                 headers: head.headers,
                 body,
                 ttfb_us,
+                connect_us: None,
+                tls_us: None,
             },
             head.keep_alive,
         )),
@@ -385,8 +400,7 @@ async fn h2_exchange(
     method: &str,
     cookie: Option<&str>,
     headers: &[(String, String)],
-    content_type: Option<&str>,
-    body: Option<&[u8]>,
+    body: &Body,
     compress: bool,
     max_body: usize,
 ) -> Result<(Answer, bool), Failed> {
@@ -411,7 +425,7 @@ async fn h2_exchange(
     if let Some(cookie) = cookie {
         builder = builder.header("cookie", cookie);
     }
-    if let Some(ct) = content_type.filter(|_| !given("content-type")) {
+    if let Some(ct) = body.content_type().filter(|_| !given("content-type")) {
         builder = builder.header("content-type", ct);
     }
     for (name, value) in headers {
@@ -430,6 +444,8 @@ async fn h2_exchange(
                 headers: r.headers,
                 body: r.body,
                 ttfb_us: r.ttfb_us,
+                connect_us: None,
+                tls_us: None,
             },
             true,
         )),

@@ -25,6 +25,11 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
     let (total, endpoints) = summary
         .stats()
         .map_err(|e| Error::Usage(format!("{}: {e}", args.summary.display())))?;
+    let counters = summary
+        .counters
+        .iter()
+        .map(|c| (c.name.clone(), c.total))
+        .collect();
     let evidence = judge::Evidence {
         total: &total,
         endpoints: &endpoints,
@@ -32,6 +37,7 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
         series: &summary.series,
         request_series: &summary.request_series,
         faults: &summary.faults,
+        counters: &counters,
     };
     summary.thresholds = judge::evaluate_all(&rules, &evidence);
     summary.verdict = Verdict::judge(&summary.thresholds, summary.breaking_point.as_ref(), &rules)

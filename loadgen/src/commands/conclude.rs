@@ -44,6 +44,7 @@ fn judge(plan: &RunPlan, launch: &Launch, outcome: crate::engine::RunOutcome) ->
         series: &agg.series,
         request_series: &agg.request_series,
         faults: &faults,
+        counters: &agg.counters,
     };
     let thresholds = evaluate_all(&plan.rules, &evidence);
     let open = plan.shape.model == LoadModel::Open;
@@ -76,6 +77,20 @@ fn judge(plan: &RunPlan, launch: &Launch, outcome: crate::engine::RunOutcome) ->
         aborted_by: outcome.aborted,
         faults,
         server: None,
+        scenarios: agg
+            .scenarios
+            .iter()
+            .map(|(name, s)| crate::report::summary::EndpointRow::new("SCENARIO", name, s, secs))
+            .collect(),
+        counters: agg
+            .counters
+            .iter()
+            .map(|(name, total)| crate::report::summary::CounterRow {
+                name: name.clone(),
+                total: *total,
+                per_sec: *total as f64 / secs.max(1e-9),
+            })
+            .collect(),
         warnings: Vec::new(),
     };
     summary.warnings = warnings(plan, &summary);

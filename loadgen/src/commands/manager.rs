@@ -2,14 +2,16 @@
 
 use super::conclude::conclude;
 use super::session::{watched, Launch, Role};
+use crate::author::feeder::Feeders;
 use crate::cli::ManagerArgs;
 use crate::distributed::manager::{self, ManagerPlan};
 use crate::distributed::WorkerSummary;
-use crate::engine::target;
+use crate::engine::{lifecycle, target, Workload};
 use crate::plan::RunPlan;
 use crate::tui::WorkerRow;
 use crate::{App, Error};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -62,12 +64,31 @@ pub async fn manager(
             "manager: listening on {addr}; waiting for {} worker(s) (`loadgen worker --manager {addr}`)",
             args.expect_workers
         );
+        // The setup and teardown run here, as a user of the manager's own.
+        let lifecycle_workload = Workload {
+            shape: plan.shape.clone(),
+            host: launch.host.clone(),
+            spec: plan.load.clone(),
+            scenarios: plan.scenarios.clone(),
+            feeders: Feeders::default(),
+            setup: Arc::new(serde_json::Value::Null),
+            stripe: (0, 1),
+        };
+        let setup = match &app.setup {
+            Some(f) => lifecycle::setup(f, &lifecycle_workload).await?,
+            None => serde_json::Value::Null,
+        };
+        let lifecycle_workload = Workload {
+            setup: Arc::new(setup.clone()),
+            ..lifecycle_workload
+        };
         let mplan = ManagerPlan {
             run: &plan,
             host: launch.host.clone(),
             expect_workers: args.expect_workers,
             join_timeout: Duration::from_secs(args.join_timeout),
             token,
+            setup,
         };
         let ran = watched(&plan, &launch.host, Role::Manager, interrupt, |on_tick, board| {
             let on_workers = move |roster: &[(WorkerSummary, u64)]| {
@@ -75,8 +96,11 @@ pub async fn manager(
             };
             manager::run(mplan, listener, &app.scenarios, interrupt, on_tick, on_workers)
         })
-        .await?;
-        conclude(&plan, &launch, ran)
+        .await;
+        if let Some(f) = &app.teardown {
+            lifecycle::teardown(f, &lifecycle_workload).await;
+        }
+        conclude(&plan, &launch, ran?)
     }
     .await;
     launch.stop().await;

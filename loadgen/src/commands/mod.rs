@@ -5,6 +5,7 @@ pub mod compare;
 pub mod conclude;
 pub mod display;
 pub mod manager;
+pub mod new;
 pub mod report;
 pub mod run;
 pub mod session;

@@ -2,18 +2,22 @@
 
 use super::conclude::conclude;
 use super::session::{watched, Launch, Role};
+use crate::author::feeder::Feeders;
 use crate::cli::RunArgs;
 use crate::client::ConnectionModel;
 use crate::engine::live::LiveRun;
-use crate::engine::{files, local, target, Workload};
+use crate::engine::{files, lifecycle, local, target, Workload};
 use crate::plan::RunPlan;
 use crate::shape::LoadModel;
 use crate::units::fmt_secs;
 use crate::{App, Error, Placement};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(app: &App, args: &RunArgs, interrupt: &CancellationToken) -> Result<u8, Error> {
     let plan = RunPlan::from_args(args, &app.scenarios)?;
+    // The feeders' files are read now: a missing or empty one is exit 2.
+    let feeders = Feeders::open(&app.feeders, (0, 1)).map_err(Error::Usage)?;
     if plan.load.client.connections == ConnectionModel::PerUser {
         // The bundled service's end of each connection is a file too when it
         // serves from this process.
@@ -29,14 +33,16 @@ pub async fn run(app: &App, args: &RunArgs, interrupt: &CancellationToken) -> Re
         }
     }
     let launch = Launch::start(app, &plan).await?;
-    let result = run_against(&plan, &launch, interrupt).await;
+    let result = run_against(app, &plan, &launch, feeders, interrupt).await;
     launch.stop().await;
     result
 }
 
 async fn run_against(
+    app: &App,
     plan: &RunPlan,
     launch: &Launch,
+    feeders: Feeders,
     interrupt: &CancellationToken,
 ) -> Result<u8, Error> {
     let reached = target::preflight(&launch.host, &plan.load.client).await?;
@@ -59,16 +65,26 @@ async fn run_against(
         plan.scenarios.len(),
         plan.out.display()
     );
-    let workload = Workload {
+    let mut workload = Workload {
         shape: shape.clone(),
         host: launch.host.clone(),
         spec: plan.load.clone(),
         scenarios: plan.scenarios.clone(),
+        feeders,
+        setup: Arc::new(serde_json::Value::Null),
+        stripe: (0, 1),
     };
+    if let Some(setup) = &app.setup {
+        workload.setup = Arc::new(lifecycle::setup(setup, &workload).await?);
+    }
     let live = LiveRun::new(plan);
+    let load = workload.clone();
     let ran = watched(plan, &launch.host, Role::Local, interrupt, |on_tick, _| {
-        local::run(workload, live, interrupt, on_tick)
+        local::run(load, live, interrupt, on_tick)
     })
-    .await?;
-    conclude(plan, launch, ran)
+    .await;
+    if let Some(teardown) = &app.teardown {
+        lifecycle::teardown(teardown, &workload).await;
+    }
+    conclude(plan, launch, ran?)
 }

@@ -30,7 +30,7 @@ pub async fn worker(
             .unwrap_or_else(|| format!("{host}-{}", std::process::id())),
         connect_timeout: std::time::Duration::from_secs(args.connect_timeout),
     };
-    worker::run(&app.scenarios, cfg, interrupt).await
+    worker::run(&app.scenarios, &app.feeders, cfg, interrupt).await
 }
 
 /// A token the join frame can carry (the manager reads at most a few KiB before checking it).

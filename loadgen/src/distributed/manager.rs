@@ -32,6 +32,8 @@ pub struct ManagerPlan<'a> {
     pub expect_workers: u32,
     pub join_timeout: Duration,
     pub token: String,
+    /// What the run's setup returned (`null` without one): every worker's users get it.
+    pub setup: serde_json::Value,
 }
 
 struct Worker {
@@ -41,6 +43,8 @@ struct Worker {
     last_seen: Instant,
     last_second: Option<u64>,
     active: bool,
+    /// Its place among the workers that started the run (its feeder stripe).
+    index: u32,
 }
 
 /// A second is closed once every active worker has reported it, or this late.
@@ -79,10 +83,14 @@ pub async fn run(
         }
     };
     started_flag.store(true, Ordering::SeqCst);
+    for (index, w) in workers.values_mut().enumerate() {
+        w.index = index as u32;
+    }
+    let stripes = workers.len() as u32;
 
     // Split and start everyone one second from now on the manager's clock.
     let start_delay = Duration::from_secs(1);
-    assign(&plan, &mut workers, 0, start_delay);
+    assign(&plan, &mut workers, 0, start_delay, stripes);
     let mut ticker = Ticker::new(Instant::now() + start_delay);
     let started = ticker.start();
     let run = plan.run;
@@ -226,6 +234,7 @@ async fn wait_for_workers(
                         last_seen: Instant::now(),
                         last_second: None,
                         active: true,
+                        index: 0,
                     },
                 );
             }
@@ -349,6 +358,7 @@ fn assign(
     workers: &mut BTreeMap<u32, Worker>,
     from_secs: u64,
     start_in: Duration,
+    stripes: u32,
 ) {
     let active: Vec<u32> = workers
         .iter()
@@ -371,6 +381,9 @@ fn assign(
             load,
             start_in_ms: start_in.as_millis() as u64,
             from_secs,
+            worker_index: w.index,
+            workers: stripes,
+            setup: plan.setup.clone(),
         })));
     }
 }
@@ -421,6 +434,7 @@ fn lose(
     let left = workers.values().filter(|w| w.active).count();
     eprintln!("manager: worker {id} lost at {at:.1} s ({reason}); moving its {moved} users onto {left} worker(s)");
     if left > 0 {
-        assign(plan, workers, at as u64, Duration::ZERO);
+        let stripes = workers.len() as u32;
+        assign(plan, workers, at as u64, Duration::ZERO, stripes);
     }
 }

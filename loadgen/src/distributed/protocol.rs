@@ -49,6 +49,19 @@ pub struct Assignment {
     pub load: LoadSpec,
     pub start_in_ms: u64,
     pub from_secs: u64,
+    /// This worker's place among the run's first workers (its feeder stripe
+    /// and the base of its users' ids): `worker_index` of `workers`.
+    #[serde(default)]
+    pub worker_index: u32,
+    #[serde(default = "one")]
+    pub workers: u32,
+    /// What the run's setup returned, on the manager.
+    #[serde(default)]
+    pub setup: serde_json::Value,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ use super::protocol::{
     printable, scenario_fingerprint, Assignment, Join, Message, HEARTBEAT_SECS, MAX_NAME_CHARS,
     MISSED_HEARTBEATS, PROTOCOL_VERSION,
 };
+use crate::author::feeder::{Feeder, Feeders};
 use crate::author::scenario::ScenarioDef;
 use crate::client::ConnectionModel;
 use crate::engine::generate::generate;
@@ -63,6 +64,7 @@ fn lost(why: impl std::fmt::Display) -> Error {
 
 pub async fn run(
     registered: &[ScenarioDef],
+    feeders: &[(String, Feeder)],
     cfg: WorkerConfig,
     interrupt: &CancellationToken,
 ) -> Result<u8, Error> {
@@ -154,10 +156,23 @@ pub async fn run(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
     eprintln!("worker {id}: load started at unix_ms={epoch_ms}");
+    // Opened once, on this worker's stripe: a new share goes on where it was.
+    let stripe = (
+        u64::from(first.worker_index),
+        u64::from(first.workers.max(1)),
+    );
+    let opened = match Feeders::open(feeders, stripe) {
+        Ok(opened) => Some(opened),
+        Err(why) => {
+            eprintln!("worker {id}: cannot run its share: {why}");
+            let _ = tx.send(Message::Failed { reason: why });
+            None
+        }
+    };
     let mut current = first;
     let limit = files::raise_limit();
-    loop {
-        let workload = workload(&current, registered, start)?;
+    while let Some(opened) = opened.clone() {
+        let workload = workload(&current, registered, opened, stripe, start)?;
         if workload.spec.client.connections == ConnectionModel::PerUser {
             if let Some(why) = files::too_many(workload.peak_users(), 1, limit) {
                 eprintln!("worker {id}: warning: {why}");
@@ -256,15 +271,33 @@ async fn connect(cfg: &WorkerConfig, interrupt: &CancellationToken) -> Result<Tc
 }
 
 /// The workload of an assignment, resumed `from_secs` into the plan.
-fn workload(a: &Assignment, registered: &[ScenarioDef], start: Instant) -> Result<Workload, Error> {
+fn workload(
+    a: &Assignment,
+    registered: &[ScenarioDef],
+    feeders: Feeders,
+    stripe: (u64, u64),
+    start: Instant,
+) -> Result<Workload, Error> {
     let elapsed = start.elapsed().as_secs().max(a.from_secs);
     let shape = if a.from_secs == 0 && elapsed < 1 {
         a.shape.clone()
     } else {
         a.shape.tail_from(elapsed)
     };
-    Workload::new(shape, a.host.clone(), a.load.clone(), registered)
-        .map_err(|e| Error::Run(format!("the manager's assignment: {e}")))
+    let scenarios = a
+        .load
+        .selection
+        .resolve(registered)
+        .map_err(|e| Error::Run(format!("the manager's assignment: {e}")))?;
+    Ok(Workload {
+        shape,
+        host: a.host.clone(),
+        spec: a.load.clone(),
+        scenarios,
+        feeders,
+        setup: Arc::new(a.setup.clone()),
+        stripe,
+    })
 }
 
 async fn read_manager(mut reader: FrameReader, control: Shared) {

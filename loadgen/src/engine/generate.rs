@@ -22,6 +22,7 @@ pub fn context(
     workload: &Workload,
     recorder: &Arc<Recorder>,
     cut: CancellationToken,
+    halt: &CancellationToken,
 ) -> Result<Arc<VuContext>, Error> {
     let client = Client::new(
         &workload.spec.client,
@@ -29,13 +30,18 @@ pub fn context(
         recorder.connections.clone(),
     )
     .map_err(Error::Usage)?;
-    Ok(Arc::new(VuContext {
-        recorder: recorder.clone(),
+    Ok(Arc::new(VuContext::new(
+        recorder.clone(),
         client,
-        timeout: workload.spec.request_timeout(),
+        workload.spec.request_timeout(),
         cut,
-        grace: workload.spec.graceful_stop(),
-    }))
+        workload.spec.graceful_stop(),
+        workload.spec.headers.clone(),
+        workload.feeders.clone(),
+        workload.setup.clone(),
+        halt.clone(),
+        u32::try_from(workload.stripe.0).unwrap_or(u32::MAX),
+    )))
 }
 
 /// Runs the load from `start` to the plan's end (or the halt) and its
@@ -47,7 +53,7 @@ pub async fn generate(
     start: Instant,
 ) -> Result<Instant, Error> {
     let mut ending = Ending::new();
-    let ctx = context(workload, recorder, ending.cut.clone())?;
+    let ctx = context(workload, recorder, ending.cut.clone(), halt)?;
     let plan_end = start + Duration::from_secs(workload.shape.total_secs());
     let grace = workload.spec.graceful_stop();
     let result = match workload.shape.model {

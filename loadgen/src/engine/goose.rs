@@ -3,8 +3,8 @@
 
 use super::Workload;
 use crate::author::context::VuContext;
-use crate::author::runner::TaskRunner;
-use crate::author::scenario::ScenarioDef;
+use crate::author::runner::{persona_of, TaskRunner};
+use crate::author::scenario::{ScenarioDef, When};
 use crate::shape::Shape;
 use crate::Error;
 use goose::client::GooseClientBuilder;
@@ -77,6 +77,7 @@ fn to_goose(def: &ScenarioDef, ctx: &Arc<VuContext>) -> Result<Scenario, String>
     if let Some((min, max)) = def.think_time() {
         scenario = scenario.set_wait_time(min, max).map_err(err)?;
     }
+    let persona = persona_of(def);
     let up = ctx.recorder.clone();
     let started: TransactionFunction = Arc::new(move |_: &mut GooseUser| {
         up.user_started();
@@ -99,11 +100,7 @@ fn to_goose(def: &ScenarioDef, ctx: &Arc<VuContext>) -> Result<Scenario, String>
                 .set_on_stop(),
         );
     for task in def.tasks() {
-        let runner = Arc::new(TaskRunner {
-            f: task.f.clone(),
-            name: task.name.clone(),
-            ctx: ctx.clone(),
-        });
+        let runner = Arc::new(TaskRunner::new(task, ctx, &persona));
         let function: TransactionFunction = Arc::new(move |user: &mut GooseUser| {
             let runner = runner.clone();
             Box::pin(async move {
@@ -115,9 +112,11 @@ fn to_goose(def: &ScenarioDef, ctx: &Arc<VuContext>) -> Result<Scenario, String>
             .set_name(&task.name)
             .set_weight(task.weight)
             .map_err(err)?;
-        if task.on_start {
-            t = t.set_on_start();
-        }
+        t = match task.when {
+            When::Start => t.set_on_start(),
+            When::Stop => t.set_on_stop(),
+            When::Loop => t,
+        };
         scenario = scenario.register_transaction(t);
     }
     Ok(scenario)

@@ -11,6 +11,7 @@
 //! - [`ticker`]: the one per-second clock of local runs, managers and workers.
 //! - [`stop`]: cancellation handed in from the command line, bridged to goose;
 //!   [`ending`]: the end of the load on time (graceful stop, then the cut).
+//! - [`lifecycle`]: the run's setup and teardown.
 //! - [`bundled`], [`target`]: the service started when no host is given; the
 //!   reachability check of a host. [`files`]: the open-file limit connections need.
 
@@ -20,6 +21,7 @@ pub mod ending;
 pub mod files;
 pub mod generate;
 pub mod goose;
+pub mod lifecycle;
 pub mod live;
 pub mod local;
 pub mod open;
@@ -28,6 +30,7 @@ pub mod stop;
 pub mod target;
 pub mod ticker;
 
+use crate::author::feeder::Feeders;
 use crate::author::scenario::ScenarioDef;
 use crate::author::selection::ScenarioSelection;
 use crate::client::ClientSettings;
@@ -36,6 +39,7 @@ use crate::judge::BreakingPoint;
 use crate::metrics::{Aggregator, FinalSecond};
 use crate::shape::Shape;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// What every load generator of a run needs from the command line, beyond its
 /// share of the shape and the host. Workers receive it whole from the manager,
@@ -59,6 +63,9 @@ pub struct LoadSpec {
     /// (`--graceful-stop`), in milliseconds.
     #[serde(default = "default_graceful_stop_ms")]
     pub graceful_stop_ms: u64,
+    /// `--header`: on every request (a scenario's, user's or request's own replace them).
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
 }
 
 fn default_graceful_stop_ms() -> u64 {
@@ -76,30 +83,22 @@ impl LoadSpec {
 }
 
 /// The load one process generates: a shape of users on a host, running scenarios.
+#[derive(Clone)]
 pub struct Workload {
     pub shape: Shape,
     pub host: String,
     pub spec: LoadSpec,
     /// `spec.selection` resolved against the registered scenarios.
     pub scenarios: Vec<ScenarioDef>,
-}
-
-impl Workload {
-    /// The workload of `spec` on `host`; an error names a scenario that cannot be resolved.
-    pub fn new(
-        shape: Shape,
-        host: String,
-        spec: LoadSpec,
-        registered: &[ScenarioDef],
-    ) -> Result<Workload, String> {
-        let scenarios = spec.selection.resolve(registered)?;
-        Ok(Workload {
-            shape,
-            host,
-            spec,
-            scenarios,
-        })
-    }
+    /// The feeders registered with the App, opened for this process (kept
+    /// open across a worker's new shares, so no row is handed out twice).
+    pub feeders: Feeders,
+    /// What the run's setup returned (`null` without one).
+    pub setup: Arc<serde_json::Value>,
+    /// This process's place among the run's generators: worker `stripe.0` of
+    /// `stripe.1` (`(0, 1)` for a local run). Feeders deal rows by it, and
+    /// users' ids are counted from its base.
+    pub stripe: (u64, u64),
 }
 
 impl Workload {

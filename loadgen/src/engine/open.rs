@@ -13,8 +13,8 @@ use super::arrivals::Schedule;
 use super::ending::Ending;
 use super::Workload;
 use crate::author::context::{self, VuContext};
-use crate::author::runner::TaskRunner;
-use crate::author::scenario::{ScenarioDef, TaskDef};
+use crate::author::runner::{self, TaskRunner};
+use crate::author::scenario::{ScenarioDef, TaskDef, When};
 use crate::Error;
 use goose::config::GooseConfiguration;
 use goose::goose::GooseUser;
@@ -47,29 +47,27 @@ struct Idle {
     user: usize,
 }
 
-/// What a scenario's users run: its weighted tasks and its on-start tasks.
+/// What a scenario's users run: its weighted tasks, and its on-start and
+/// on-stop tasks.
 struct Persona {
     name: Arc<str>,
     on_start: Vec<TaskRunner>,
+    on_stop: Vec<TaskRunner>,
     tasks: Vec<(usize, TaskRunner)>,
     total_weight: usize,
 }
 
 impl Persona {
     fn of(def: &ScenarioDef, ctx: &Arc<VuContext>) -> Persona {
-        let runner = |t: &TaskDef| TaskRunner {
-            f: t.f.clone(),
-            name: t.name.clone(),
-            ctx: ctx.clone(),
-        };
-        let tasks: Vec<(usize, TaskRunner)> = def
-            .tasks()
-            .filter(|t| !t.on_start)
-            .map(|t| (t.weight, runner(t)))
-            .collect();
+        let persona = runner::persona_of(def);
+        let runner = |t: &TaskDef| TaskRunner::new(t, ctx, &persona);
+        let when = |w: When| def.tasks().filter(move |t| t.when == w);
+        let tasks: Vec<(usize, TaskRunner)> =
+            when(When::Loop).map(|t| (t.weight, runner(t))).collect();
         Persona {
             name: Arc::from(def.name.as_str()),
-            on_start: def.tasks().filter(|t| t.on_start).map(runner).collect(),
+            on_start: when(When::Start).map(runner).collect(),
+            on_stop: when(When::Stop).map(runner).collect(),
             total_weight: tasks.iter().map(|(w, _)| w).sum::<usize>().max(1),
             tasks,
         }
@@ -248,6 +246,9 @@ async fn user_main(
         if idle.send(Idle { scenario, user: id }).is_err() {
             break;
         }
+    }
+    for task in &persona.on_stop {
+        task.run(&mut user).await;
     }
     ctx.recorder.user_stopped();
 }

@@ -19,6 +19,8 @@ pub struct Evidence<'a> {
     /// The series of the requests windowed rules name.
     pub request_series: &'a [RequestSeries],
     pub faults: &'a [FaultReport],
+    /// Tasks' counters (`vu.count`), over the run.
+    pub counters: &'a BTreeMap<String, u64>,
 }
 
 impl Rule {
@@ -37,6 +39,16 @@ impl Rule {
         }
         if self.metric == Metric::Recovery {
             return self.judge_recovery(e.faults);
+        }
+        if matches!(self.metric, Metric::Count | Metric::CountRate) {
+            let name = self.name.as_deref().unwrap_or_default();
+            let total = e.counters.get(name).copied().unwrap_or(0) as f64;
+            let observed = if self.metric == Metric::Count {
+                total
+            } else {
+                total / e.secs.max(1e-9)
+            };
+            return self.result(Some(observed), None);
         }
         let (total, endpoints, secs) = (e.total, e.endpoints, e.secs);
         let mut subject = EndpointStats::default();
@@ -59,7 +71,9 @@ impl Rule {
                 Metric::Max => stats.hist.max() as f64,
                 Metric::ErrorRate => stats.error_rate(),
                 Metric::Rps => stats.requests as f64 / secs.max(1e-9),
-                Metric::Recovery => unreachable!("judged above"),
+                Metric::Recovery | Metric::Count | Metric::CountRate => {
+                    unreachable!("judged above")
+                }
             })
         };
         self.result(observed, None)
@@ -124,6 +138,7 @@ mod tests {
             series: &[],
             request_series: &[],
             faults: &[],
+            counters: &BTreeMap::new(),
         };
         let check = |t: &str| Rule::parse(t).unwrap().evaluate(&evidence).passed;
         assert!(check("p50<501ms") && !check("p50<499ms"));
@@ -171,6 +186,7 @@ mod tests {
             series: &all,
             request_series: std::slice::from_ref(&books),
             faults: &[],
+            counters: &BTreeMap::new(),
         };
         let judged = r.evaluate(&evidence);
         assert!(!judged.passed);

@@ -104,6 +104,7 @@ impl LiveJudges {
                 series: &aggregator.series,
                 request_series: &aggregator.request_series,
                 faults: &[],
+                counters: &aggregator.counters,
             };
             let failed = self
                 .abort_rules

@@ -16,6 +16,10 @@ pub enum Metric {
     Rps,
     /// Seconds from each fault (`--at`) to recovery: the slowest fault is judged.
     Recovery,
+    /// A task's counter (`vu.count`), in all: `count(orders)>=100`.
+    Count,
+    /// A task's counter per second of the run: `rate(orders)>2`.
+    CountRate,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +41,7 @@ impl Metric {
         match self {
             Metric::Percentile(q) => [50.0, 95.0, 99.0].contains(&q),
             Metric::Avg | Metric::Max | Metric::ErrorRate | Metric::Rps => true,
-            Metric::Min | Metric::Recovery => false,
+            Metric::Min | Metric::Recovery | Metric::Count | Metric::CountRate => false,
         }
     }
 }
@@ -71,7 +75,9 @@ pub struct Rule {
     pub window_secs: Option<u64>,
 }
 
-const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+const METHODS: [&str; 9] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "FLOW", "TASK",
+];
 
 impl Rule {
     pub fn parse(text: &str) -> Result<Rule, String> {
@@ -111,9 +117,21 @@ impl Rule {
         } else {
             (Op::Gt, &rest[1..])
         };
-        let metric = parse_metric(metric_text.trim()).map_err(bad)?;
+        let (metric, counter) = match counter_of(metric_text.trim()) {
+            Some((metric, name)) => (metric, Some(name)),
+            None => (parse_metric(metric_text.trim()).map_err(bad)?, None),
+        };
+        if counter.is_some() && (target.is_some() || window_secs.is_some()) {
+            return Err(bad(
+                "a counter's rule has no window and names no request".into()
+            ));
+        }
         let limit = match metric {
             Metric::ErrorRate => parse_rate(value.trim()),
+            Metric::Count | Metric::CountRate => value
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("'{}' is not a number", value.trim())),
             Metric::Rps => value
                 .trim()
                 .parse::<f64>()
@@ -144,7 +162,7 @@ impl Rule {
             return Err(bad("this rule can never pass".into()));
         }
         let (method, name) = match target {
-            None => (None, None),
+            None => (None, counter),
             Some("") => {
                 return Err(bad(
                     "'for' must name a request, as in 'for GET /books/{id}'".into(),
@@ -198,9 +216,22 @@ impl Rule {
             Metric::ErrorRate => format!("{:.2}%", v * 100.0),
             Metric::Rps => format!("{v:.1} rps"),
             Metric::Recovery => fmt_secs((v / 1e6).round() as u64),
+            Metric::Count => format!("{v:.0}"),
+            Metric::CountRate => format!("{v:.2}/s"),
             _ => fmt_us(v.round() as u64),
         }
     }
+}
+
+/// `count(NAME)` or `rate(NAME)`: a counter's metric and its name.
+fn counter_of(text: &str) -> Option<(Metric, String)> {
+    let (metric, rest) = if let Some(rest) = text.strip_prefix("count(") {
+        (Metric::Count, rest)
+    } else {
+        (Metric::CountRate, text.strip_prefix("rate(")?)
+    };
+    let name = rest.strip_suffix(')')?.trim();
+    (!name.is_empty()).then(|| (metric, name.to_string()))
 }
 
 fn parse_metric(text: &str) -> Result<Metric, String> {
@@ -213,7 +244,7 @@ fn parse_metric(text: &str) -> Result<Metric, String> {
         "recovery" => Ok(Metric::Recovery),
         _ => match text.strip_prefix('p').and_then(|p| p.parse::<f64>().ok()) {
             Some(p) if p > 0.0 && p <= 100.0 => Ok(Metric::Percentile(p)),
-            _ => Err(format!("unknown metric '{text}': use pNN (p50, p95, p99.9), avg, min, max, error-rate, rps or recovery")),
+            _ => Err(format!("unknown metric '{text}': use pNN (p50, p95, p99.9), avg, min, max, error-rate, rps, recovery, count(NAME) or rate(NAME)")),
         },
     }
 }
@@ -257,6 +288,23 @@ mod tests {
         assert_eq!(Rule::parse("p95>5s for 2m").unwrap().window_secs, Some(120));
         let r = Rule::parse("recovery<30s").unwrap();
         assert_eq!((r.metric, r.limit), (Metric::Recovery, 30_000_000.0));
+        let r = Rule::parse("count(orders_created)>=100").unwrap();
+        assert_eq!(
+            (r.metric, r.name.as_deref(), r.limit),
+            (Metric::Count, Some("orders_created"), 100.0)
+        );
+        assert_eq!(
+            Rule::parse("rate(orders)>2.5").unwrap().metric,
+            Metric::CountRate
+        );
+        assert!(Rule::parse("count(x)>1 for 30s").is_err());
+        assert_eq!(
+            Rule::parse("p95<2s for FLOW checkout")
+                .unwrap()
+                .method
+                .as_deref(),
+            Some("FLOW")
+        );
     }
 
     #[test]

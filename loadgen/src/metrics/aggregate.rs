@@ -7,6 +7,9 @@ use super::figures::ErrorCount;
 use super::generator::{GeneratorStats, GeneratorTotals};
 use super::hdr;
 use super::recorder::{MAX_NAMES, OTHER_NAMES};
+
+/// Rows of timed flows (`vu.measure`): kept out of the totals.
+pub const FLOW_METHOD: &str = "FLOW";
 use super::request_series::RequestSeries;
 use super::second::SecondPoint;
 use super::snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};
@@ -22,6 +25,16 @@ struct PendingSecond {
     per_endpoint: BTreeMap<EndpointKey, EndpointStats>,
 }
 
+/// The entry of `name`, or of `OTHER_NAMES` once `MAX_NAMES` are kept.
+fn capped<'a, V: Default>(map: &'a mut BTreeMap<String, V>, name: &str) -> &'a mut V {
+    let key = if map.contains_key(name) || map.len() < MAX_NAMES {
+        name
+    } else {
+        OTHER_NAMES
+    };
+    map.entry(key.to_string()).or_default()
+}
+
 /// A second that has been finalized: its point and its merged stats.
 pub struct FinalSecond {
     pub point: SecondPoint,
@@ -33,6 +46,10 @@ pub struct FinalSecond {
 /// so snapshots from several workers for the same second merge first.
 pub struct Aggregator {
     pub endpoints: BTreeMap<EndpointKey, EndpointStats>,
+    /// The same requests by scenario (persona), over the run.
+    pub scenarios: BTreeMap<String, EndpointStats>,
+    /// Tasks' own counters (`vu.count`), over the run.
+    pub counters: BTreeMap<String, u64>,
     pub total: EndpointStats,
     pub series: Vec<SecondPoint>,
     /// The users' connections over the run (per-user model).
@@ -56,6 +73,8 @@ impl Aggregator {
     pub fn new(window_len: usize) -> Aggregator {
         Aggregator {
             endpoints: BTreeMap::new(),
+            scenarios: BTreeMap::new(),
+            counters: BTreeMap::new(),
             total: EndpointStats::default(),
             series: Vec::new(),
             connections: ConnectionTotals::default(),
@@ -86,6 +105,12 @@ impl Aggregator {
     pub fn ingest(&mut self, snap: &IntervalSnapshot) -> bool {
         if self.series.last().is_some_and(|p| snap.second <= p.second) {
             return false;
+        }
+        for (name, stats) in &snap.scenarios {
+            capped(&mut self.scenarios, name).merge(stats);
+        }
+        for (name, n) in &snap.counters {
+            *capped(&mut self.counters, name) += n;
         }
         let pending = self.pending.entry(snap.second).or_default();
         pending.users += snap.users;
@@ -122,7 +147,10 @@ impl Aggregator {
         let mut out = Vec::with_capacity(done.len());
         for (second, mut p) in done {
             for (key, stats) in &p.per_endpoint {
-                p.total.merge(stats);
+                // A timed flow's requests are in the total already.
+                if key.method != FLOW_METHOD {
+                    p.total.merge(stats);
+                }
                 self.endpoints.entry(key.clone()).or_default().merge(stats);
                 for (kind, message) in stats.errors.keys() {
                     self.seen

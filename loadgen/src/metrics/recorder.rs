@@ -29,6 +29,10 @@ pub struct Sample<'a> {
     pub failure: Option<(FailureKind, &'a str)>,
     /// From the send to the first byte of the answer, when one came (per-user model).
     pub ttfb_us: Option<u64>,
+    /// The answer's HTTP status (0: no answer).
+    pub status: u16,
+    /// The scenario (persona) whose user made it.
+    pub scenario: Option<&'a str>,
 }
 
 /// Per-endpoint stats keyed by name, then method, so a lookup allocates
@@ -37,6 +41,8 @@ pub struct Sample<'a> {
 struct Shard {
     endpoints: HashMap<String, Vec<(&'static str, EndpointStats)>>,
     ttfb_us: Option<hdrhistogram::Histogram<u64>>,
+    scenarios: HashMap<String, EndpointStats>,
+    counters: HashMap<String, u64>,
 }
 
 /// Records every request into HDR stats. Each thread writes its own shard, so
@@ -91,6 +97,36 @@ impl Recorder {
         if let Some(us) = sample.service_us {
             stats.record_service(us);
         }
+        if sample.status != 0 {
+            stats.record_status(sample.status);
+        }
+        if let Some(scenario) = sample.scenario {
+            let stats = match shard.scenarios.get_mut(scenario) {
+                Some(stats) => stats,
+                None => shard.scenarios.entry(scenario.to_string()).or_default(),
+            };
+            stats.record(sample.latency_us, sample.bytes, sample.failure);
+            if let Some(us) = sample.service_us {
+                stats.record_service(us);
+            }
+        }
+    }
+
+    /// Adds `n` to a task's own counter (`vu.count`). At most `MAX_NAMES`
+    /// counters; the rest are added to `OTHER_NAMES`.
+    pub fn count(&self, name: &str, n: u64) {
+        let index = SHARD.with(|s| s.get());
+        let mut shard = self.shards[index].lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = shard.counters.get_mut(name) {
+            *c += n;
+            return;
+        }
+        let key = if shard.counters.len() < MAX_NAMES {
+            name
+        } else {
+            OTHER_NAMES
+        };
+        *shard.counters.entry(key.to_string()).or_default() += n;
     }
 
     /// The row a name new to this shard goes in: its own, while fewer than
@@ -149,6 +185,12 @@ impl Recorder {
                     .add(ttfb)
                     .expect("histograms share bounds");
             }
+            for (name, stats) in taken.scenarios {
+                snap.scenarios.entry(name).or_default().merge(&stats);
+            }
+            for (name, n) in taken.counters {
+                *snap.counters.entry(name).or_default() += n;
+            }
             for (name, methods) in taken.endpoints {
                 for (method, stats) in methods {
                     let key = EndpointKey {
@@ -185,6 +227,8 @@ mod tests {
                             bytes: 1,
                             failure,
                             ttfb_us: None,
+                            status: 200,
+                            scenario: Some("reader"),
                         });
                     }
                 })
@@ -228,6 +272,8 @@ mod tests {
                     bytes: 0,
                     failure: None,
                     ttfb_us: None,
+                    status: 200,
+                    scenario: None,
                 });
             }
         }

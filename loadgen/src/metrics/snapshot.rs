@@ -95,6 +95,8 @@ pub struct EndpointStats {
     /// Service times (from each request's send), when `hist` holds something
     /// else: in the open model `hist` is timed from each arrival's due time.
     pub service: Option<Histogram<u64>>,
+    /// Answers by HTTP status (requests without an answer are not here).
+    pub statuses: BTreeMap<u16, u64>,
 }
 
 impl Default for EndpointStats {
@@ -107,6 +109,7 @@ impl Default for EndpointStats {
             clamped: 0,
             errors: BTreeMap::new(),
             service: None,
+            statuses: BTreeMap::new(),
         }
     }
 }
@@ -122,6 +125,11 @@ impl EndpointStats {
             self.failures += 1;
             self.add_error(kind, message, 1);
         }
+    }
+
+    /// The status of the answer just recorded.
+    pub fn record_status(&mut self, status: u16) {
+        *self.statuses.entry(status).or_default() += 1;
     }
 
     /// The service time of the request just recorded (open model).
@@ -155,6 +163,9 @@ impl EndpointStats {
         if let Some(theirs) = &other.service {
             let ours = self.service.get_or_insert_with(hdr::new_histogram);
             ours.add(theirs).expect("histograms share bounds");
+        }
+        for (status, n) in &other.statuses {
+            *self.statuses.entry(*status).or_default() += n;
         }
     }
 
@@ -190,6 +201,8 @@ struct StatsWire {
     errors: Vec<(FailureKind, String, u64)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     service_hdr: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    statuses: Vec<(u16, u64)>,
 }
 
 impl From<EndpointStats> for StatsWire {
@@ -202,6 +215,7 @@ impl From<EndpointStats> for StatsWire {
             clamped: s.clamped,
             errors: s.errors.into_iter().map(|((k, m), n)| (k, m, n)).collect(),
             service_hdr: s.service.as_ref().map(hdr::to_base64),
+            statuses: s.statuses.into_iter().collect(),
         }
     }
 }
@@ -225,6 +239,13 @@ impl TryFrom<StatsWire> for EndpointStats {
                 w.requests
             ));
         }
+        let answered: u64 = w.statuses.iter().map(|(_, n)| n).sum();
+        if answered > w.requests || w.statuses.iter().any(|(s, _)| !(100..1000).contains(s)) {
+            return Err(format!(
+                "status counts ({answered} answers) do not fit {} requests",
+                w.requests
+            ));
+        }
         Ok(EndpointStats {
             hist,
             requests: w.requests,
@@ -233,6 +254,7 @@ impl TryFrom<StatsWire> for EndpointStats {
             clamped: w.clamped,
             errors: w.errors.into_iter().map(|(k, m, n)| ((k, m), n)).collect(),
             service,
+            statuses: w.statuses.into_iter().collect(),
         })
     }
 }
@@ -252,6 +274,12 @@ pub struct IntervalSnapshot {
     pub generator: GeneratorStats,
     #[serde(with = "as_pairs")]
     pub endpoints: BTreeMap<EndpointKey, EndpointStats>,
+    /// The same requests by scenario (persona).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scenarios: BTreeMap<String, EndpointStats>,
+    /// Counters tasks kept (`vu.count(name, n)`), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counters: BTreeMap<String, u64>,
 }
 
 /// JSON maps need string keys: endpoints travel as a list of (key, stats) pairs.

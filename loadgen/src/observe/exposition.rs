@@ -323,6 +323,7 @@ fn thresholds(out: &mut Out, info: &RunInfo, view: &View) {
         series: &agg.series,
         request_series: &agg.request_series,
         faults: &[],
+        counters: &agg.counters,
     };
     out.family(
         "loadgen_threshold_passing",

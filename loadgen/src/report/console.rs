@@ -149,6 +149,7 @@ pub fn final_report(s: &Summary) -> String {
             );
         }
     }
+    out.push_str(&super::breakdown::breakdown(s));
     if !s.warnings.is_empty() {
         let _ = writeln!(out);
         for w in &s.warnings {

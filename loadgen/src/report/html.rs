@@ -77,6 +77,7 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<h2>Latency by percentile</h2>")?;
     out.write_all(line_chart(&percentile_chart(m)).as_bytes())?;
     endpoints_table(m, out)?;
+    super::html_breakdown::breakdown_section(m, out)?;
     thresholds_table(m, out)?;
     faults_table(m, out)?;
     breaking_point(m, out)?;

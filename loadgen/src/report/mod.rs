@@ -7,15 +7,18 @@
 //! - [`console`]: the status line while running; the Locust table and verdict at the end.
 //! - [`model`]: the summary with its histograms decoded (and the hlog's, if any).
 //! - [`csv`]: `stats.csv`, `stats_history.csv`, `failures.csv` in Locust's layout.
+//! - [`breakdown`]: statuses, scenarios, counters and feeders after the console table.
 //! - [`html`] (with `html_charts`, `html_connections`) and [`svg`]: the
 //!   self-contained `report.html`, its charts and its connections section.
 //! - [`junit`] and [`markdown`]: for CI test reports and step summaries.
 //! - [`hlog`]: `latency.hlog`, written during the run, read back here.
 
+pub mod breakdown;
 pub mod console;
 pub mod csv;
 pub mod hlog;
 pub mod html;
+mod html_breakdown;
 mod html_charts;
 mod html_connections;
 pub mod junit;

@@ -68,6 +68,12 @@ pub struct Summary {
     /// The target's own metrics, second by second, as `--scrape` read them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerMetrics>,
+    /// The requests by scenario (persona): a row each, as the endpoints'.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<EndpointRow>,
+    /// Tasks' own counters (`vu.count`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counters: Vec<CounterRow>,
     /// What a person should know about how the figures came to be (names
     /// folded past the cap, the rule a run without thresholds was judged by).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -129,6 +135,9 @@ pub struct EndpointRow {
     #[serde(flatten)]
     pub figures: EndpointFigures,
     pub clamped: u64,
+    /// Answers by HTTP status (`"200": 1520`); absent before status counts existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statuses: BTreeMap<String, u64>,
     /// The cumulative histogram: HdrHistogram V2 (deflate), base64.
     pub hdr: String,
 }
@@ -140,6 +149,11 @@ impl EndpointRow {
             name: name.into(),
             figures: EndpointFigures::of(s, secs),
             clamped: s.clamped,
+            statuses: s
+                .statuses
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
             hdr: hdr::to_base64(&s.hist),
         }
     }
@@ -169,8 +183,22 @@ impl EndpointRow {
             clamped: self.clamped,
             errors: BTreeMap::new(),
             service: None,
+            statuses: self
+                .statuses
+                .iter()
+                .filter_map(|(k, v)| Some((k.parse().ok()?, *v)))
+                .collect(),
         })
     }
+}
+
+/// A task's own counter over the run (`vu.count`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CounterRow {
+    pub name: String,
+    pub total: u64,
+    /// `total` over the run's duration.
+    pub per_sec: f64,
 }
 
 impl Summary {

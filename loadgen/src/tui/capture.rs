@@ -45,6 +45,7 @@ pub fn capture(v: TickView<'_>) -> Snapshot {
         request_series: &agg.request_series,
         // Recoveries are judged when the run ends: shown without a verdict until then.
         faults: &[],
+        counters: &agg.counters,
     };
     let rules = v
         .rules

@@ -126,12 +126,14 @@ impl Seen {
 /// How a test server answers: status, headers and body for a request's
 /// method, path (with query) and headers.
 pub type Handler = Arc<
-    dyn Fn(&str, &str, &http::HeaderMap) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + Sync,
+    dyn Fn(&str, &str, &http::HeaderMap, &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>)
+        + Send
+        + Sync,
 >;
 
 /// A plain handler: 200, the path as the body.
 pub fn echo_path() -> Handler {
-    Arc::new(|_, path, _| (200, vec![], path.as_bytes().to_vec()))
+    Arc::new(|_, path, _, _| (200, vec![], path.as_bytes().to_vec()))
 }
 
 pub struct Web {
@@ -236,7 +238,13 @@ where
                 .uri()
                 .path_and_query()
                 .map_or("/".to_string(), |p| p.to_string());
-            let (status, headers, body) = handler(req.method().as_str(), &path, req.headers());
+            let (parts, incoming) = req.into_parts();
+            let sent = http_body_util::BodyExt::collect(incoming)
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            let (status, headers, body) =
+                handler(parts.method.as_str(), &path, &parts.headers, &sent);
             let mut response = hyper::Response::builder().status(status);
             for (k, v) in headers {
                 response = response.header(k, v);

@@ -1,6 +1,7 @@
 //! One keep-alive HTTP/1.1 connection, written and read from the user's own
 //! task: no pool, no dispatcher task. Counted while open.
 
+use super::super::body::Body;
 use super::super::stream::Stream;
 use super::wire::{parse_head, ChunkedDecoder, Framing, Head};
 use crate::metrics::ConnectionMeter;
@@ -96,6 +97,7 @@ impl Conn {
     pub async fn exchange(
         &mut self,
         method: &str,
+        streamed: Option<&Body>,
         max_body: usize,
     ) -> Result<RawResponse, ExchangeError> {
         self.unsettled = true;
@@ -104,6 +106,11 @@ impl Conn {
             .write_all(&self.wbuf)
             .await
             .map_err(|e| io_failure(e, ExchangeError::Write))?;
+        if let Some(body) = streamed {
+            body.write_streamed(&mut self.stream)
+                .await
+                .map_err(|e| io_failure(e, ExchangeError::Write))?;
+        }
         self.stream
             .flush()
             .await

@@ -1,6 +1,7 @@
 //! HTTP/1.1 on the wire, as pure functions over bytes: a request head written
 //! into a reused buffer, a response head parsed (httparse), and the body's framing.
 
+use super::super::body::Body;
 use super::super::headers::Headers;
 use std::io::Write;
 
@@ -43,7 +44,7 @@ pub fn write_request(
     cookie: Option<&str>,
     headers: &[(String, String)],
     content_type: Option<&str>,
-    body: Option<&[u8]>,
+    body: &Body,
 ) {
     out.clear();
     let given = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
@@ -68,15 +69,16 @@ pub fn write_request(
     if let Some(ct) = content_type.filter(|_| !given("content-type")) {
         let _ = write!(out, "Content-Type: {ct}\r\n");
     }
-    match body {
-        Some(body) => {
-            let _ = write!(out, "Content-Length: {}\r\n\r\n", body.len());
-            out.extend_from_slice(body);
+    // A streamed body (a multipart form) follows the head as it is read.
+    match (body.len(), body.in_memory()) {
+        (Some(len), inline) => {
+            let _ = write!(out, "Content-Length: {len}\r\n\r\n");
+            out.extend_from_slice(inline.unwrap_or_default());
         }
-        None if matches!(method, "POST" | "PUT" | "PATCH") => {
+        (None, _) if matches!(method, "POST" | "PUT" | "PATCH") => {
             out.extend_from_slice(b"Content-Length: 0\r\n\r\n")
         }
-        None => out.extend_from_slice(b"\r\n"),
+        (None, _) => out.extend_from_slice(b"\r\n"),
     }
 }
 
@@ -305,18 +307,21 @@ mod tests {
             Some("a=1; b=2"),
             &headers,
             Some("application/json"),
-            Some(b"{}"),
+            &Body::Bytes {
+                content_type: None,
+                bytes: b"{}".to_vec(),
+            },
         );
         let text = String::from_utf8(out.clone()).unwrap();
         assert!(text.starts_with("POST /loans?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
         assert!(text.contains("\r\nCookie: a=1; b=2\r\n"));
         assert!(text.contains("\r\nauthorization: Bearer t\r\n"));
         assert!(text.ends_with("Content-Length: 2\r\n\r\n{}"));
-        write_request(&mut out, "GET", "/", "h", None, &[], None, None);
+        write_request(&mut out, "GET", "/", "h", None, &[], None, &Body::Empty);
         assert!(String::from_utf8(out.clone())
             .unwrap()
             .ends_with("*/*\r\n\r\n"));
-        write_request(&mut out, "POST", "/", "h", None, &[], None, None);
+        write_request(&mut out, "POST", "/", "h", None, &[], None, &Body::Empty);
         assert!(String::from_utf8(out)
             .unwrap()
             .ends_with("Content-Length: 0\r\n\r\n"));
