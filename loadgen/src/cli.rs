@@ -228,6 +228,21 @@ pub struct RunArgs {
     /// a staging address, as curl's --connect-to.
     #[arg(long = "connect-to", value_name = "HOST:PORT:ADDR:PORT")]
     pub connect_to: Vec<String>,
+    /// Run the test as N local worker processes of this binary under a manager
+    /// on a private loopback port (a random token), started, watched and
+    /// stopped by this command: all cores, and more users than one process's
+    /// open files allow. `auto`: enough processes for the users' connections,
+    /// at most the cores. The console, dashboard, reports and exit codes are a
+    /// local run's, plus the workers.
+    #[arg(long, value_name = "N|auto")]
+    pub processes: Option<String>,
+    /// Spread users' connections over these source addresses, round robin by
+    /// user: 127.0.0.2-127.0.0.9, or a list a,b,c (like k6's --local-ips).
+    /// One source address reaches one target address and port with at most
+    /// ~28,000 connections (the local port range); more addresses, more
+    /// connections. An address this machine cannot send from is exit 2.
+    #[arg(long, value_name = "SPEC")]
+    pub local_ips: Option<String>,
     /// A header on every request of the run, 'Name: value' (repeatable); a
     /// scenario's, a user's or a request's own header of the name replaces it.
     #[arg(long = "header", value_name = "'NAME: VALUE'")]
@@ -335,9 +350,14 @@ pub struct CompareArgs {
 pub struct ManagerArgs {
     #[command(flatten)]
     pub run: RunArgs,
-    /// Start once this many workers have joined.
+    /// Start once this many workers have joined; no more join later.
+    #[arg(long, value_name = "N", conflicts_with = "min_workers")]
+    pub expect_workers: Option<u32>,
+    /// Start once at least this many workers have joined, and give workers
+    /// that join later a share at the next second (the users re-split
+    /// exactly), as on Kubernetes, where replicas start in any order.
     #[arg(long, value_name = "N")]
-    pub expect_workers: u32,
+    pub min_workers: Option<u32>,
     /// Where workers connect. Loopback by default; any other address is
     /// reachable from the network and needs --token.
     #[arg(long, default_value = "127.0.0.1:5557", value_name = "ADDR:PORT")]
@@ -368,4 +388,8 @@ pub struct WorkerArgs {
     /// Keep trying to reach the manager this long before giving up (exit 3).
     #[arg(long, default_value = "60s", value_parser = secs)]
     pub connect_timeout: u64,
+    /// This worker's users' source addresses (127.0.0.2-127.0.0.9, or a
+    /// list), over the run's --local-ips.
+    #[arg(long, value_name = "SPEC")]
+    pub local_ips: Option<String>,
 }

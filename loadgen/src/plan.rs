@@ -6,7 +6,7 @@ use crate::author::scenario::ScenarioDef;
 use crate::author::selection::ScenarioSelection;
 use crate::author::think::Think;
 use crate::cli::{RunArgs, ScaleArgs};
-use crate::client::settings::{ConnectTo, TlsSettings};
+use crate::client::settings::{check_local_ips, parse_local_ips, ConnectTo, TlsSettings};
 use crate::client::tls::TlsContext;
 use crate::client::ClientSettings;
 use crate::engine::target;
@@ -145,6 +145,14 @@ impl RunPlan {
                     .collect::<Result<_, _>>()
                     .map_err(Error::Usage)?,
                 compress: args.compress,
+                local_ips: match &args.local_ips {
+                    Some(spec) => {
+                        let ips = parse_local_ips(spec).map_err(Error::Usage)?;
+                        check_local_ips(&ips).map_err(Error::Usage)?;
+                        ips
+                    }
+                    None => Vec::new(),
+                },
             },
             max_users,
             max_queue,

@@ -1,5 +1,5 @@
 //! Dialing a user's connection to an origin: TCP to the origin's address (or
-//! where `--connect-to` sends it), then TLS on it for `https`, with ALPN. Each
+//! where `--connect-to` sends it; from the user's `--local-ips` address), then TLS on it for `https`, with ALPN. Each
 //! step timed and counted; its failure named (`connect` or `tls`).
 
 use super::origin::Origin;
@@ -9,9 +9,10 @@ use super::tls::{self, TlsContext};
 use super::Failure;
 use crate::metrics::{ConnectionMeter, FailureKind};
 use rustls::ClientConfig;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 
 /// How a run's users dial: routes and TLS shared by all of them.
@@ -29,6 +30,35 @@ pub struct Dialed {
     pub h2: bool,
     pub connect_us: u64,
     pub tls_us: Option<u64>,
+}
+
+/// TCP to `addr`, from `source` when given (`--local-ips`).
+async fn connect(addr: &str, source: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(source) = source else {
+        return TcpStream::connect(addr).await;
+    };
+    let mut last = None;
+    for to in tokio::net::lookup_host(addr).await? {
+        if to.is_ipv4() != source.is_ipv4() {
+            continue;
+        }
+        let socket = if to.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.bind(SocketAddr::new(source, 0))?;
+        match socket.connect(to).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            format!("no address of {addr} in {source}'s family"),
+        )
+    }))
 }
 
 impl Dialed {
@@ -68,15 +98,17 @@ impl Dialer {
             .map_or(origin.addr.as_str(), |c| c.to.as_str())
     }
 
-    /// Connects to `origin`, TLS with the user's own `config` for https.
+    /// Connects to `origin` (from `source`, when given), TLS with the user's
+    /// own `config` for https.
     pub async fn dial(
         &self,
         origin: &Origin,
         config: &Arc<ClientConfig>,
+        source: Option<IpAddr>,
     ) -> Result<Dialed, Failure> {
         let addr = self.route(origin);
         let started = Instant::now();
-        let tcp = match TcpStream::connect(addr).await {
+        let tcp = match connect(addr, source).await {
             Ok(tcp) => tcp,
             Err(e) => {
                 self.meter.failed();

@@ -96,6 +96,9 @@ impl Failure {
 #[derive(Clone)]
 pub struct Client {
     run: Arc<user::UserRun>,
+    /// `--local-ips`, and the next user's turn among them.
+    local_ips: Arc<[std::net::IpAddr]>,
+    next_user: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Client {
@@ -115,6 +118,8 @@ impl Client {
             ConnectionModel::Shared => Some(shared::pool(settings, &tls)?),
         };
         Ok(Client {
+            local_ips: settings.local_ips.clone().into(),
+            next_user: Arc::default(),
             run: Arc::new(user::UserRun {
                 base,
                 dialer: dial::Dialer {
@@ -131,8 +136,15 @@ impl Client {
     }
 
     /// A new user's client: no connection until its first request.
+    /// Its connections go out from the next of `--local-ips`, round robin.
     pub fn user(&self) -> UserClient {
-        UserClient(user::UserHttp::new(self.run.clone()))
+        let source = (!self.local_ips.is_empty()).then(|| {
+            let n = self
+                .next_user
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.local_ips[n % self.local_ips.len()]
+        });
+        UserClient(user::UserHttp::new(self.run.clone(), source))
     }
 
     /// How the run's TLS trusts servers, for the start's message.

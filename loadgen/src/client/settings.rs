@@ -140,6 +140,73 @@ pub struct ClientSettings {
     /// Ask for compressed answers (`Accept-Encoding: gzip, br`) on every request.
     #[serde(default)]
     pub compress: bool,
+    /// `--local-ips`: users' connections go out from these source addresses,
+    /// round robin by user (empty: the system picks).
+    #[serde(default)]
+    pub local_ips: Vec<std::net::IpAddr>,
+}
+
+/// The most source addresses `--local-ips` takes.
+pub const MAX_LOCAL_IPS: usize = 256;
+
+/// `--local-ips 127.0.0.2-127.0.0.9` (a range of IPv4 addresses) or a list
+/// `10.0.0.5,10.0.0.6` (either family), at most `MAX_LOCAL_IPS`.
+pub fn parse_local_ips(text: &str) -> Result<Vec<std::net::IpAddr>, String> {
+    use std::net::{IpAddr, Ipv4Addr};
+    let bad = |why: String| {
+        format!("--local-ips '{text}': {why} (write 127.0.0.2-127.0.0.9 or a list a,b,c)")
+    };
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((from, to)) => {
+                let ip = |t: &str| {
+                    t.trim()
+                        .parse::<Ipv4Addr>()
+                        .map_err(|_| bad(format!("'{t}' is not an IPv4 address")))
+                };
+                let (from, to) = (u32::from(ip(from)?), u32::from(ip(to)?));
+                if to < from {
+                    return Err(bad("a range goes up".into()));
+                }
+                if (to - from) as usize >= MAX_LOCAL_IPS {
+                    return Err(bad(format!("at most {MAX_LOCAL_IPS} addresses")));
+                }
+                out.extend((from..=to).map(|n| IpAddr::V4(Ipv4Addr::from(n))));
+            }
+            None => out.push(
+                part.parse()
+                    .map_err(|_| bad(format!("'{part}' is not an IP address")))?,
+            ),
+        }
+    }
+    if out.is_empty() {
+        return Err(bad("no address".into()));
+    }
+    if out.len() > MAX_LOCAL_IPS {
+        return Err(bad(format!("at most {MAX_LOCAL_IPS} addresses")));
+    }
+    Ok(out)
+}
+
+/// Checks each source address can be bound here: an address this machine
+/// does not have is an error naming it, before any load.
+pub fn check_local_ips(ips: &[std::net::IpAddr]) -> Result<(), String> {
+    for ip in ips {
+        let socket = match ip {
+            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        }
+        .map_err(|e| format!("--local-ips: {e}"))?;
+        socket
+            .bind(std::net::SocketAddr::new(*ip, 0))
+            .map_err(|e| {
+                format!(
+                    "--local-ips: cannot send from {ip}: {e} (is it an address of this machine?)"
+                )
+            })?;
+    }
+    Ok(())
 }
 
 /// The largest response body read by default (`--max-body`).
@@ -154,6 +221,7 @@ impl Default for ClientSettings {
             tls: TlsSettings::default(),
             connect_to: Vec::new(),
             compress: false,
+            local_ips: Vec::new(),
         }
     }
 }
@@ -161,6 +229,19 @@ impl Default for ClientSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_ips_read_ranges_and_lists() {
+        let ips = parse_local_ips("127.0.0.2-127.0.0.4,::1").unwrap();
+        assert_eq!(ips.len(), 4);
+        assert_eq!(ips[2].to_string(), "127.0.0.4");
+        for bad in ["127.0.0.9-127.0.0.2", "x", "", "10.0.0.0-10.0.10.0"] {
+            assert!(parse_local_ips(bad).is_err(), "{bad}");
+        }
+        assert!(check_local_ips(&ips[..3]).is_ok());
+        let e = check_local_ips(&["192.0.2.77".parse().unwrap()]).unwrap_err();
+        assert!(e.contains("192.0.2.77"), "{e}");
+    }
 
     #[test]
     fn connect_to_reads_like_curls() {

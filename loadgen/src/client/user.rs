@@ -40,6 +40,8 @@ pub struct UserHttp {
     cookies: Vec<(String, CookieJar)>,
     /// The user's own TLS configuration (its session cache), made on its first https.
     tls: Option<Arc<ClientConfig>>,
+    /// The source address its connections go out from (`--local-ips`).
+    source: Option<std::net::IpAddr>,
 }
 
 /// A connection the user holds to one origin.
@@ -65,12 +67,13 @@ impl Wire {
 }
 
 impl UserHttp {
-    pub fn new(run: Arc<UserRun>) -> UserHttp {
+    pub fn new(run: Arc<UserRun>, source: Option<std::net::IpAddr>) -> UserHttp {
         UserHttp {
             run,
             conns: Vec::new(),
             cookies: Vec::new(),
             tls: None,
+            source,
         }
     }
 
@@ -290,7 +293,7 @@ impl UserHttp {
             .tls
             .get_or_insert_with(|| dialer.tls.for_user())
             .clone();
-        let dialed = dialer.dial(origin, &config).await?;
+        let dialed = dialer.dial(origin, &config, self.source).await?;
         let timings = (dialed.connect_us, dialed.tls_us);
         let wire = if dialed.h2 {
             match H2Conn::handshake(dialed.stream, &dialer.meter).await {

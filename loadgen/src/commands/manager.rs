@@ -32,8 +32,10 @@ pub async fn manager(
     interrupt: &CancellationToken,
 ) -> Result<u8, Error> {
     let plan = RunPlan::from_args(&args.run, &app.scenarios)?;
-    if args.expect_workers == 0 {
-        return Err(Error::Usage("--expect-workers must be at least 1".into()));
+    if args.run.processes.is_some() {
+        return Err(Error::Usage(
+            "--processes is for `loadgen run`: a manager's workers are started with `loadgen worker`".into(),
+        ));
     }
     let addr: SocketAddr = args
         .bind
@@ -56,13 +58,75 @@ pub async fn manager(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Error::Usage(format!("cannot listen on {addr}: {e}")))?;
-    let launch = Launch::start(app, &plan).await?;
+    let workers = match (args.expect_workers, args.min_workers) {
+        (Some(n), None) => Workers::Expect(n),
+        (None, Some(n)) => Workers::AtLeast(n),
+        _ => {
+            return Err(Error::Usage(
+                "give --expect-workers N (start when N joined) or --min-workers N (start at N, take more as they join)".into(),
+            ))
+        }
+    };
+    if workers.count() == 0 {
+        return Err(Error::Usage(
+            "the workers to wait for must be at least 1".into(),
+        ));
+    }
+    let join_timeout = Duration::from_secs(args.join_timeout);
+    coordinate(
+        app,
+        &plan,
+        listener,
+        workers,
+        join_timeout,
+        token,
+        interrupt,
+    )
+    .await
+}
+
+/// How many workers a manager waits for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Workers {
+    /// Exactly these: the run starts when they joined, and takes no more.
+    Expect(u32),
+    /// At least these: the run starts when they joined, and workers that join
+    /// later take a share at the next second.
+    AtLeast(u32),
+}
+
+impl Workers {
+    fn count(self) -> u32 {
+        match self {
+            Workers::Expect(n) | Workers::AtLeast(n) => n,
+        }
+    }
+}
+
+/// A distributed run from its manager's side, on a bound listener: the
+/// target started, the setup, the workers waited for, the run, the teardown,
+/// the reports. `loadgen manager` and `loadgen run --processes` both.
+pub(crate) async fn coordinate(
+    app: &App,
+    plan: &RunPlan,
+    listener: tokio::net::TcpListener,
+    workers: Workers,
+    join_timeout: Duration,
+    token: String,
+    interrupt: &CancellationToken,
+) -> Result<u8, Error> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Run(format!("the manager's address: {e}")))?;
+    let plan = plan;
+    let launch = Launch::start(app, plan).await?;
     let result = async {
         let reached = target::preflight(&launch.host, &plan.load.client).await?;
-        super::session::say_how_users_connect(&plan, &reached);
+        super::session::say_how_users_connect(plan, &reached);
         eprintln!(
-            "manager: listening on {addr}; waiting for {} worker(s) (`loadgen worker --manager {addr}`)",
-            args.expect_workers
+            "manager: listening on {addr}; waiting for {}{} worker(s) (`loadgen worker --manager {addr}`)",
+            if matches!(workers, Workers::AtLeast(_)) { "at least " } else { "" },
+            workers.count()
         );
         // The setup and teardown run here, as a user of the manager's own.
         let lifecycle_workload = Workload {
@@ -83,14 +147,15 @@ pub async fn manager(
             ..lifecycle_workload
         };
         let mplan = ManagerPlan {
-            run: &plan,
+            run: plan,
             host: launch.host.clone(),
-            expect_workers: args.expect_workers,
-            join_timeout: Duration::from_secs(args.join_timeout),
+            expect_workers: workers.count(),
+            late_joiners: matches!(workers, Workers::AtLeast(_)),
+            join_timeout,
             token,
             setup,
         };
-        let ran = watched(&plan, &launch.host, Role::Manager, interrupt, |on_tick, board| {
+        let ran = watched(plan, &launch.host, Role::Manager, interrupt, |on_tick, board| {
             let on_workers = move |roster: &[(WorkerSummary, u64)]| {
                 board.set(roster.iter().map(worker_row).collect())
             };
@@ -100,7 +165,7 @@ pub async fn manager(
         if let Some(f) = &app.teardown {
             lifecycle::teardown(f, &lifecycle_workload).await;
         }
-        conclude(&plan, &launch, ran?)
+        conclude(plan, &launch, ran?)
     }
     .await;
     launch.stop().await;

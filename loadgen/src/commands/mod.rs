@@ -6,6 +6,7 @@ pub mod conclude;
 pub mod display;
 pub mod manager;
 pub mod new;
+pub mod processes;
 pub mod report;
 pub mod run;
 pub mod session;

@@ -1,6 +1,7 @@
 //! `loadgen run SHAPE`: plan, start the target, run in this process, conclude.
 
 use super::conclude::conclude;
+use super::processes;
 use super::session::{watched, Launch, Role};
 use crate::author::feeder::Feeders;
 use crate::cli::RunArgs;
@@ -18,6 +19,13 @@ pub async fn run(app: &App, args: &RunArgs, interrupt: &CancellationToken) -> Re
     let plan = RunPlan::from_args(args, &app.scenarios)?;
     // The feeders' files are read now: a missing or empty one is exit 2.
     let feeders = Feeders::open(&app.feeders, (0, 1)).map_err(Error::Usage)?;
+    let processes = match &args.processes {
+        Some(text) => processes::count(text, &plan)?,
+        None => 1,
+    };
+    if processes > 1 {
+        return processes::run(app, &plan, processes, interrupt).await;
+    }
     if plan.load.client.connections == ConnectionModel::PerUser {
         // The bundled service's end of each connection is a file too when it
         // serves from this process.

@@ -1,6 +1,7 @@
 //! `loadgen worker --manager HOST:PORT`: generate load for a manager.
 
 use crate::cli::WorkerArgs;
+use crate::client::settings::{check_local_ips, parse_local_ips};
 use crate::distributed::protocol::MAX_TOKEN_BYTES;
 use crate::distributed::worker::{self, WorkerConfig};
 use crate::{App, Error};
@@ -29,6 +30,14 @@ pub async fn worker(
             .clone()
             .unwrap_or_else(|| format!("{host}-{}", std::process::id())),
         connect_timeout: std::time::Duration::from_secs(args.connect_timeout),
+        local_ips: match &args.local_ips {
+            Some(spec) => {
+                let ips = parse_local_ips(spec).map_err(Error::Usage)?;
+                check_local_ips(&ips).map_err(Error::Usage)?;
+                Some(ips)
+            }
+            None => None,
+        },
     };
     worker::run(&app.scenarios, &app.feeders, cfg, interrupt).await
 }

@@ -30,6 +30,8 @@ pub struct ManagerPlan<'a> {
     /// The target, as workers will reach it.
     pub host: String,
     pub expect_workers: u32,
+    /// Take workers that join after the start into the split (`--min-workers`).
+    pub late_joiners: bool,
     pub join_timeout: Duration,
     pub token: String,
     /// What the run's setup returned (`null` without one): every worker's users get it.
@@ -43,8 +45,10 @@ struct Worker {
     last_seen: Instant,
     last_second: Option<u64>,
     active: bool,
-    /// Its place among the workers that started the run (its feeder stripe).
+    /// Its place among the workers that started the run, of how many (its
+    /// feeder stripe; a worker that joined later has none).
     index: u32,
+    stripes: u32,
 }
 
 /// A second is closed once every active worker has reported it, or this late.
@@ -82,15 +86,15 @@ pub async fn run(
             return Err(e);
         }
     };
-    started_flag.store(true, Ordering::SeqCst);
-    for (index, w) in workers.values_mut().enumerate() {
-        w.index = index as u32;
-    }
+    started_flag.store(!plan.late_joiners, Ordering::SeqCst);
     let stripes = workers.len() as u32;
+    for (index, w) in workers.values_mut().enumerate() {
+        (w.index, w.stripes) = (index as u32, stripes);
+    }
 
     // Split and start everyone one second from now on the manager's clock.
     let start_delay = Duration::from_secs(1);
-    assign(&plan, &mut workers, 0, start_delay, stripes);
+    assign(&plan, &mut workers, 0, start_delay, Duration::ZERO);
     let mut ticker = Ticker::new(Instant::now() + start_delay);
     let started = ticker.start();
     let run = plan.run;
@@ -235,6 +239,7 @@ async fn wait_for_workers(
                         last_second: None,
                         active: true,
                         index: 0,
+                        stripes: 1,
                     },
                 );
             }
@@ -318,10 +323,46 @@ fn on_event(
             eprintln!("manager: worker {id} ({name}) cannot run its share: {reason}");
             lose(plan, workers, id, &format!("cannot run: {reason}"), started);
         }
-        Event::Joined { tx, .. } => {
-            let _ = tx.send(Message::Refused {
-                reason: "the run has already started".into(),
-            });
+        Event::Joined {
+            id,
+            name,
+            address,
+            capacity,
+            tx,
+        } => {
+            if !plan.late_joiners {
+                let _ = tx.send(Message::Refused {
+                    reason: "the run has already started".into(),
+                });
+                return;
+            }
+            let at = started.elapsed();
+            eprintln!("manager: worker {id} ({name}, {address}, capacity {capacity}) joined at {:.1} s: re-splitting", at.as_secs_f64());
+            let stripes = workers.values().map(|w| w.stripes).max().unwrap_or(1);
+            let index = workers.len() as u32;
+            workers.insert(
+                id,
+                Worker {
+                    summary: WorkerSummary {
+                        id,
+                        name,
+                        address,
+                        capacity,
+                        ..Default::default()
+                    },
+                    tx,
+                    share: plan.run.shape.clone(),
+                    last_seen: Instant::now(),
+                    last_second: None,
+                    active: true,
+                    index,
+                    stripes,
+                },
+            );
+            // From the next second on, everyone's share again: exact totals.
+            let next = at.as_secs() + 1;
+            let wait = Duration::from_secs(next).saturating_sub(at);
+            assign(plan, workers, next, wait, at);
         }
     }
 }
@@ -358,7 +399,7 @@ fn assign(
     workers: &mut BTreeMap<u32, Worker>,
     from_secs: u64,
     start_in: Duration,
-    stripes: u32,
+    run_age: Duration,
 ) {
     let active: Vec<u32> = workers
         .iter()
@@ -382,8 +423,9 @@ fn assign(
             start_in_ms: start_in.as_millis() as u64,
             from_secs,
             worker_index: w.index,
-            workers: stripes,
+            workers: w.stripes,
             setup: plan.setup.clone(),
+            started_ms_ago: run_age.as_millis() as u64,
         })));
     }
 }
@@ -434,7 +476,12 @@ fn lose(
     let left = workers.values().filter(|w| w.active).count();
     eprintln!("manager: worker {id} lost at {at:.1} s ({reason}); moving its {moved} users onto {left} worker(s)");
     if left > 0 {
-        let stripes = workers.len() as u32;
-        assign(plan, workers, at as u64, Duration::ZERO, stripes);
+        assign(
+            plan,
+            workers,
+            at as u64,
+            Duration::ZERO,
+            Duration::from_secs_f64(at),
+        );
     }
 }

@@ -58,6 +58,10 @@ pub struct Assignment {
     /// What the run's setup returned, on the manager.
     #[serde(default)]
     pub setup: serde_json::Value,
+    /// How long ago the run started, for a worker that joins late (its clock
+    /// starts there, so its seconds are the run's).
+    #[serde(default)]
+    pub started_ms_ago: u64,
 }
 
 fn one() -> u32 {

@@ -31,6 +31,8 @@ pub struct WorkerConfig {
     pub name: String,
     /// How long to keep trying to reach the manager.
     pub connect_timeout: Duration,
+    /// `--local-ips` of this worker: its users' source addresses, over the run's.
+    pub local_ips: Option<Vec<std::net::IpAddr>>,
 }
 
 /// What the manager has said, shared by the reader task and the attack loop.
@@ -117,7 +119,10 @@ pub async fn run(
             _ = interrupt.cancelled() => return Ok(exit::INTERRUPTED),
         }
     };
-    let start = Instant::now() + Duration::from_millis(first.start_in_ms);
+    let now = Instant::now();
+    let start = (now + Duration::from_millis(first.start_in_ms))
+        .checked_sub(Duration::from_millis(first.started_ms_ago))
+        .unwrap_or(now);
 
     let control: Shared = Arc::new(Mutex::new(Control {
         stop: None,
@@ -172,7 +177,10 @@ pub async fn run(
     let mut current = first;
     let limit = files::raise_limit();
     while let Some(opened) = opened.clone() {
-        let workload = workload(&current, registered, opened, stripe, start)?;
+        let mut workload = workload(&current, registered, opened, stripe, start)?;
+        if let Some(ips) = &cfg.local_ips {
+            workload.spec.client.local_ips = ips.clone();
+        }
         if workload.spec.client.connections == ConnectionModel::PerUser {
             if let Some(why) = files::too_many(workload.peak_users(), 1, limit) {
                 eprintln!("worker {id}: warning: {why}");

@@ -59,7 +59,14 @@ pub async fn preflight(host: &str, settings: &ClientSettings) -> Result<Reached,
         meter: Arc::new(ConnectionMeter::default()),
     };
     let config = dialer.tls.for_user();
-    let dial = async { dialer.dial(&origin, &config).await?.settled(&origin).await };
+    let source = settings.local_ips.first().copied();
+    let dial = async {
+        dialer
+            .dial(&origin, &config, source)
+            .await?
+            .settled(&origin)
+            .await
+    };
     match tokio::time::timeout(Duration::from_secs(5), dial).await {
         Ok(Ok(dialed)) => Ok(Reached {
             protocol: if dialed.h2 { "HTTP/2" } else { "HTTP/1.1" },
