@@ -118,7 +118,6 @@ pub(crate) async fn coordinate(
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Run(format!("the manager's address: {e}")))?;
-    let plan = plan;
     let launch = Launch::start(app, plan).await?;
     let result = async {
         let reached = target::preflight(&launch.host, &plan.load.client).await?;
