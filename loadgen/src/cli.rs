@@ -356,7 +356,7 @@ pub struct ManagerArgs {
     /// Start once at least this many workers have joined, and give workers
     /// that join later a share at the next second (the users re-split
     /// exactly), as on Kubernetes, where replicas start in any order.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", env = "LOADGEN_MIN_WORKERS")]
     pub min_workers: Option<u32>,
     /// Where workers connect. Loopback by default; any other address is
     /// reachable from the network and needs --token.

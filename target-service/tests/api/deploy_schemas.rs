@@ -155,7 +155,7 @@ fn kubernetes_manifests_match_the_api_schemas() {
     let mut files: Vec<String> = std::fs::read_dir(root().join("deploy/k8s"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".yaml"))
+        .filter(|name| name.ends_with(".yaml") && name != "kustomization.yaml")
         .map(|name| format!("deploy/k8s/{name}"))
         .collect();
     files.sort();
@@ -183,6 +183,65 @@ fn kubernetes_manifests_match_the_api_schemas() {
             resources,
             "{text}"
         );
+    }
+}
+
+#[test]
+fn the_kubernetes_kustomization_renders_one_step_with_the_worker_count_in_one_place() {
+    let rendered = std::env::temp_dir().join(format!("loadgen-k8s-{}.yaml", std::process::id()));
+    // `replacements` came with kustomize 4: an older kubectl cannot render it.
+    let Some(version) = run(
+        "kubectl",
+        "the kubectl package (with kustomize v5)",
+        &["version", "--client"],
+    ) else {
+        return;
+    };
+    let version = String::from_utf8_lossy(&version.stdout).to_string();
+    let kustomize = version
+        .lines()
+        .find_map(|l| l.strip_prefix("Kustomize Version: v"))
+        .and_then(|v| v.split('.').next()?.parse::<u32>().ok());
+    if kustomize.is_none_or(|major| major < 4) {
+        eprintln!("skipped: kubectl's kustomize is older than v4 ({version})");
+        return;
+    }
+    let Some(out) = run(
+        "kubectl",
+        "the kubectl package (with kustomize v5)",
+        &["kustomize", root().join("deploy/k8s").to_str().unwrap()],
+    ) else {
+        return;
+    };
+    let text = succeeded("kubectl kustomize", &out);
+    // The manager waits for as many workers as the Deployment runs.
+    let replicas = text
+        .split("\n---\n")
+        .find(|doc| doc.contains("name: loadgen-worker") && doc.contains("kind: Deployment"))
+        .and_then(|doc| {
+            doc.lines()
+                .find_map(|l| l.trim().strip_prefix("replicas: "))
+        })
+        .expect("the worker Deployment")
+        .to_string();
+    assert!(
+        text.contains(&format!(
+            "name: LOADGEN_MIN_WORKERS\n          value: \"{replicas}\""
+        )),
+        "{text}"
+    );
+    assert!(text.contains("kind: Job") && text.contains("persistentVolumeClaim"));
+    std::fs::write(&rendered, &text).unwrap();
+    let args = [
+        "--strict",
+        "--kubernetes-version",
+        KUBERNETES_VERSION,
+        rendered.to_str().unwrap(),
+    ];
+    let install = "pip install 'kubernetes-validate>=1.32,<1.38'";
+    if let Some(out) = run("kubernetes-validate", install, &args) {
+        let text = succeeded("kubernetes-validate", &out);
+        assert_eq!(text.matches(" passed for resource ").count(), 5, "{text}");
     }
 }
 
