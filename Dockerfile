@@ -11,6 +11,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY loadgen loadgen
 COPY scenarios scenarios
 COPY target-service target-service
+# A workspace member: cargo reads every member's manifest, even when building others.
+COPY examples examples
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p target-service -p scenarios --features target-service/etcd \
