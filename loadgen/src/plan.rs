@@ -56,6 +56,43 @@ pub struct RunPlan {
     pub baseline: Option<Baseline>,
     /// --prometheus, --scrape and --scrape-metric.
     pub observe: ObservePlan,
+    /// --control and --control-token: where the run may be steered from.
+    pub control: Option<ControlPlan>,
+}
+
+/// Where the control API and page listen, and the token they require.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlPlan {
+    pub addr: std::net::SocketAddr,
+    pub token: Option<String>,
+}
+
+impl ControlPlan {
+    /// `--control PORT` (on 127.0.0.1) or `--control IP:PORT`; off loopback a
+    /// token is required.
+    pub fn parse(addr: &str, token: Option<&str>) -> Result<ControlPlan, String> {
+        let addr = match addr.parse::<u16>() {
+            Ok(port) => std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            Err(_) => addr.parse().map_err(|_| {
+                format!(
+                    "--control '{addr}' is not a PORT or IP:PORT to listen on \
+                     (e.g. 8089 for 127.0.0.1:8089, or 0.0.0.0:8089 with --control-token)"
+                )
+            })?,
+        };
+        let token = token.filter(|t| !t.is_empty()).map(str::to_string);
+        if !addr.ip().is_loopback() && token.is_none() {
+            return Err(format!(
+                "--control {addr} is reachable from the network: set --control-token (or LOADGEN_CONTROL_TOKEN) so only those who have it can steer the run"
+            ));
+        }
+        if let Some(t) = &token {
+            if t.len() < 8 || t.chars().any(|c| !c.is_ascii_graphic()) {
+                return Err("--control-token must be at least 8 printable characters, no spaces".into());
+            }
+        }
+        Ok(ControlPlan { addr, token })
+    }
 }
 
 /// What a person sees while the run goes.
@@ -190,6 +227,12 @@ impl RunPlan {
             &args.scrape_metrics,
         )
         .map_err(Error::Usage)?;
+        let control = args
+            .control
+            .as_deref()
+            .map(|addr| ControlPlan::parse(addr, args.control_token.as_deref()))
+            .transpose()
+            .map_err(Error::Usage)?;
         let display = DisplayMode {
             dashboard: args.tui || (!args.headless && std::io::stdout().is_terminal()),
             status_every_secs: args.status_every.max(1),
@@ -213,6 +256,7 @@ impl RunPlan {
             display,
             baseline,
             observe,
+            control,
         })
     }
 }
@@ -383,6 +427,22 @@ mod tests {
             panic!("a run command")
         };
         RunPlan::from_args(&run, &[ScenarioDef::new("reader")])
+    }
+
+    #[test]
+    fn control_listens_on_loopback_unless_a_token_guards_it() {
+        let c = ControlPlan::parse("8089", None).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8089");
+        assert!(ControlPlan::parse("0.0.0.0:8089", None)
+            .unwrap_err()
+            .contains("--control-token"));
+        assert!(ControlPlan::parse("0.0.0.0:8089", Some("s3cret-token")).is_ok());
+        assert!(ControlPlan::parse("0.0.0.0:8089", Some("short"))
+            .unwrap_err()
+            .contains("at least 8"));
+        assert!(ControlPlan::parse("here", None)
+            .unwrap_err()
+            .contains("PORT or IP:PORT"));
     }
 
     #[test]

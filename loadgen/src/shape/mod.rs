@@ -6,12 +6,14 @@
 //! - [`named`]: the four named shapes and `plan:` definitions.
 //! - [`split`]: scaling, exact splitting across workers, resuming mid-plan.
 //! - [`print`]: the plan as a table and a users-over-time plot.
+//! - [`steer`]: edits of a running plan (a new level, a stage ended, pauses) and its text.
 //! - [`limits`]: the most users, arrivals per second and time a run may have.
 
 pub mod limits;
 pub mod named;
 pub mod print;
 pub mod split;
+pub mod steer;
 
 pub use named::NAMES;
 pub use split::largest_remainder;
