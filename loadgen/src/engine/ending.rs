@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -19,6 +20,8 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
 /// The end of one workload's load.
 pub struct Ending {
+    /// Cancelled when the load stops starting work (the plan's end, or the halt).
+    pub stopping: CancellationToken,
     /// Cancelled when requests in flight must end now.
     pub cut: CancellationToken,
     /// When the load stopped starting work: the plan's end, or the halt.
@@ -30,6 +33,7 @@ impl Ending {
     /// An ending not yet watched: its cut can be handed to the users first.
     pub fn new() -> Ending {
         Ending {
+            stopping: CancellationToken::new(),
             cut: CancellationToken::new(),
             stopped_at: Arc::new(Mutex::new(None)),
             watcher: None,
@@ -39,14 +43,40 @@ impl Ending {
     /// Watches for the plan's end (`plan_end`) or `halt`, then cuts requests
     /// in flight after `grace`, and halts users still going after that.
     pub fn watch(&mut self, halt: &CancellationToken, plan_end: Instant, grace: Duration) {
+        self.watch_moving(halt, watch::channel(plan_end).1, grace);
+    }
+
+    /// As [`Ending::watch`], for a plan whose end may move while it runs (a
+    /// steered run): the latest end sent on `plan_end` counts.
+    pub fn watch_moving(
+        &mut self,
+        halt: &CancellationToken,
+        mut plan_end: watch::Receiver<Instant>,
+        grace: Duration,
+    ) {
         let (halt, cut, stopped_at) = (halt.clone(), self.cut.clone(), self.stopped_at.clone());
+        let stopping = self.stopping.clone();
         self.watcher = Some(tokio::spawn(async move {
-            tokio::select! {
-                _ = halt.cancelled() => {}
-                _ = tokio::time::sleep_until(plan_end.into()) => {}
-            }
+            let end = loop {
+                let end = *plan_end.borrow_and_update();
+                tokio::select! {
+                    _ = halt.cancelled() => break end,
+                    _ = tokio::time::sleep_until(end.into()) => break end,
+                    moved = plan_end.changed() => {
+                        if moved.is_err() {
+                            // No more moves: wait for this end or the halt.
+                            tokio::select! {
+                                _ = halt.cancelled() => {}
+                                _ = tokio::time::sleep_until(end.into()) => {}
+                            }
+                            break end;
+                        }
+                    }
+                }
+            };
+            stopping.cancel();
             let now = tokio::time::Instant::now().into_std();
-            *stopped_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(now.min(plan_end));
+            *stopped_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(now.min(end));
             tokio::time::sleep(grace).await;
             cut.cancel();
             tokio::time::sleep(HALT_AFTER_CUT).await;
@@ -105,6 +135,23 @@ mod tests {
         assert!(ending.cut.is_cancelled() && !halt.is_cancelled());
         tokio::time::sleep(HALT_AFTER_CUT).await;
         assert!(halt.is_cancelled());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_moved_end_is_the_one_kept() {
+        let halt = CancellationToken::new();
+        let start = tokio::time::Instant::now().into_std();
+        let (tx, rx) = watch::channel(start + Duration::from_secs(3));
+        let mut ending = Ending::new();
+        ending.watch_moving(&halt, rx, Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        tx.send(start + Duration::from_secs(10)).unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!ending.stopping.is_cancelled(), "the old end passed unheeded");
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(ending.stopping.is_cancelled());
+        assert_eq!(ending.stopped_at(), Some(start + Duration::from_secs(10)));
+        drop(tx);
     }
 
     #[tokio::test(start_paused = true)]

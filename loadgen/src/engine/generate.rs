@@ -5,6 +5,7 @@
 
 use super::ending::Ending;
 use super::open::{self, OpenLimits};
+use super::steer_goose::{follow_on_goose, free_loopback_port};
 use super::stop::bridge_to_goose;
 use super::{goose, probe, Workload};
 use crate::author::context::VuContext;
@@ -22,6 +23,7 @@ pub fn context(
     workload: &Workload,
     recorder: &Arc<Recorder>,
     cut: CancellationToken,
+    stopping: CancellationToken,
     halt: &CancellationToken,
 ) -> Result<Arc<VuContext>, Error> {
     let client = Client::new(
@@ -41,7 +43,8 @@ pub fn context(
         workload.setup.clone(),
         halt.clone(),
         u32::try_from(workload.stripe.0).unwrap_or(u32::MAX),
-    )))
+    )
+    .steered(workload.steer.clone(), stopping)))
 }
 
 /// Runs the load from `start` to the plan's end (or the halt) and its
@@ -53,15 +56,43 @@ pub async fn generate(
     start: Instant,
 ) -> Result<Instant, Error> {
     let mut ending = Ending::new();
-    let ctx = context(workload, recorder, ending.cut.clone(), halt)?;
-    let plan_end = start + Duration::from_secs(workload.shape.total_secs());
+    let ctx = context(
+        workload,
+        recorder,
+        ending.cut.clone(),
+        ending.stopping.clone(),
+        halt,
+    )?;
+    let planned_end = start + Duration::from_secs(workload.shape.total_secs());
+    let plan_end = match &workload.steer {
+        Some(steer) => steer.plan_end(start, planned_end),
+        None => tokio::sync::watch::channel(planned_end).1,
+    };
     let grace = workload.spec.graceful_stop();
     let result = match workload.shape.model {
         LoadModel::Closed => {
-            let attack = goose::attack(workload, &ctx)?;
-            let _bridge = bridge_to_goose(halt.clone(), "stopping");
+            // A steered run's users are changed through goose's own
+            // controller, on a loopback port of its own.
+            let controller = workload
+                .steer
+                .as_ref()
+                .and_then(|steer| Some((steer.clone(), free_loopback_port()?)));
+            let attack = goose::attack(workload, &ctx, controller.as_ref().map(|c| c.1))?;
+            let _follow = controller.map(|(steer, port)| {
+                AbortOnDrop(tokio::spawn(follow_on_goose(steer, port, start)))
+            });
+            // A steered plan may end sooner than goose's own: its end stops goose.
+            let goose_stop = halt.child_token();
+            if workload.steer.is_some() {
+                let (stopping, stop) = (ending.stopping.clone(), goose_stop.clone());
+                tokio::spawn(async move {
+                    stopping.cancelled().await;
+                    stop.cancel();
+                });
+            }
+            let _bridge = bridge_to_goose(goose_stop, "stopping");
             let _probe = probe::spawn(recorder.generator.clone());
-            ending.watch(halt, plan_end, grace);
+            ending.watch_moving(halt, plan_end, grace);
             tokio::select! {
                 done = attack.execute() => done
                     .map(|_| ())
@@ -77,10 +108,19 @@ pub async fn generate(
                 max_users: workload.spec.max_users.unwrap_or(1).max(1),
                 max_queue: workload.spec.max_queue.unwrap_or(0),
             };
-            ending.watch(halt, plan_end, grace);
+            ending.watch_moving(halt, plan_end, grace);
             open::run(workload, ctx, limits, halt, start, &ending).await
         }
     };
     result?;
     Ok(ending.stopped_at().unwrap_or_else(Instant::now))
+}
+
+/// A task that ends with the load it serves.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

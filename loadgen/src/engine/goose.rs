@@ -20,7 +20,13 @@ use std::sync::Arc;
 /// left out; a zero-length stage to another level is a jump, which goose makes
 /// at once. Shapes scaled to a short `--duration` have both.
 pub fn test_plan(shape: &Shape) -> String {
-    let mut level = 0;
+    test_plan_from(shape, 0)
+}
+
+/// The goose test plan of `shape` for users already at `level` (the rest of
+/// a steered plan, which starts where the run is).
+pub fn test_plan_from(shape: &Shape, level: u64) -> String {
+    let mut level = level;
     let mut plan: Vec<String> = Vec::with_capacity(shape.stages.len() + 1);
     for s in &shape.stages {
         if s.secs == 0 && s.level == level {
@@ -33,8 +39,14 @@ pub fn test_plan(shape: &Shape) -> String {
     plan.join(";")
 }
 
-/// A goose attack that runs `workload`'s users, their requests going through `ctx`.
-pub fn attack(workload: &Workload, ctx: &Arc<VuContext>) -> Result<GooseAttack, Error> {
+/// A goose attack that runs `workload`'s users, their requests going through
+/// `ctx`; with `controller`, goose's telnet controller listens on that
+/// loopback port (how a steered run changes its users).
+pub fn attack(
+    workload: &Workload,
+    ctx: &Arc<VuContext>,
+    controller: Option<u16>,
+) -> Result<GooseAttack, Error> {
     let config_err =
         |e: goose::GooseError| Error::Usage(format!("goose refused the configuration: {e:?}"));
     let config = GooseConfiguration::parse_args_default::<&str>(&[]).map_err(config_err)?;
@@ -45,13 +57,22 @@ pub fn attack(workload: &Workload, ctx: &Arc<VuContext>) -> Result<GooseAttack, 
     attack = *attack
         .set_default(GooseDefault::TestPlan, test_plan(&workload.shape).as_str())
         .map_err(config_err)?;
-    for flag in [
-        GooseDefault::NoMetrics,
-        GooseDefault::NoPrintMetrics,
-        GooseDefault::NoTelnet,
-    ] {
+    for flag in [GooseDefault::NoMetrics, GooseDefault::NoPrintMetrics] {
         attack = *attack.set_default(flag, true).map_err(config_err)?;
     }
+    attack = match controller {
+        Some(port) => {
+            attack = *attack
+                .set_default(GooseDefault::TelnetHost, "127.0.0.1")
+                .map_err(config_err)?;
+            *attack
+                .set_default(GooseDefault::TelnetPort, usize::from(port))
+                .map_err(config_err)?
+        }
+        None => *attack
+            .set_default(GooseDefault::NoTelnet, true)
+            .map_err(config_err)?,
+    };
     attack = *attack
         .set_default(GooseDefault::Quiet, 1usize)
         .map_err(config_err)?;
@@ -138,6 +159,18 @@ mod tests {
     fn the_test_plan_ends_with_every_user_stopped() {
         let shape = Shape::parse_plan("60,1m;60,30s").unwrap();
         assert_eq!(test_plan(&shape), "60,60s;60,30s;0,0s");
+    }
+
+    #[test]
+    fn the_rest_of_a_steered_plan_starts_where_the_users_are() {
+        let shape = Shape::parse_plan("4,0s;4,30s").unwrap().steered(5, 9, 0);
+        let rest = shape.rest_from(5);
+        assert_eq!(test_plan_from(&rest, 4), "9,0s;9,25s;0,0s");
+        // Fewer at once: the jump down is kept, so goose makes it at once.
+        let fewer = shape.steered(10, 2, 0).rest_from(10);
+        assert_eq!(test_plan_from(&fewer, 9), "2,0s;2,20s;0,0s");
+        let ramp = shape.steered(10, 2, 4).rest_from(10);
+        assert_eq!(test_plan_from(&ramp, 9), "2,4s;2,16s;0,0s");
     }
 
     #[test]

@@ -28,7 +28,7 @@ async fn as_user<T>(
 ) -> Result<T, Error> {
     let recorder = Arc::new(Recorder::new());
     let never = CancellationToken::new();
-    let ctx = context(workload, &recorder, never.clone(), &never)?;
+    let ctx = context(workload, &recorder, never.clone(), never.clone(), &never)?;
     let config = GooseConfiguration::parse_args_default::<&str>(&[])
         .map_err(|e| Error::Run(format!("goose refused the configuration: {e:?}")))?;
     let base = reqwest::Url::parse(&workload.host)

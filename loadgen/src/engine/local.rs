@@ -3,6 +3,7 @@
 
 use super::generate::generate;
 use super::live::LiveRun;
+use super::steer::LivePlan;
 use super::ticker::drain_every_second;
 use super::{RunOutcome, Tick, Workload};
 use crate::metrics::Recorder;
@@ -12,16 +13,22 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Runs the workload to its end (or until stopped) and returns what was measured.
-/// `on_tick` is called once a second, after the second is aggregated and judged.
+/// `on_tick` is called once a second, after the second is aggregated and
+/// judged. With `steer`, the workload follows that live plan.
 pub async fn run(
-    workload: Workload,
+    mut workload: Workload,
     live: LiveRun,
+    steer: Option<LivePlan>,
     interrupt: &CancellationToken,
     mut on_tick: impl FnMut(&Tick) + Send + 'static,
 ) -> Result<RunOutcome, Error> {
     let recorder = Arc::new(Recorder::new());
     let halt = interrupt.child_token();
     let started = Instant::now();
+    if let Some(plan) = steer {
+        let _ = plan.started.set(started);
+        workload.steer = Some(plan.steer());
+    }
     let mut live = live;
     live.start_clock(started);
     let live = Arc::new(Mutex::new(live));

@@ -12,6 +12,8 @@
 //! - [`stop`]: cancellation handed in from the command line, bridged to goose;
 //!   [`ending`]: the end of the load on time (graceful stop, then the cut).
 //! - [`lifecycle`]: the run's setup and teardown.
+//! - [`steer`]: the live plan of a steered run, and how each model follows it;
+//!   [`steer_goose`]: goose's users follow it through goose's own controller.
 //! - [`bundled`], [`target`]: the service started when no host is given; the
 //!   reachability check of a host. [`files`]: the open-file limit connections need.
 
@@ -26,6 +28,8 @@ pub mod live;
 pub mod local;
 pub mod open;
 pub mod probe;
+pub mod steer;
+pub mod steer_goose;
 pub mod stop;
 pub mod target;
 pub mod ticker;
@@ -99,6 +103,9 @@ pub struct Workload {
     /// `stripe.1` (`(0, 1)` for a local run). Feeders deal rows by it, and
     /// users' ids are counted from its base.
     pub stripe: (u64, u64),
+    /// The live plan, when the run may be steered (`--control`, the
+    /// dashboard's keys); `None` runs the shape as planned.
+    pub steer: Option<steer::Steer>,
 }
 
 impl Workload {

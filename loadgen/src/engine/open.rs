@@ -11,6 +11,7 @@
 
 use super::arrivals::Schedule;
 use super::ending::Ending;
+use super::steer::Steer;
 use super::Workload;
 use crate::author::context::{self, VuContext};
 use crate::author::runner::{self, TaskRunner};
@@ -153,6 +154,13 @@ pub async fn run(
     };
     let dispatcher = Dispatcher {
         schedule: Schedule::new(&workload.shape),
+        origin: 0.0,
+        switch: None,
+        followed: workload
+            .steer
+            .as_ref()
+            .map_or_else(|| workload.shape.clone(), |s| s.rx.borrow().shape.clone()),
+        steer: workload.steer.clone(),
         end: start + Duration::from_secs(workload.shape.total_secs()),
         start,
         rotation: Rotation::new(&weights),
@@ -256,6 +264,13 @@ async fn user_main(
 /// The arrivals thread's state.
 struct Dispatcher {
     schedule: Schedule,
+    /// Seconds from `start` at which `schedule` starts (after a steered change).
+    origin: f64,
+    /// A steered change not yet in force: from when, and its schedule.
+    switch: Option<(f64, Schedule)>,
+    steer: Option<Steer>,
+    /// The live plan as last followed.
+    followed: crate::shape::Shape,
     start: Instant,
     /// The end of the plan: arrivals still waiting then are dropped.
     end: Instant,
@@ -275,6 +290,43 @@ struct Pool {
 }
 
 impl Dispatcher {
+    /// The arrivals due by `elapsed` seconds, as instants: from the schedule
+    /// in force, switching to a steered plan's at the second it applies
+    /// from. While paused they are let go: a pause starts none.
+    fn due_by(&mut self, next: &mut u64, elapsed: f64) -> Vec<Instant> {
+        if let Some(steer) = self.steer.as_mut() {
+            if let Some((from, rest)) = steer.take_change(&mut self.followed) {
+                self.end = self.start + Duration::from_secs(from + rest.total_secs());
+                self.switch = Some((from as f64, Schedule::new(&rest)));
+            }
+        }
+        let mut due = Vec::new();
+        loop {
+            let upto = self
+                .switch
+                .as_ref()
+                .map_or(elapsed, |(from, _)| elapsed.min(*from));
+            for (_, at) in self.schedule.due_until(next, upto - self.origin) {
+                due.push(self.start + Duration::from_secs_f64(self.origin + at));
+            }
+            match self.switch.take() {
+                Some((from, schedule)) if elapsed >= from => {
+                    self.schedule = schedule;
+                    self.origin = from;
+                    *next = 0;
+                }
+                pending => {
+                    self.switch = pending;
+                    break;
+                }
+            }
+        }
+        if self.steer.as_ref().is_some_and(Steer::paused) {
+            due.clear();
+        }
+        due
+    }
+
     /// Dispatches every arrival of the schedule; returns the users' tasks.
     fn run(mut self, factory: UserFactory) -> Vec<JoinHandle<()>> {
         let meter = factory.ctx.recorder.generator.clone();
@@ -289,8 +341,7 @@ impl Dispatcher {
             }
             let now = Instant::now();
             let elapsed = now.saturating_duration_since(self.start).as_secs_f64();
-            for (_, due) in self.schedule.due_until(&mut next, elapsed) {
-                let due = self.start + Duration::from_secs_f64(due);
+            for due in self.due_by(&mut next, elapsed) {
                 meter.arrival();
                 meter.started_late(now.saturating_duration_since(due).as_micros() as u64);
                 let s = self.rotation.next();
@@ -315,7 +366,9 @@ impl Dispatcher {
                 }
             }
             meter.set_queued(waiting_total);
-            let finished = next >= self.schedule.total() && waiting_total == 0;
+            // A steered plan may start arrivals again: it runs to its end.
+            let finished =
+                self.steer.is_none() && next >= self.schedule.total() && waiting_total == 0;
             if finished || now >= self.end {
                 break;
             }
@@ -323,7 +376,7 @@ impl Dispatcher {
             let wake = self
                 .schedule
                 .due(next)
-                .map(|d| self.start + Duration::from_secs_f64(d))
+                .map(|d| self.start + Duration::from_secs_f64(self.origin + d))
                 .unwrap_or(self.end)
                 .min(now + Duration::from_millis(50));
             let mut timeout = wake.saturating_duration_since(Instant::now());
