@@ -32,6 +32,7 @@ pub mod author;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod control;
 mod commands;
 pub mod distributed;
 pub mod engine;

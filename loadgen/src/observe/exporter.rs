@@ -17,13 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 /// The longest the run's end waits for a last scrape of its final figures.
 const FINAL_WAIT_MAX: Duration = Duration::from_secs(30);
-/// The most connections served at once; more are closed as they come.
-pub const MAX_CONNECTIONS: usize = 32;
-/// A connection must send a whole request head within this (after opening, or
-/// after its previous answer), else it is closed.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// At the end, connections still open get this long, then are closed.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+pub use super::serve::{HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
+use super::serve::serve;
 
 #[derive(Default)]
 struct Page {
@@ -117,49 +112,6 @@ impl Drop for Exporter {
     fn drop(&mut self) {
         self.stop.cancel();
     }
-}
-
-/// Accepts until `stop`, at most `MAX_CONNECTIONS` at once; then gives the
-/// connections open `SHUTDOWN_GRACE` to finish and closes the rest.
-async fn serve(listener: tokio::net::TcpListener, app: Router, stop: CancellationToken) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            _ = stop.cancelled() => break,
-            accepted = listener.accept() => accepted,
-        };
-        let Ok((stream, _)) = accepted else {
-            // Out of descriptors, or a peer gone before it was taken: the run goes on.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            drop(stream);
-            continue;
-        };
-        let app = app.clone();
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                use tower::ServiceExt as _;
-                app.clone().oneshot(req)
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT);
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = builder.serve_connection(io, service).await;
-            drop(slot);
-        });
-        while connections.try_join_next().is_some() {}
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    connections.abort_all();
 }
 
 /// How long to wait for a last scrape: none if no scraper came. A scraper is

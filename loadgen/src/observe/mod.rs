@@ -1,11 +1,13 @@
 //! Metrics out and the server side in: the live Prometheus exporter
 //! (`--prometheus ADDR`) and the per-second scrape of the target's own
-//! Prometheus metrics (`--scrape URL`) into the run's summary and reports.
+//! Prometheus metrics (`--scrape URL`) into the run's summary and reports;
+//! [`serve`]: the capped HTTP server the run's own pages use.
 
 pub mod exporter;
 pub mod exposition;
 pub mod prom_text;
 pub mod scraper;
+pub mod serve;
 pub mod server_series;
 
 use std::net::SocketAddr;
