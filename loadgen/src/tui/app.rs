@@ -4,7 +4,8 @@
 use super::model::{Model, Snapshot};
 use super::render::render;
 use super::term::TerminalGuard;
-use super::view::{Key, ViewState};
+use super::view::{Action, Key, ViewState};
+use crate::control::Command;
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use crossterm::{execute, queue};
@@ -24,7 +25,12 @@ pub(super) struct Loop {
     pub printed: Receiver<String>,
     pub stop: Arc<AtomicBool>,
     pub on_quit: Box<dyn Fn() + Send>,
+    /// Applies a change from the steering keys; `None`: the run takes none.
+    pub on_steer: Option<SteerFn>,
 }
+
+/// Applies a change and says what was done, or why it was refused.
+pub type SteerFn = Box<dyn Fn(Command) -> Result<String, String> + Send>;
 
 impl Loop {
     /// Runs until told to stop or the run's side hangs up, then gives the
@@ -36,7 +42,10 @@ impl Loop {
     }
 
     fn serve(&mut self) -> io::Result<()> {
-        let mut view = ViewState::default();
+        let mut view = ViewState {
+            steerable: self.on_steer.is_some(),
+            ..ViewState::default()
+        };
         let mut dirty = true;
         let mut last_draw: Option<Instant> = None;
         // A resize repaints every cell (nothing else writes to the terminal).
@@ -73,8 +82,17 @@ impl Loop {
             if event::poll(wait)? {
                 match event::read()? {
                     Event::Key(k) if k.kind == KeyEventKind::Press => {
-                        if view.on_key(key(k)) {
-                            (self.on_quit)();
+                        match view.on_key(key(k, view.prompt.is_some())) {
+                            Action::Quit => (self.on_quit)(),
+                            Action::Steer(command) => {
+                                if let Some(steer) = &self.on_steer {
+                                    view.notice = Some(match steer(command) {
+                                        Ok(done) => done,
+                                        Err(why) => format!("refused: {why}"),
+                                    });
+                                }
+                            }
+                            Action::None => {}
                         }
                         dirty = true;
                     }
@@ -101,10 +119,20 @@ impl Loop {
     }
 }
 
-/// Raw mode delivers Ctrl-C as a key: it stops the run like q.
-fn key(k: KeyEvent) -> Key {
+/// Raw mode delivers Ctrl-C as a key: it stops the run like q. While the
+/// person is `typing` in the prompt, characters are theirs.
+fn key(k: KeyEvent, typing: bool) -> Key {
     match k.code {
         KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => Key::Quit,
+        KeyCode::Char(c) if typing => Key::Char(c),
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Escape,
+        KeyCode::Char('+') | KeyCode::Char('=') => Key::More,
+        KeyCode::Char('-') => Key::Fewer,
+        KeyCode::Char('u') | KeyCode::Char('U') => Key::SetLevel,
+        KeyCode::Char('p') | KeyCode::Char('P') => Key::Pause,
+        KeyCode::Char('n') | KeyCode::Char('N') => Key::NextStage,
         KeyCode::Char('q') | KeyCode::Char('Q') => Key::Quit,
         KeyCode::Tab => Key::Tab,
         KeyCode::BackTab => Key::BackTab,
@@ -121,11 +149,15 @@ mod tests {
 
     #[test]
     fn keys_map_to_actions() {
-        let k = |code, mods| key(KeyEvent::new(code, mods));
+        let k = |code, mods| key(KeyEvent::new(code, mods), false);
         assert_eq!(k(KeyCode::Char('c'), KeyModifiers::CONTROL), Key::Quit);
         assert_eq!(k(KeyCode::Char('c'), KeyModifiers::NONE), Key::Other);
         assert_eq!(k(KeyCode::Char('q'), KeyModifiers::NONE), Key::Quit);
         assert_eq!(k(KeyCode::Char('3'), KeyModifiers::NONE), Key::Digit(3));
         assert_eq!(k(KeyCode::BackTab, KeyModifiers::SHIFT), Key::BackTab);
+        assert_eq!(k(KeyCode::Char('+'), KeyModifiers::SHIFT), Key::More);
+        assert_eq!(k(KeyCode::Char('p'), KeyModifiers::NONE), Key::Pause);
+        let typing = key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE), true);
+        assert_eq!(typing, Key::Char('q'));
     }
 }

@@ -86,6 +86,9 @@ pub fn capture(v: TickView<'_>) -> Snapshot {
             .filter_map(|(i, e)| Some((e.second()?, i + 1)))
             .collect(),
         server: v.server,
+        plan: None,
+        paused: false,
+        controls: Vec::new(),
     }
 }
 

@@ -9,7 +9,7 @@
 //!   the terminal backend that never asks stdout where the cursor is.
 //! - `app`: the dashboard's thread; [`Dashboard`] starts and closes it.
 
-mod app;
+pub mod app;
 mod backend;
 pub mod capture;
 pub mod model;
@@ -18,6 +18,7 @@ pub mod render;
 pub mod term;
 pub mod view;
 
+pub use app::SteerFn;
 pub use capture::{capture, TickView};
 pub use model::{Model, Snapshot, WorkerRow};
 
@@ -71,8 +72,13 @@ impl WorkerBoard {
 
 impl Dashboard {
     /// Takes over the terminal and starts drawing `shape`'s run. `on_quit`
-    /// runs once when the person presses q or Ctrl-C.
-    pub fn start(shape: &Shape, on_quit: impl Fn() + Send + 'static) -> io::Result<Dashboard> {
+    /// runs once when the person presses q or Ctrl-C; `on_steer`, when the
+    /// run may be steered, applies the steering keys' changes.
+    pub fn start(
+        shape: &Shape,
+        on_quit: impl Fn() + Send + 'static,
+        on_steer: Option<app::SteerFn>,
+    ) -> io::Result<Dashboard> {
         let (printed_tx, printed) = mpsc::channel();
         let guard = term::TerminalGuard::enter(printed_tx)?;
         let (tx, rx) = mpsc::channel();
@@ -85,6 +91,7 @@ impl Dashboard {
             printed,
             stop: stop.clone(),
             on_quit: Box::new(on_quit),
+            on_steer,
         };
         let thread = std::thread::Builder::new()
             .name("loadgen-tui".into())

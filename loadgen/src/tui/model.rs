@@ -70,6 +70,11 @@ pub struct Snapshot {
     pub faults: Vec<(u64, usize)>,
     /// The target's own series, when --scrape reads them (else empty).
     pub server: Vec<ServerLine>,
+    /// A steerable run: the plan as steered now.
+    pub plan: Option<Shape>,
+    pub paused: bool,
+    /// The changes made so far: the second each applies from, and what it was.
+    pub controls: Vec<(u64, String)>,
 }
 
 /// A stage of the plan, for the header.
@@ -98,6 +103,8 @@ pub struct Model {
     pub ticks: u64,
     /// The latest lines the process printed while the dashboard was up.
     pub output: Vec<String>,
+    /// The plan the stages and line were drawn from.
+    pub shape: Option<Shape>,
 }
 
 impl Model {
@@ -121,12 +128,23 @@ impl Model {
             peak_users: shape.peak(),
             stages,
             plan,
+            shape: Some(shape.clone()),
             ..Model::default()
         }
     }
 
     /// Takes in one snapshot: its seconds join the history, its tables replace the last.
     pub fn apply(&mut self, mut snap: Snapshot) {
+        if let Some(steered) = snap.plan.take() {
+            if self.shape.as_ref() != Some(&steered) {
+                let fresh = Model::new(&steered);
+                self.total_secs = fresh.total_secs;
+                self.peak_users = fresh.peak_users;
+                self.stages = fresh.stages;
+                self.plan = fresh.plan;
+                self.shape = fresh.shape;
+            }
+        }
         let last = self.history.last().map(|p| p.second);
         for p in snap.points.drain(..) {
             if last.is_none_or(|l| p.second > l) {
@@ -249,6 +267,21 @@ mod tests {
         assert_eq!(m.failed_rules(), 1);
         assert_eq!(m.stage().unwrap().0, 2);
         assert_eq!(m.target_users(), 10);
+    }
+
+    #[test]
+    fn a_steered_plan_replaces_the_drawn_one() {
+        let shape = Shape::parse_plan("100,10s;100,50s").unwrap();
+        let mut m = Model::new(&shape);
+        m.apply(Snapshot {
+            elapsed_secs: 20.0,
+            plan: Some(shape.steered(20, 300, 0)),
+            ..Snapshot::default()
+        });
+        assert_eq!(m.target_users(), 300);
+        assert_eq!(m.total_secs, 60);
+        // Two stages up to the change, the jump (0 s) and the hold.
+        assert_eq!(m.stages.len(), 4);
     }
 
     #[test]

@@ -1,4 +1,8 @@
-//! What the person chose to look at (screen, sort, help) and how keys change it.
+//! What the person chose to look at (screen, sort, help), the steering
+//! prompt they are typing in, and how keys change them.
+
+use crate::control::command::from_prompt;
+use crate::control::Command;
 
 /// The four screens, in tab order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,8 +87,31 @@ pub enum Key {
     Digit(u8),
     Sort,
     Help,
+    /// Steering: a tenth more (+) or fewer (-), a level typed in (u), pause
+    /// or resume (p), end the stage (n).
+    More,
+    Fewer,
+    SetLevel,
+    Pause,
+    NextStage,
+    /// While typing in the prompt.
+    Char(char),
+    Backspace,
+    Enter,
+    Escape,
     Other,
 }
+
+/// What a key asks of the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    None,
+    Quit,
+    Steer(Command),
+}
+
+/// The longest text the prompt takes.
+const PROMPT_MAX: usize = 32;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewState {
@@ -93,26 +120,86 @@ pub struct ViewState {
     pub help: bool,
     /// The person asked to stop; the run is winding down.
     pub quitting: bool,
+    /// The run takes changes from these keys.
+    pub steerable: bool,
+    /// The level being typed (`u`), until Enter or Esc.
+    pub prompt: Option<String>,
+    /// The answer to the last change asked (done, or refused and why).
+    pub notice: Option<String>,
 }
 
 impl ViewState {
-    /// Applies a key; returns true when it asks the run to stop.
-    pub fn on_key(&mut self, key: Key) -> bool {
-        let n = Screen::ALL.len();
-        match key {
-            Key::Quit => {
-                let first = !self.quitting;
-                self.quitting = true;
-                return first;
+    /// Applies a key; says what it asks of the run.
+    pub fn on_key(&mut self, key: Key) -> Action {
+        if let Some(text) = self.prompt.as_mut() {
+            match key {
+                Key::Quit => return self.quit(),
+                Key::Char(c) if text.len() < PROMPT_MAX => text.push(c),
+                Key::Backspace => {
+                    text.pop();
+                }
+                Key::Escape => self.prompt = None,
+                Key::Enter => match from_prompt(text) {
+                    Ok(command) => {
+                        self.prompt = None;
+                        return Action::Steer(command);
+                    }
+                    Err(why) => self.notice = Some(why),
+                },
+                _ => {}
             }
-            Key::Tab => self.screen = Screen::ALL[(self.screen.index() + 1) % n],
-            Key::BackTab => self.screen = Screen::ALL[(self.screen.index() + n - 1) % n],
-            Key::Digit(d @ 1..=4) => self.screen = Screen::ALL[d as usize - 1],
-            Key::Sort => self.sort = self.sort.next(),
-            Key::Help => self.help = !self.help,
-            Key::Digit(_) | Key::Other => {}
+            return Action::None;
         }
-        false
+        let n = Screen::ALL.len();
+        let steer = |command| Action::Steer(command);
+        let wanted = match key {
+            Key::Quit => return self.quit(),
+            Key::Tab => {
+                self.screen = Screen::ALL[(self.screen.index() + 1) % n];
+                return Action::None;
+            }
+            Key::BackTab => {
+                self.screen = Screen::ALL[(self.screen.index() + n - 1) % n];
+                return Action::None;
+            }
+            Key::Digit(d @ 1..=4) => {
+                self.screen = Screen::ALL[d as usize - 1];
+                return Action::None;
+            }
+            Key::Sort => {
+                self.sort = self.sort.next();
+                return Action::None;
+            }
+            Key::Help => {
+                self.help = !self.help;
+                return Action::None;
+            }
+            Key::More => steer(Command::Nudge { up: true }),
+            Key::Fewer => steer(Command::Nudge { up: false }),
+            Key::Pause => steer(Command::TogglePause),
+            Key::NextStage => steer(Command::NextStage),
+            Key::SetLevel => Action::None,
+            _ => return Action::None,
+        };
+        if !self.steerable {
+            self.notice = Some("this run cannot be steered".into());
+            return Action::None;
+        }
+        if key == Key::SetLevel {
+            self.prompt = Some(String::new());
+            self.notice = None;
+        }
+        wanted
+    }
+
+    fn quit(&mut self) -> Action {
+        let first = !self.quitting;
+        self.quitting = true;
+        if first {
+            Action::Quit
+        } else {
+            Action::None
+        }
     }
 }
 
@@ -145,8 +232,44 @@ mod tests {
     #[test]
     fn quit_asks_to_stop_once() {
         let mut v = ViewState::default();
-        assert!(v.on_key(Key::Quit));
-        assert!(!v.on_key(Key::Quit));
+        assert_eq!(v.on_key(Key::Quit), Action::Quit);
+        assert_eq!(v.on_key(Key::Quit), Action::None);
         assert!(v.quitting);
+    }
+
+    #[test]
+    fn steering_keys_and_the_prompt() {
+        let mut v = ViewState::default();
+        assert_eq!(v.on_key(Key::More), Action::None);
+        assert_eq!(v.notice.as_deref(), Some("this run cannot be steered"));
+        v.steerable = true;
+        assert_eq!(
+            v.on_key(Key::More),
+            Action::Steer(Command::Nudge { up: true })
+        );
+        assert_eq!(v.on_key(Key::Pause), Action::Steer(Command::TogglePause));
+        assert_eq!(v.on_key(Key::SetLevel), Action::None);
+        for c in "50x".chars() {
+            v.on_key(Key::Char(c));
+        }
+        v.on_key(Key::Backspace);
+        assert_eq!(v.on_key(Key::Char(' ')), Action::None);
+        for c in "10s".chars() {
+            v.on_key(Key::Char(c));
+        }
+        assert_eq!(
+            v.on_key(Key::Enter),
+            Action::Steer(Command::Level {
+                level: 50,
+                ramp_secs: 10
+            })
+        );
+        assert!(v.prompt.is_none());
+        v.on_key(Key::SetLevel);
+        v.on_key(Key::Char('z'));
+        assert_eq!(v.on_key(Key::Enter), Action::None);
+        assert!(v.notice.as_deref().unwrap().contains("whole number"));
+        v.on_key(Key::Escape);
+        assert!(v.prompt.is_none());
     }
 }

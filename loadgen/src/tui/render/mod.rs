@@ -92,7 +92,12 @@ fn render_header(model: &Model, view: &ViewState, frame: &mut Frame, area: Rect)
         )),
         behind,
     ]);
-    let status = if let Some(why) = &model.latest.stopping {
+    let status = if model.latest.paused {
+        Span::styled(
+            " | PAUSED (p resumes)",
+            Style::new().fg(Color::Yellow).bold(),
+        )
+    } else if let Some(why) = &model.latest.stopping {
         Span::styled(
             format!(" | stopping: {why}"),
             Style::new().fg(Color::Yellow),
@@ -139,6 +144,28 @@ fn render_header(model: &Model, view: &ViewState, frame: &mut Frame, area: Rect)
 
 fn footer_line(model: &Model, view: &ViewState) -> Line<'static> {
     let key = |k: &'static str| Span::styled(k, Style::new().fg(Color::Cyan).bold());
+    if let Some(text) = &view.prompt {
+        let unit = if model.open { "iterations/s" } else { "users" };
+        let mut spans = vec![
+            Span::styled(
+                format!(" set {unit} (LEVEL [RAMP], e.g. 500 30s): "),
+                Style::new().bold(),
+            ),
+            Span::raw(format!("{text}_")),
+            Span::raw("   "),
+            key("Enter"),
+            Span::raw(" apply  "),
+            key("Esc"),
+            Span::raw(" cancel"),
+        ];
+        if let Some(notice) = &view.notice {
+            spans.push(Span::styled(
+                format!("   {notice}"),
+                Style::new().fg(Color::Yellow),
+            ));
+        }
+        return Line::from(spans);
+    }
     let mut spans = vec![
         key(" q"),
         Span::raw("/"),
@@ -153,8 +180,27 @@ fn footer_line(model: &Model, view: &ViewState) -> Line<'static> {
         key("?"),
         Span::raw(" help"),
     ];
+    if view.steerable {
+        spans.extend([
+            Span::raw("  "),
+            key("+/-"),
+            Span::raw(" "),
+            key("u"),
+            Span::raw(" "),
+            key("p"),
+            Span::raw(" "),
+            key("n"),
+            Span::raw(" steer"),
+        ]);
+    }
     if view.screen == Screen::Endpoints {
         spans.push(Span::raw(format!("   sorted by {}", view.sort.label())));
+    }
+    if let Some(notice) = &view.notice {
+        spans.push(Span::styled(
+            format!("   {notice}"),
+            Style::new().fg(Color::Yellow),
+        ));
     }
     // What the process printed meanwhile (kept off the screen, shown after the run).
     if let Some(line) = model.output.last() {
@@ -173,8 +219,14 @@ fn render_help(frame: &mut Frame, body: Rect) {
         Line::from("Tab, 1-4    switch screens (Shift-Tab goes back)"),
         Line::from("s           sort the endpoints table"),
         Line::from("?           show or hide this help"),
+        Line::from("Steering (a run with a dashboard or --control):"),
+        Line::from("+ / -       a tenth more / fewer users (or rate), at once"),
+        Line::from("u           type users (or rate) and a ramp: 500 30s"),
+        Line::from("p           pause (users keep their connections) / resume"),
+        Line::from("n           end the stage in progress, go on to the next"),
+        Line::from("            each change is marked on the Users chart"),
     ];
-    let w = 56.min(body.width);
+    let w = 60.min(body.width);
     let h = (lines.len() as u16 + 2).min(body.height);
     let area = Rect {
         x: body.x + (body.width - w) / 2,

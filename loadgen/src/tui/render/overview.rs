@@ -67,15 +67,33 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     );
 
     let active = series(&|p| p.users as f64);
+    let height = top(&[&active, &model.plan]);
+    let changes: Vec<Mark> = model
+        .latest
+        .controls
+        .iter()
+        .enumerate()
+        .map(|(i, (second, _))| {
+            let word = if i == 0 { "change " } else { "" };
+            let name = format!("{word}{}@{}", i + 1, fmt_secs(*second));
+            (name, vec![(*second as f64, 0.0), (*second as f64, height)])
+        })
+        .collect();
+    let mut sets: Vec<Series> = vec![
+        ("plan", Color::DarkGray, &model.plan),
+        ("active", Color::Cyan, &active),
+    ];
+    sets.extend(
+        changes
+            .iter()
+            .map(|(name, line)| (name.as_str(), Color::Blue, line.as_slice())),
+    );
     chart(
         frame,
         users,
-        "Users",
+        if model.latest.paused { "Users (PAUSED)" } else { "Users" },
         (0.0, model.total_secs.max(1) as f64),
-        &[
-            ("plan", Color::DarkGray, &model.plan),
-            ("active", Color::Cyan, &active),
-        ],
+        &sets,
         |v| format!("{v:.0}"),
     );
 
