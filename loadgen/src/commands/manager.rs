@@ -136,6 +136,7 @@ pub(crate) async fn coordinate(
             feeders: Feeders::default(),
             setup: Arc::new(serde_json::Value::Null),
             stripe: (0, 1),
+            steer: None,
         };
         let setup = match &app.setup {
             Some(f) => lifecycle::setup(f, &lifecycle_workload).await?,
@@ -153,11 +154,13 @@ pub(crate) async fn coordinate(
             join_timeout,
             token,
             setup,
+            steer: None,
         };
-        let ran = watched(plan, &launch.host, Role::Manager, interrupt, |on_tick, board| {
+        let ran = watched(plan, &launch.host, Role::Manager, interrupt, |on_tick, board, steer| {
             let on_workers = move |roster: &[(WorkerSummary, u64)]| {
                 board.set(roster.iter().map(worker_row).collect())
             };
+            let mplan = ManagerPlan { steer, ..mplan };
             manager::run(mplan, listener, &app.scenarios, interrupt, on_tick, on_workers)
         })
         .await;

@@ -10,10 +10,11 @@ use super::protocol::{
 use super::{WorkerState, WorkerSummary};
 use crate::author::scenario::ScenarioDef;
 use crate::engine::live::LiveRun;
+use crate::engine::steer::{Live, LivePlan};
 use crate::engine::ticker::Ticker;
 use crate::engine::{LoadSpec, RunOutcome, Tick};
 use crate::plan::RunPlan;
-use crate::shape::largest_remainder;
+use crate::shape::{largest_remainder, Shape};
 use crate::Error;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -36,6 +37,29 @@ pub struct ManagerPlan<'a> {
     pub token: String,
     /// What the run's setup returned (`null` without one): every worker's users get it.
     pub setup: serde_json::Value,
+    /// The live plan, when the run may be steered: each change is split
+    /// across the workers as the plan was.
+    pub steer: Option<LivePlan>,
+}
+
+impl ManagerPlan<'_> {
+    /// The plan as steered so far (the planned shape when not steerable).
+    fn shape_now(&self) -> Shape {
+        self.steer
+            .as_ref()
+            .map_or_else(|| self.run.shape.clone(), |p| p.now().shape)
+    }
+
+    /// When the load ends and when a worker that has not said it is done is
+    /// no longer waited for, by the plan as steered.
+    fn ends(&self, started: Instant) -> (Instant, Instant) {
+        let plan_end = started + Duration::from_secs(self.shape_now().total_secs());
+        let overdue = plan_end
+            + self.run.load.graceful_stop()
+            + crate::engine::ending::GIVE_UP_AFTER_CUT
+            + Duration::from_secs(LATE_SECS);
+        (plan_end, overdue)
+    }
 }
 
 struct Worker {
@@ -102,17 +126,33 @@ pub async fn run(
     // The manager runs the fault actions, on the run's clock.
     live.start_clock(started);
     let mut stop_sent: Option<Instant> = None;
+    let mut steered = plan.steer.as_ref().map(|p| {
+        let _ = p.started.set(started);
+        p.tx.subscribe()
+    });
     // Workers end their load by the plan's end and its graceful stop; one
-    // that has not said it is done well after that is not waited for.
-    let overdue = started
-        + Duration::from_secs(run.shape.total_secs())
-        + run.load.graceful_stop()
-        + crate::engine::ending::GIVE_UP_AFTER_CUT
-        + Duration::from_secs(LATE_SECS);
-    // When the load stopped: the plan's end, or the stop sent before it.
-    let plan_end = started + Duration::from_secs(run.shape.total_secs());
+    // that has not said it is done well after that is not waited for. When
+    // the load stopped: the plan's end, or the stop sent before it.
+    let (mut plan_end, mut overdue) = plan.ends(started);
     loop {
         tokio::select! {
+            changed = async {
+                match steered.as_mut() {
+                    Some(rx) => rx.changed().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                match changed {
+                    Ok(()) => {
+                        let now = steered.as_mut().map(|rx| rx.borrow_and_update().clone());
+                        if let Some(now) = now {
+                            steer_workers(&mut workers, &now);
+                            (plan_end, overdue) = plan.ends(started);
+                        }
+                    }
+                    Err(_) => steered = None,
+                }
+            }
             event = events.recv() => match event {
                 Some(event) => on_event(&plan, &mut workers, &mut live, event, started),
                 None => break,
@@ -410,8 +450,9 @@ fn assign(
         .iter()
         .map(|id| workers[id].summary.capacity)
         .collect();
-    let shares = plan.run.shape.split(&capacities);
+    let shares = plan.shape_now().split(&capacities);
     let loads = split_load(&plan.run.load, &capacities);
+    let live = plan.steer.as_ref().map(LivePlan::now);
     for ((id, share), load) in active.iter().zip(shares).zip(loads) {
         let w = workers.get_mut(id).expect("active worker exists");
         w.share = share.clone();
@@ -426,7 +467,41 @@ fn assign(
             workers: w.stripes,
             setup: plan.setup.clone(),
             started_ms_ago: run_age.as_millis() as u64,
+            steerable: live.is_some(),
         })));
+        // A paused run stays paused for a worker's new share too.
+        if let Some(live) = live.as_ref().filter(|l| l.paused) {
+            let _ = w.tx.send(Message::Steer {
+                live: Box::new(Live {
+                    shape: w.share.clone(),
+                    ..live.clone()
+                }),
+            });
+        }
+    }
+}
+
+/// Splits a change across the active workers by capacity, as the plan was,
+/// and sends each its share of the plan as steered.
+fn steer_workers(workers: &mut BTreeMap<u32, Worker>, live: &Live) {
+    let active: Vec<u32> = workers
+        .iter()
+        .filter(|(_, w)| w.active)
+        .map(|(id, _)| *id)
+        .collect();
+    let capacities: Vec<u64> = active
+        .iter()
+        .map(|id| workers[id].summary.capacity)
+        .collect();
+    for (id, share) in active.iter().zip(live.shape.split(&capacities)) {
+        let w = workers.get_mut(id).expect("active worker exists");
+        w.share = share.clone();
+        let _ = w.tx.send(Message::Steer {
+            live: Box::new(Live {
+                shape: share,
+                ..live.clone()
+            }),
+        });
     }
 }
 

@@ -62,6 +62,10 @@ pub struct Assignment {
     /// starts there, so its seconds are the run's).
     #[serde(default)]
     pub started_ms_ago: u64,
+    /// The run may be steered: follow `Message::Steer` live (closed model:
+    /// through goose's controller on a loopback port).
+    #[serde(default)]
+    pub steerable: bool,
 }
 
 fn one() -> u32 {
@@ -98,6 +102,11 @@ pub enum Message {
     Stop {
         reason: String,
     },
+    /// Manager -> worker: the run was steered; follow this share of the
+    /// plan as steered (from its `from_secs`), paused or not.
+    Steer {
+        live: Box<crate::engine::steer::Live>,
+    },
 }
 
 impl Message {
@@ -113,6 +122,7 @@ impl Message {
             Message::Done => "done",
             Message::Failed { .. } => "failed",
             Message::Stop { .. } => "stop",
+            Message::Steer { .. } => "steer",
         }
     }
 }

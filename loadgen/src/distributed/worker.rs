@@ -11,6 +11,7 @@ use crate::author::feeder::{Feeder, Feeders};
 use crate::author::scenario::ScenarioDef;
 use crate::client::ConnectionModel;
 use crate::engine::generate::generate;
+use crate::engine::steer::{Live, Steer};
 use crate::engine::ticker::drain_every_second;
 use crate::engine::{files, Workload};
 use crate::error::exit;
@@ -19,7 +20,7 @@ use crate::Error;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +43,8 @@ struct Control {
     lost: Option<String>,
     reassign: Option<Assignment>,
     halt: CancellationToken,
+    /// This worker's share of the live plan, as the manager last steered it.
+    live: watch::Sender<Live>,
 }
 
 impl Control {
@@ -124,11 +127,17 @@ pub async fn run(
         .checked_sub(Duration::from_millis(first.started_ms_ago))
         .unwrap_or(now);
 
+    let (live, _) = watch::channel(Live {
+        shape: first.shape.clone(),
+        from_secs: first.from_secs,
+        paused: false,
+    });
     let control: Shared = Arc::new(Mutex::new(Control {
         stop: None,
         lost: None,
         reassign: None,
         halt: interrupt.child_token(),
+        live,
     }));
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let writer_task = tokio::spawn(async move {
@@ -178,6 +187,15 @@ pub async fn run(
     let limit = files::raise_limit();
     while let Some(opened) = opened.clone() {
         let mut workload = workload(&current, registered, opened, stripe, start)?;
+        if current.steerable {
+            let ctl = lock(&control);
+            // This share, from where this workload starts in the run.
+            ctl.live.send_modify(|live| live.shape = current.shape.clone());
+            workload.steer = Some(Steer {
+                rx: ctl.live.subscribe(),
+                offset_secs: workload_offset(&current, start),
+            });
+        }
         if let Some(ips) = &cfg.local_ips {
             workload.spec.client.local_ips = ips.clone();
         }
@@ -278,6 +296,17 @@ async fn connect(cfg: &WorkerConfig, interrupt: &CancellationToken) -> Result<Tc
     }
 }
 
+/// The run second an assignment's workload starts at: 0 for the first
+/// share at the start, else now (or its `from_secs`, if later).
+fn workload_offset(a: &Assignment, start: Instant) -> u64 {
+    let elapsed = start.elapsed().as_secs().max(a.from_secs);
+    if a.from_secs == 0 && elapsed < 1 {
+        0
+    } else {
+        elapsed
+    }
+}
+
 /// The workload of an assignment, resumed `from_secs` into the plan.
 fn workload(
     a: &Assignment,
@@ -286,11 +315,9 @@ fn workload(
     stripe: (u64, u64),
     start: Instant,
 ) -> Result<Workload, Error> {
-    let elapsed = start.elapsed().as_secs().max(a.from_secs);
-    let shape = if a.from_secs == 0 && elapsed < 1 {
-        a.shape.clone()
-    } else {
-        a.shape.tail_from(elapsed)
+    let shape = match workload_offset(a, start) {
+        0 => a.shape.clone(),
+        elapsed => a.shape.tail_from(elapsed),
     };
     let scenarios = a
         .load
@@ -305,6 +332,7 @@ fn workload(
         feeders,
         setup: Arc::new(a.setup.clone()),
         stripe,
+        steer: None,
     })
 }
 
@@ -321,6 +349,14 @@ async fn read_manager(mut reader: FrameReader, control: Shared) {
                 let mut ctl = lock(&control);
                 ctl.reassign = Some(*next);
                 ctl.halt();
+                continue;
+            }
+            Ok(Ok(Some(Message::Steer { live }))) => {
+                let ctl = lock(&control);
+                if live.paused != ctl.live.borrow().paused {
+                    eprintln!("worker: {}", if live.paused { "paused" } else { "resumed" });
+                }
+                ctl.live.send_replace(*live);
                 continue;
             }
             Ok(Ok(Some(_))) => continue,
