@@ -180,6 +180,7 @@ pub fn final_report(s: &Summary) -> String {
         );
     }
     out.push_str(&faults_table(s));
+    out.push_str(&super::steered::console(s));
     out.push_str(&server_table(s));
     out.push_str(&verdict_table(s));
     out

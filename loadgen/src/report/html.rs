@@ -80,6 +80,7 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     super::html_breakdown::breakdown_section(m, out)?;
     thresholds_table(m, out)?;
     faults_table(m, out)?;
+    super::steered::html(m.summary, out)?;
     breaking_point(m, out)?;
     errors_table(m, out)?;
     super::workers_html::workers_table(m.summary, out)?;

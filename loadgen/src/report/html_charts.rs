@@ -63,6 +63,7 @@ pub fn time_charts(m: &Model) -> Vec<Chart> {
     let open = m.summary.shape.model == LoadModel::Open;
     let marked = |mut c: Chart| {
         c.markers = fault_markers(m);
+        c.markers.extend(super::steered::markers(m.summary));
         c
     };
     let charts = vec![

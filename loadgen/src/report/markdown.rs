@@ -97,6 +97,7 @@ pub fn write(m: &Model, out: &mut dyn Write) -> io::Result<()> {
     if let Some(why) = &s.verdict.aborted {
         writeln!(out, "\n**Aborted**: {}", cell(why))?;
     }
+    super::steered::markdown(s, out)?;
     if !s.faults.is_empty() {
         writeln!(
             out,

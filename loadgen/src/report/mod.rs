@@ -12,6 +12,7 @@
 //!   self-contained `report.html`, its charts and its connections section.
 //! - [`junit`] and [`markdown`]: for CI test reports and step summaries.
 //! - [`hlog`]: `latency.hlog`, written during the run, read back here.
+//! - [`steered`]: a steered run's changes and its replay, in each of them.
 
 pub mod breakdown;
 pub mod console;
@@ -24,6 +25,7 @@ mod html_connections;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod steered;
 pub mod summary;
 pub mod svg;
 pub mod validate;

@@ -78,6 +78,10 @@ pub struct Summary {
     /// folded past the cap, the rule a run without thresholds was judged by).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// When the run was steered (`--control`, the dashboard's keys): the
+    /// changes, the plan as steered, and the plan that replays the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steered: Option<crate::control::steering::Steered>,
 }
 
 /// The run's configuration, as the plan had it.
