@@ -228,7 +228,7 @@ pub struct RunArgs {
     /// a staging address, as curl's --connect-to.
     #[arg(long = "connect-to", value_name = "HOST:PORT:ADDR:PORT")]
     pub connect_to: Vec<String>,
-    /// Run the test as N local worker processes of this binary under a manager
+    /// Run the test as N (1-64) local worker processes of this binary under a manager
     /// on a private loopback port (a random token), started, watched and
     /// stopped by this command: all cores, and more users than one process's
     /// open files allow. `auto`: enough processes for the users' connections,
@@ -290,6 +290,25 @@ pub struct RunArgs {
     /// At the end it waits (at most 30 s) for one last scrape of the final figures.
     #[arg(long, value_name = "ADDR")]
     pub prometheus: Option<String>,
+    /// Steer the run while it goes from an HTTP API and a web page at
+    /// http://ADDR/ (PORT alone listens on 127.0.0.1): GET /api/state for the
+    /// live figures, POST /api/control to set users (closed) or the rate
+    /// (open) with a ramp, pause, resume or end the stage, e.g.
+    /// curl -d '{"users": 500, "ramp": "30s"}' http://127.0.0.1:8089/api/control.
+    /// Changes are marked on the run's timeline and the summary gives the
+    /// plan that replays the session. Off loopback, --control-token is required.
+    #[arg(long, value_name = "ADDR")]
+    pub control: Option<String>,
+    /// The token every control request must carry (Authorization: Bearer
+    /// TOKEN, or ?token=TOKEN for the page); required when --control listens
+    /// off loopback.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "LOADGEN_CONTROL_TOKEN",
+        hide_env_values = true
+    )]
+    pub control_token: Option<String>,
     /// Read the target's own Prometheus metrics from URL every second
     /// (repeatable: each API instance's /metrics; `target` for the run's own
     /// target's /metrics, e.g. the bundled service). In-flight requests, shed and

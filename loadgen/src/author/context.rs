@@ -5,6 +5,7 @@
 
 use super::feeder::Feeders;
 use crate::client::{Client, UserClient};
+use crate::engine::steer::Steer;
 use crate::metrics::Recorder;
 use goose::goose::{GooseUser, GooseUserData};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +32,10 @@ pub struct VuContext {
     pub halt: CancellationToken,
     /// This process's worker index in a distributed run (0 for a local run).
     pub worker: u32,
+    /// A steered run's live plan: users hold before each task while it is paused.
+    pub steer: Option<Steer>,
+    /// Cancelled when the load stops starting work: a paused user then leaves.
+    pub stopping: CancellationToken,
     next_user: AtomicU64,
 }
 
@@ -62,7 +67,31 @@ impl VuContext {
             setup,
             halt,
             worker,
+            steer: None,
+            stopping: CancellationToken::new(),
             next_user: AtomicU64::new(0),
+        }
+    }
+
+    /// With a steered run's live plan, and the token of the load's end.
+    pub fn steered(mut self, steer: Option<Steer>, stopping: CancellationToken) -> VuContext {
+        self.steer = steer;
+        self.stopping = stopping;
+        self
+    }
+
+    /// Holds a user while the run is paused; `false` when the load ended meanwhile.
+    pub(crate) async fn unpaused(&self) -> bool {
+        match &self.steer {
+            Some(steer) if steer.paused() => {
+                let stop = self.stopping.child_token();
+                let halt = self.halt.clone();
+                tokio::select! {
+                    go = steer.wait_while_paused(&stop) => go,
+                    _ = halt.cancelled() => false,
+                }
+            }
+            _ => true,
         }
     }
 

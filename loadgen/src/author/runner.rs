@@ -42,6 +42,9 @@ impl TaskRunner {
     /// request, recorded already; not the end of the run) is recorded as a
     /// `task` failure under `TASK <name>`, so it is counted and shown.
     pub async fn run(&self, user: &mut GooseUser) {
+        if !self.ctx.unpaused().await {
+            return;
+        }
         let started = Instant::now();
         let vu = Vu::new(user, self.ctx.clone(), self.persona.clone());
         if let Err(e) = (self.f)(vu).await {

@@ -21,11 +21,17 @@ use std::path::PathBuf;
 pub fn conclude(plan: &RunPlan, launch: &Launch, ran: Watched) -> Result<u8, Error> {
     let Watched {
         outcome,
+        steered,
         hlog,
         server,
     } = ran;
     let mut summary = judge(plan, launch, outcome);
     summary.server = server;
+    if let Some(steered) = &steered {
+        // The charts' planned line is the plan as it was steered.
+        summary.shape = steered.shape.clone();
+    }
+    summary.steered = steered;
     let folder = write(plan, &summary, hlog);
     let regressed = against_baseline(plan, &summary);
     exit_code(plan, launch, &summary, &folder, regressed)
@@ -92,6 +98,7 @@ fn judge(plan: &RunPlan, launch: &Launch, outcome: crate::engine::RunOutcome) ->
             })
             .collect(),
         warnings: Vec::new(),
+        steered: None,
     };
     summary.warnings = warnings(plan, &summary);
     summary

@@ -81,15 +81,20 @@ async fn run_against(
         feeders,
         setup: Arc::new(serde_json::Value::Null),
         stripe: (0, 1),
+        steer: None,
     };
     if let Some(setup) = &app.setup {
         workload.setup = Arc::new(lifecycle::setup(setup, &workload).await?);
     }
     let live = LiveRun::new(plan);
     let load = workload.clone();
-    let ran = watched(plan, &launch.host, Role::Local, interrupt, |on_tick, _| {
-        local::run(load, live, interrupt, on_tick)
-    })
+    let ran = watched(
+        plan,
+        &launch.host,
+        Role::Local,
+        interrupt,
+        |on_tick, _, steer| local::run(load, live, steer, interrupt, on_tick),
+    )
     .await;
     if let Some(teardown) = &app.teardown {
         lifecycle::teardown(teardown, &workload).await;

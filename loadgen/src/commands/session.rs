@@ -2,7 +2,9 @@
 //! started (and stopped after), the HDR log and the display fed each second.
 
 use super::display::{self, Observer};
+use crate::control::{Controls, Steered};
 use crate::engine::bundled::Running;
+use crate::engine::steer::LivePlan;
 use crate::engine::RunOutcome;
 use crate::metrics::Aggregator;
 use crate::observe::exporter::Exporter;
@@ -85,6 +87,8 @@ pub(crate) fn say_how_users_connect(plan: &RunPlan, reached: &crate::engine::tar
 /// the target's metrics as `--scrape` read them.
 pub(crate) struct Watched {
     pub outcome: RunOutcome,
+    /// The session, when the run was steered.
+    pub steered: Option<Steered>,
     pub hlog: Result<PathBuf, report::Error>,
     pub server: Option<ServerMetrics>,
 }
@@ -107,7 +111,7 @@ pub(crate) async fn watched<F, Fut>(
     load: F,
 ) -> Result<Watched, Error>
 where
-    F: FnOnce(Observer, WorkerBoard) -> Fut,
+    F: FnOnce(Observer, WorkerBoard, Option<LivePlan>) -> Fut,
     Fut: Future<Output = Result<RunOutcome, Error>>,
 {
     let exporter = match plan.observe.prometheus {
@@ -123,8 +127,16 @@ where
     let scraper =
         (!scrape.is_empty()).then(|| Scraper::start(&scrape, &plan.observe.scrape_metrics));
     let feed = hlog.feed();
-    let (mut progress, display) =
-        display::start(plan, interrupt, scraper.as_ref().map(Scraper::feed));
+    let controls = Controls::start(plan, files_ceiling(plan, role)).await?;
+    let (mut progress, display) = display::start(
+        plan,
+        interrupt,
+        scraper.as_ref().map(Scraper::feed),
+        controls
+            .as_ref()
+            .map(|c| (c.steering.clone(), c.board.clone())),
+    );
+    let live_plan = controls.as_ref().map(|c| c.steering.plan().clone());
     let board = display.workers();
     let pages = Pages {
         info: run_info(plan, role),
@@ -143,8 +155,12 @@ where
         }
         progress(tick);
     });
-    let outcome = load(on_tick, board).await;
+    let outcome = load(on_tick, board, live_plan).await;
     display.close();
+    let steered = match (&outcome, controls) {
+        (Ok(outcome), Some(controls)) => controls.finish(outcome.elapsed_secs),
+        _ => None,
+    };
     let server = match scraper {
         Some(s) => Some(s.finish().await),
         None => None,
@@ -159,8 +175,25 @@ where
     });
     Ok(Watched {
         outcome,
+        steered,
         hlog,
         server,
+    })
+}
+
+/// The most connections a change may ask of this process: a local run's
+/// users each hold one (two when the bundled service answers in-process is
+/// not known here, so one); a manager's users are on its workers.
+fn files_ceiling(plan: &RunPlan, role: Role) -> Option<u64> {
+    if role != Role::Local {
+        return None;
+    }
+    let per_user = plan.load.client.connections == crate::client::ConnectionModel::PerUser;
+    let limit = crate::engine::files::raise_limit().unwrap_or(u64::MAX);
+    Some(if per_user {
+        limit.saturating_sub(crate::engine::files::RESERVED)
+    } else {
+        u64::MAX
     })
 }
 
