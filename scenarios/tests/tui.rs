@@ -1,5 +1,6 @@
 //! The live dashboard end to end: the real binary in a tmux pane (a real
-//! pseudo-terminal), stopped with `q`, leaving the final table on the normal screen.
+//! pseudo-terminal), stopped with `q`, leaving the final table on the normal
+//! screen; and steered from its keys (users typed in, pause, next stage).
 
 mod support;
 
@@ -14,6 +15,26 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// A detached session `dash` running `run` in a 130x42 pane; the pane
+    /// stays after loadgen exits (with `EXIT=code`), so the normal screen can
+    /// be read.
+    fn start(name: &str, run: &str) -> Tmux {
+        let script = format!("{run}; echo \"EXIT=$?\"; sleep 120");
+        let tmux = Tmux {
+            socket: Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("tmux-{name}-{}.sock", std::process::id())),
+        };
+        let started = tmux
+            .cmd()
+            .args(["new-session", "-d", "-s", "dash", "-x", "130", "-y", "42"])
+            .arg(&script)
+            .env_remove("LOADGEN_HOST")
+            .status()
+            .expect("tmux starts");
+        assert!(started.success());
+        tmux
+    }
+
     fn cmd(&self) -> Command {
         let mut c = Command::new("tmux");
         c.arg("-S").arg(&self.socket);
@@ -107,20 +128,7 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
     ]
     .map(shell_quote)
     .join(" ");
-    // The pane stays after loadgen exits, so the normal screen can be read.
-    let script = format!("{run}; echo \"EXIT=$?\"; sleep 120");
-    let tmux = Tmux {
-        socket: Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("tmux-tui-{}.sock", std::process::id())),
-    };
-    let started = tmux
-        .cmd()
-        .args(["new-session", "-d", "-s", "dash", "-x", "130", "-y", "42"])
-        .arg(&script)
-        .env_remove("LOADGEN_HOST")
-        .status()
-        .expect("tmux starts");
-    assert!(started.success());
+    let tmux = Tmux::start("tui", &run);
 
     let wanted = [
         "1 Overview",
@@ -186,4 +194,61 @@ fn dashboard_shows_live_numbers_and_q_stops_with_reports_and_a_restored_terminal
     let summary = support::summary(&out);
     assert_eq!(summary["interrupted"], true);
     assert!(summary["total"]["requests"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn dashboard_keys_set_the_users_pause_and_end_the_stage() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        println!("skipped: tmux not installed");
+        return;
+    }
+    let server = support::counting::counting();
+    let out = support::out_dir("tui-steer");
+    let run = [
+        env!("CARGO_BIN_EXE_loadgen"),
+        "run",
+        "plan:3,0s;3,90s",
+        "--host",
+        &server.url,
+        "--path",
+        "/",
+        "--think",
+        "100ms",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .map(shell_quote)
+    .join(" ");
+    let tmux = Tmux::start("tui-steer", &run);
+    server.wait_open(3, 60);
+    tmux.wait_for("the steering keys in the footer", 20, |p| p.contains("+/- u p n steer"));
+
+    // u opens the prompt; 7 Enter sets 7 users at once.
+    tmux.keys("u");
+    tmux.wait_for("the prompt", 10, |p| p.contains("set users (LEVEL [RAMP]"));
+    tmux.keys("7");
+    tmux.keys("Enter");
+    server.wait_open(7, 20);
+
+    // p pauses: no requests, connections kept, the header says so.
+    tmux.keys("p");
+    tmux.wait_for("PAUSED", 10, |p| p.contains("PAUSED"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = server.requests();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(server.requests(), before, "no request while paused");
+    assert_eq!(server.open(), 7, "connections kept while paused");
+    tmux.keys("p");
+    tmux.wait_for("the resume", 10, |p| !p.contains("PAUSED"));
+
+    // n ends this (the last) stage: the run ends by itself, passed.
+    tmux.keys("n");
+    let pane = tmux.wait_for("loadgen to exit", 60, |p| p.contains("EXIT="));
+    assert!(pane.contains("EXIT=0"), "{pane}");
+    assert!(pane.contains("replay this session: loadgen run 'plan:"), "{pane}");
+    let summary = support::summary(&out);
+    let controls = summary["steered"]["controls"].as_array().unwrap();
+    let what: Vec<&str> = controls.iter().map(|c| c["what"].as_str().unwrap()).collect();
+    assert_eq!(what, ["users 7 at once", "paused", "resumed", "last stage ended: the run ends"], "{controls:?}");
+    assert!(controls.iter().all(|c| c["by"] == "dashboard"), "{controls:?}");
 }
