@@ -10,8 +10,10 @@
 //! - [`generator`]: the generator checking itself: start lag, CPU, queued and dropped arrivals.
 //! - [`hdr`]: one histogram layout, clamping, V2 bytes and base64.
 //! - [`v2`]: untrusted V2 bytes checked (declared lengths, sizes) before decoding.
+//! - [`bounded`]: the most rows one snapshot may hold, checked while decoding it.
 
 pub mod aggregate;
+pub mod bounded;
 pub mod connection_figures;
 pub mod connections;
 pub mod figures;

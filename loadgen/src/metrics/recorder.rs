@@ -1,5 +1,6 @@
 //! Where requests are measured: sharded per-thread HDR stats, drained every second.
 
+use super::bounded::MAX_SNAPSHOT_ENDPOINTS;
 use super::connections::ConnectionMeter;
 use super::generator::GeneratorMeter;
 use super::snapshot::{EndpointKey, EndpointStats, FailureKind, IntervalSnapshot};
@@ -201,7 +202,35 @@ impl Recorder {
                 }
             }
         }
+        fold_past_bound(&mut snap);
         snap
+    }
+}
+
+/// Rows past what a snapshot may carry ([`MAX_SNAPSHOT_ENDPOINTS`]: 500
+/// names under more methods each than any test uses) go to the row of
+/// other names, with their method, so no manager refuses the snapshot.
+fn fold_past_bound(snap: &mut IntervalSnapshot) {
+    let methods: std::collections::BTreeSet<String> =
+        snap.endpoints.keys().map(|k| k.method.clone()).collect();
+    let room = MAX_SNAPSHOT_ENDPOINTS.saturating_sub(methods.len());
+    if snap.endpoints.len() <= MAX_SNAPSHOT_ENDPOINTS {
+        return;
+    }
+    let past: Vec<EndpointKey> = snap
+        .endpoints
+        .keys()
+        .filter(|k| k.name != OTHER_NAMES)
+        .skip(room)
+        .cloned()
+        .collect();
+    for key in past {
+        let stats = snap.endpoints.remove(&key).expect("a key just listed");
+        let other = EndpointKey {
+            method: key.method,
+            name: OTHER_NAMES.to_string(),
+        };
+        snap.endpoints.entry(other).or_default().merge(&stats);
     }
 }
 
@@ -256,6 +285,75 @@ mod tests {
         assert_eq!(cumulative.hist.len(), 120_000);
         assert_eq!(cumulative.failures, 12_000);
         assert_eq!(cumulative.bytes, 120_000);
+    }
+
+    #[test]
+    fn a_snapshot_keeps_within_what_a_manager_decodes() {
+        let r = Recorder::new();
+        let methods = ["GET", "POST", "PUT"];
+        for i in 0..400 {
+            let name = format!("/things/{i}");
+            for method in methods {
+                r.record(Sample {
+                    method,
+                    name: &name,
+                    latency_us: 10,
+                    service_us: None,
+                    bytes: 0,
+                    failure: None,
+                    ttfb_us: None,
+                    status: 200,
+                    scenario: None,
+                });
+            }
+        }
+        let snap = r.drain(0);
+        // 1,021 rows of their own (room left for one other-names row per
+        // method), the last 179 (all PUT, in key order) in one more.
+        assert_eq!(snap.endpoints.len(), 1_022);
+        assert_eq!(snap.total().requests, 1_200, "folded, not lost");
+        let other = EndpointKey {
+            method: "PUT".into(),
+            name: OTHER_NAMES.into(),
+        };
+        assert_eq!(snap.endpoints[&other].requests, 179);
+        let wire = serde_json::to_string(&snap).unwrap();
+        let back: IntervalSnapshot = serde_json::from_str(&wire).unwrap();
+        assert_eq!(back, snap);
+    }
+
+    #[test]
+    fn a_snapshot_with_rows_past_the_bound_is_refused_while_decoding() {
+        let rows: Vec<String> = (0..=MAX_SNAPSHOT_ENDPOINTS)
+            .map(|i| {
+                let key = EndpointKey {
+                    method: "GET".into(),
+                    name: format!("/{i}"),
+                };
+                serde_json::to_string(&(key, EndpointStats::default())).unwrap()
+            })
+            .collect();
+        let wire = format!(
+            r#"{{"second":0,"users":0,"endpoints":[{}]}}"#,
+            rows.join(",")
+        );
+        let err = serde_json::from_str::<IntervalSnapshot>(&wire).unwrap_err();
+        assert!(
+            err.to_string().contains("more than 1024 endpoint rows"),
+            "{err}"
+        );
+        let fits = format!(
+            r#"{{"second":0,"users":0,"endpoints":[{}]}}"#,
+            rows[1..].join(",")
+        );
+        assert!(serde_json::from_str::<IntervalSnapshot>(&fits).is_ok());
+        let counters: Vec<String> = (0..=1_024).map(|i| format!(r#""c{i}":1"#)).collect();
+        let wire = format!(
+            r#"{{"second":0,"users":0,"endpoints":[],"counters":{{{}}}}}"#,
+            counters.join(",")
+        );
+        let err = serde_json::from_str::<IntervalSnapshot>(&wire).unwrap_err();
+        assert!(err.to_string().contains("more than 1024 counters"), "{err}");
     }
 
     #[test]

@@ -275,17 +275,26 @@ pub struct IntervalSnapshot {
     #[serde(with = "as_pairs")]
     pub endpoints: BTreeMap<EndpointKey, EndpointStats>,
     /// The same requests by scenario (persona).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "super::bounded::scenarios"
+    )]
     pub scenarios: BTreeMap<String, EndpointStats>,
     /// Counters tasks kept (`vu.count(name, n)`), by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "super::bounded::counters"
+    )]
     pub counters: BTreeMap<String, u64>,
 }
 
 /// JSON maps need string keys: endpoints travel as a list of (key, stats) pairs.
 mod as_pairs {
+    use super::super::bounded::MAX_SNAPSHOT_ENDPOINTS;
     use super::{EndpointKey, EndpointStats};
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
     use std::collections::BTreeMap;
 
     pub fn serialize<S: Serializer>(
@@ -298,9 +307,9 @@ mod as_pairs {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<BTreeMap<EndpointKey, EndpointStats>, D::Error> {
-        Ok(Vec::<(EndpointKey, EndpointStats)>::deserialize(d)?
-            .into_iter()
-            .collect())
+        let rows: Vec<(EndpointKey, EndpointStats)> =
+            super::super::bounded::seq(d, MAX_SNAPSHOT_ENDPOINTS, "endpoint rows")?;
+        Ok(rows.into_iter().collect())
     }
 }
 
