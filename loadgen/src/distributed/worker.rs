@@ -3,6 +3,7 @@
 //! when the manager is gone.
 
 use super::connection::{split, FrameReader};
+use super::idle::{has_nobody, idle, Idled};
 use super::protocol::{
     printable, scenario_fingerprint, Assignment, Join, Message, HEARTBEAT_SECS, MAX_NAME_CHARS,
     MISSED_HEARTBEATS, PROTOCOL_VERSION,
@@ -190,7 +191,8 @@ pub async fn run(
         if current.steerable {
             let ctl = lock(&control);
             // This share, from where this workload starts in the run.
-            ctl.live.send_modify(|live| live.shape = current.shape.clone());
+            ctl.live
+                .send_modify(|live| live.shape = current.shape.clone());
             workload.steer = Some(Steer {
                 rx: ctl.live.subscribe(),
                 offset_secs: workload_offset(&current, start),
@@ -205,7 +207,15 @@ pub async fn run(
             }
         }
         let halt = lock(&control).halt.clone();
-        if !halt.is_cancelled() {
+        if has_nobody(&workload) && !halt.is_cancelled() {
+            eprintln!("worker {id}: its share has no users: idling and reporting");
+            let offset = workload_offset(&current, start);
+            if idle(&workload, start, offset, &halt).await == Idled::Users {
+                eprintln!("worker {id}: steered: its share has users now");
+                current.shape = lock(&control).live.borrow().shape.clone();
+                continue;
+            }
+        } else if !halt.is_cancelled() {
             if let Err(e) = generate(&workload, &recorder, &halt, Instant::now()).await {
                 eprintln!("worker {id}: cannot run its share: {e}");
                 let _ = tx.send(Message::Failed {
