@@ -5,12 +5,12 @@ use super::connection::split;
 use super::protocol::{
     printable, same_token, Join, Message, MAX_JOIN_FRAME, MAX_NAME_CHARS, PROTOCOL_VERSION,
 };
+use super::waiting::Place;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{self, UnboundedSender};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::timeout;
 
 /// How long a new connection has to send its join.
@@ -58,9 +58,9 @@ pub(crate) enum Event {
 }
 
 /// Admission: checks a connection's join and, if good, relays its messages as
-/// events. `pending` (a place among the connections not yet admitted) is given
-/// back as soon as the join is decided.
-pub(crate) async fn admit(stream: TcpStream, pending: OwnedSemaphorePermit, admission: Admission) {
+/// events. `place` (in the line of connections not yet admitted) is left as
+/// soon as the join is decided; a connection pushed out of the line is closed.
+pub(crate) async fn admit(stream: TcpStream, place: Place, admission: Admission) {
     let Admission {
         events,
         token,
@@ -73,7 +73,11 @@ pub(crate) async fn admit(stream: TcpStream, pending: OwnedSemaphorePermit, admi
         .map(|a| a.to_string())
         .unwrap_or_default();
     let (mut reader, mut writer) = split(stream);
-    let first = timeout(JOIN_WITHIN, reader.read_limited(MAX_JOIN_FRAME)).await;
+    let first = tokio::select! {
+        first = timeout(JOIN_WITHIN, reader.read_limited(MAX_JOIN_FRAME)) => first,
+        // Too many waited: this one longest, without a join.
+        _ = place.closed.cancelled() => return,
+    };
     let (name, capacity) = match first {
         Ok(Ok(Some(Message::Join(Join {
             protocol,
@@ -118,7 +122,7 @@ pub(crate) async fn admit(stream: TcpStream, pending: OwnedSemaphorePermit, admi
             return;
         }
     };
-    drop(pending);
+    drop(place);
     let id = next_id.fetch_add(1, Ordering::SeqCst);
     if writer
         .write(&Message::Welcome { worker_id: id })

@@ -3,16 +3,20 @@
 //! - [`protocol`]: the messages, their version, the token check.
 //! - `listen`: the manager's accept loop: through errors, with a cap on connections
 //!   not yet admitted.
+//! - `waiting`: the line of connections not yet joined; the oldest makes room.
 //! - `admission`: checks each joining worker; relays its messages as events.
 //! - [`connection`]: the framing; the only code that reads or writes bytes.
 //! - [`manager`]: accepts workers, splits the shape, merges their snapshots.
 //! - [`worker`]: runs its share on goose and streams per-second snapshots.
+//! - `idle`: a worker whose share has no users idles and reports instead.
 
 mod admission;
 pub mod connection;
+mod idle;
 mod listen;
 pub mod manager;
 pub mod protocol;
+mod waiting;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};
