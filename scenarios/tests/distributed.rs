@@ -167,6 +167,33 @@ fn an_open_run_splits_its_rate_and_merges_both_histograms() {
 }
 
 #[test]
+fn a_one_user_plan_on_two_workers_passes_the_idle_one_counted_healthy() {
+    let host = serve(known_latency_app_fast(Served::default()));
+    let (port, out) = (free_port(), out_dir("dist-idle"));
+    let m = manager(port, "plan:1,1s;1,4s", 2, &host, &out, &[]);
+    let w1 = worker(port, "t0ken", 1);
+    let w2 = worker(port, "t0ken", 1);
+    let o = m.wait_output();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (w1, w2) = (w1.wait_output(), w2.wait_output());
+    assert_eq!((w1.status.code(), w2.status.code()), (Some(0), Some(0)));
+    let idled = [&w1, &w2]
+        .iter()
+        .filter(|w| stderr(w).contains("its share has no users"))
+        .count();
+    assert_eq!(idled, 1, "{}\n{}", stderr(&w1), stderr(&w2));
+    let s = summary(&out);
+    let workers = s["workers"].as_array().unwrap();
+    assert!(
+        workers.iter().all(|w| w["state"] == "done"),
+        "both healthy to the end: {workers:?}"
+    );
+    assert!(s["total"]["requests"].as_u64().unwrap() > 0);
+    assert!(s["duration_secs"].as_f64().unwrap() >= 4.0);
+    assert!(!stderr(&o).contains("too late"), "{}", stderr(&o));
+}
+
+#[test]
 fn a_killed_worker_is_marked_lost_and_its_users_move() {
     let host = serve(known_latency_app_fast(Served::default()));
     let (port, out) = (free_port(), out_dir("dist-kill"));
