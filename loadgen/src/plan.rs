@@ -88,7 +88,9 @@ impl ControlPlan {
         }
         if let Some(t) = &token {
             if t.len() < 8 || t.chars().any(|c| !c.is_ascii_graphic()) {
-                return Err("--control-token must be at least 8 printable characters, no spaces".into());
+                return Err(
+                    "--control-token must be at least 8 printable characters, no spaces".into(),
+                );
             }
         }
         Ok(ControlPlan { addr, token })

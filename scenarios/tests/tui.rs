@@ -221,7 +221,9 @@ fn dashboard_keys_set_the_users_pause_and_end_the_stage() {
     .join(" ");
     let tmux = Tmux::start("tui-steer", &run);
     server.wait_open(3, 60);
-    tmux.wait_for("the steering keys in the footer", 20, |p| p.contains("+/- u p n steer"));
+    tmux.wait_for("the steering keys in the footer", 20, |p| {
+        p.contains("+/- u p n steer")
+    });
 
     // u opens the prompt; 7 Enter sets 7 users at once.
     tmux.keys("u");
@@ -245,10 +247,28 @@ fn dashboard_keys_set_the_users_pause_and_end_the_stage() {
     tmux.keys("n");
     let pane = tmux.wait_for("loadgen to exit", 60, |p| p.contains("EXIT="));
     assert!(pane.contains("EXIT=0"), "{pane}");
-    assert!(pane.contains("replay this session: loadgen run 'plan:"), "{pane}");
+    assert!(
+        pane.contains("replay this session: loadgen run 'plan:"),
+        "{pane}"
+    );
     let summary = support::summary(&out);
     let controls = summary["steered"]["controls"].as_array().unwrap();
-    let what: Vec<&str> = controls.iter().map(|c| c["what"].as_str().unwrap()).collect();
-    assert_eq!(what, ["users 7 at once", "paused", "resumed", "last stage ended: the run ends"], "{controls:?}");
-    assert!(controls.iter().all(|c| c["by"] == "dashboard"), "{controls:?}");
+    let what: Vec<&str> = controls
+        .iter()
+        .map(|c| c["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        what,
+        [
+            "users 7 at once",
+            "paused",
+            "resumed",
+            "last stage ended: the run ends"
+        ],
+        "{controls:?}"
+    );
+    assert!(
+        controls.iter().all(|c| c["by"] == "dashboard"),
+        "{controls:?}"
+    );
 }

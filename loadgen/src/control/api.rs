@@ -181,7 +181,10 @@ async fn control(
     };
     match shared.steering.apply(&command, "api") {
         Ok(event) => {
-            eprintln!("loadgen: control: {} (from {} s)", event.what, event.from_secs);
+            eprintln!(
+                "loadgen: control: {} (from {} s)",
+                event.what, event.from_secs
+            );
             Json(serde_json::json!({"ok": true, "change": event})).into_response()
         }
         Err(why) => error(StatusCode::CONFLICT, why),

@@ -52,7 +52,11 @@ pub fn from_json(body: &[u8], model: LoadModel) -> Result<Command, String> {
         Some(Value::Number(n)) => n
             .as_u64()
             .ok_or_else(|| format!("\"ramp\": {n} is not a whole number of seconds"))?,
-        Some(other) => return Err(format!("\"ramp\": {other} is not a duration such as \"30s\"")),
+        Some(other) => {
+            return Err(format!(
+                "\"ramp\": {other} is not a duration such as \"30s\""
+            ))
+        }
     };
     Ok(Command::Level { level, ramp_secs })
 }
@@ -86,12 +90,23 @@ mod tests {
         assert_eq!(closed(r#"{"users": 50, "ramp": 5}"#), Ok(level(50, 5)));
         assert_eq!(closed(r#"{"users": 7}"#), Ok(level(7, 0)));
         assert_eq!(closed(r#"{"action": "pause"}"#), Ok(Command::Pause));
-        assert_eq!(closed(r#"{"action": "next-stage"}"#), Ok(Command::NextStage));
-        assert!(closed(r#"{"rate": 5}"#).unwrap_err().contains("closed model"));
-        assert!(closed(r#"{"users": -5}"#).unwrap_err().contains("whole number"));
-        assert!(closed(r#"{"users": 5, "ramp": "soon"}"#).unwrap_err().contains("ramp"));
+        assert_eq!(
+            closed(r#"{"action": "next-stage"}"#),
+            Ok(Command::NextStage)
+        );
+        assert!(closed(r#"{"rate": 5}"#)
+            .unwrap_err()
+            .contains("closed model"));
+        assert!(closed(r#"{"users": -5}"#)
+            .unwrap_err()
+            .contains("whole number"));
+        assert!(closed(r#"{"users": 5, "ramp": "soon"}"#)
+            .unwrap_err()
+            .contains("ramp"));
         assert!(closed("users=5").unwrap_err().contains("not JSON"));
-        assert!(closed(r#"{"action": "explode"}"#).unwrap_err().contains("not one of"));
+        assert!(closed(r#"{"action": "explode"}"#)
+            .unwrap_err()
+            .contains("not one of"));
         let open = from_json(br#"{"rate": 200, "ramp": "10s"}"#, LoadModel::Open);
         assert_eq!(open, Ok(level(200, 10)));
     }

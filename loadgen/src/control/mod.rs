@@ -36,7 +36,10 @@ impl Controls {
     /// The controls of `plan`'s run, if it may be steered: it has a
     /// dashboard or `--control`. `files_ceiling`: the most connections this
     /// process may open (a local run's users each hold one).
-    pub async fn start(plan: &RunPlan, files_ceiling: Option<u64>) -> Result<Option<Controls>, Error> {
+    pub async fn start(
+        plan: &RunPlan,
+        files_ceiling: Option<u64>,
+    ) -> Result<Option<Controls>, Error> {
         if plan.control.is_none() && !plan.display.dashboard {
             return Ok(None);
         }

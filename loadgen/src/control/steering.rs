@@ -15,14 +15,19 @@ pub enum Command {
     /// Users (closed model) or iterations per second (open), reached by a
     /// linear ramp over `ramp_secs` from wherever the run is, then held to
     /// the plan's end.
-    Level { level: u64, ramp_secs: u64 },
+    Level {
+        level: u64,
+        ramp_secs: u64,
+    },
     Pause,
     Resume,
     /// The stage in progress ends; the plan goes on with the next one.
     NextStage,
     /// The dashboard's + and -: a tenth more or less than planned now (at
     /// least one), at once.
-    Nudge { up: bool },
+    Nudge {
+        up: bool,
+    },
     /// The dashboard's p: pause if running, resume if paused.
     TogglePause,
 }
@@ -112,10 +117,7 @@ impl Steering {
 
     /// Seconds since the load started (`None` before).
     pub fn elapsed_secs(&self) -> Option<f64> {
-        self.plan
-            .started
-            .get()
-            .map(|s| s.elapsed().as_secs_f64())
+        self.plan.started.get().map(|s| s.elapsed().as_secs_f64())
     }
 
     /// The load has ended: changes are refused from now on.
@@ -136,7 +138,9 @@ impl Steering {
             return Err("the load has not started yet: try again in a moment".into());
         };
         if inner.events.len() >= MAX_CONTROLS {
-            return Err(format!("this run took {MAX_CONTROLS} changes already: no more"));
+            return Err(format!(
+                "this run took {MAX_CONTROLS} changes already: no more"
+            ));
         }
         let live = self.plan.now();
         let command = match command {
@@ -179,7 +183,14 @@ impl Steering {
                     0 => format!("{unit} {level} at once"),
                     r => format!("{unit} {level} over {}", fmt_secs(*r)),
                 };
-                (what, Live { shape, from_secs: from, ..live })
+                (
+                    what,
+                    Live {
+                        shape,
+                        from_secs: from,
+                        ..live
+                    },
+                )
             }
             Command::NextStage => {
                 let shape = live
@@ -194,14 +205,27 @@ impl Steering {
                         fmt_secs(shape.total_secs())
                     )
                 };
-                (what, Live { shape, from_secs: from, ..live })
+                (
+                    what,
+                    Live {
+                        shape,
+                        from_secs: from,
+                        ..live
+                    },
+                )
             }
             Command::Pause => {
                 if live.paused {
                     return Err("the run is paused already".into());
                 }
                 inner.pauses.push((now.round() as u64, None));
-                ("paused".to_string(), Live { paused: true, ..live })
+                (
+                    "paused".to_string(),
+                    Live {
+                        paused: true,
+                        ..live
+                    },
+                )
             }
             Command::Resume => {
                 if !live.paused {
@@ -210,7 +234,13 @@ impl Steering {
                 if let Some(last) = inner.pauses.last_mut() {
                     last.1 = Some((now.round() as u64).max(last.0));
                 }
-                ("resumed".to_string(), Live { paused: false, ..live })
+                (
+                    "resumed".to_string(),
+                    Live {
+                        paused: false,
+                        ..live
+                    },
+                )
             }
             Command::Nudge { .. } | Command::TogglePause => {
                 return Err("this change was not resolved against the plan".into())
@@ -284,7 +314,9 @@ pub fn ceiling(model: LoadModel, max_users: Option<u64>, files: Option<u64>) -> 
             if let Some(f) = files.filter(|&f| f < max) {
                 (max, why) = (
                     f,
-                    format!("the open-file limit leaves room for {f} connections (raise `ulimit -n`)"),
+                    format!(
+                        "the open-file limit leaves room for {f} connections (raise `ulimit -n`)"
+                    ),
                 );
             }
             (max, why)
@@ -341,7 +373,9 @@ mod tests {
         s.apply(&Command::TogglePause, "dashboard").unwrap();
         assert!(!s.plan().now().paused);
         let small = started("plan:3,1s;3,59s", 1000);
-        small.apply(&Command::Nudge { up: false }, "dashboard").unwrap();
+        small
+            .apply(&Command::Nudge { up: false }, "dashboard")
+            .unwrap();
         assert_eq!(small.plan().now().shape.level_at(30.0), 2.0);
     }
 
@@ -352,22 +386,43 @@ mod tests {
             level: 1001,
             ramp_secs: 0,
         };
-        assert!(s.apply(&too_many, "api").unwrap_err().contains("test ceiling"));
-        assert!(s.apply(&Command::Resume, "api").unwrap_err().contains("not paused"));
+        assert!(s
+            .apply(&too_many, "api")
+            .unwrap_err()
+            .contains("test ceiling"));
+        assert!(s
+            .apply(&Command::Resume, "api")
+            .unwrap_err()
+            .contains("not paused"));
         s.apply(&Command::Pause, "api").unwrap();
-        assert!(s.apply(&Command::Pause, "api").unwrap_err().contains("already"));
+        assert!(s
+            .apply(&Command::Pause, "api")
+            .unwrap_err()
+            .contains("already"));
         let stress = Steering::new(&Shape::named("stress").unwrap(), 1000, "x");
-        assert!(stress.apply(&Command::Pause, "api").unwrap_err().contains("stress"));
+        assert!(stress
+            .apply(&Command::Pause, "api")
+            .unwrap_err()
+            .contains("stress"));
         let before = Steering::new(&Shape::named("stages").unwrap(), 1000, "x");
-        assert!(before.apply(&Command::Pause, "api").unwrap_err().contains("not started"));
+        assert!(before
+            .apply(&Command::Pause, "api")
+            .unwrap_err()
+            .contains("not started"));
         s.end();
-        assert!(s.apply(&Command::Resume, "api").unwrap_err().contains("over"));
+        assert!(s
+            .apply(&Command::Resume, "api")
+            .unwrap_err()
+            .contains("over"));
     }
 
     #[test]
     fn the_session_replays_as_a_plan_with_its_pauses() {
         let s = started("plan:10,10s;10,50s", 1000);
-        assert!(s.session(60.0).is_none(), "nothing steered, nothing to replay");
+        assert!(
+            s.session(60.0).is_none(),
+            "nothing steered, nothing to replay"
+        );
         s.apply(
             &Command::Level {
                 level: 20,

@@ -147,7 +147,10 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(1)).await;
         tx.send(start + Duration::from_secs(10)).unwrap();
         tokio::time::sleep(Duration::from_secs(5)).await;
-        assert!(!ending.stopping.is_cancelled(), "the old end passed unheeded");
+        assert!(
+            !ending.stopping.is_cancelled(),
+            "the old end passed unheeded"
+        );
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert!(ending.stopping.is_cancelled());
         assert_eq!(ending.stopped_at(), Some(start + Duration::from_secs(10)));

@@ -32,19 +32,21 @@ pub fn context(
         recorder.connections.clone(),
     )
     .map_err(Error::Usage)?;
-    Ok(Arc::new(VuContext::new(
-        recorder.clone(),
-        client,
-        workload.spec.request_timeout(),
-        cut,
-        workload.spec.graceful_stop(),
-        workload.spec.headers.clone(),
-        workload.feeders.clone(),
-        workload.setup.clone(),
-        halt.clone(),
-        u32::try_from(workload.stripe.0).unwrap_or(u32::MAX),
-    )
-    .steered(workload.steer.clone(), stopping)))
+    Ok(Arc::new(
+        VuContext::new(
+            recorder.clone(),
+            client,
+            workload.spec.request_timeout(),
+            cut,
+            workload.spec.graceful_stop(),
+            workload.spec.headers.clone(),
+            workload.feeders.clone(),
+            workload.setup.clone(),
+            halt.clone(),
+            u32::try_from(workload.stripe.0).unwrap_or(u32::MAX),
+        )
+        .steered(workload.steer.clone(), stopping),
+    ))
 }
 
 /// Runs the load from `start` to the plan's end (or the halt) and its

@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 /// The longest the run's end waits for a last scrape of its final figures.
 const FINAL_WAIT_MAX: Duration = Duration::from_secs(30);
-pub use super::serve::{HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
 use super::serve::serve;
+pub use super::serve::{HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
 
 #[derive(Default)]
 struct Page {

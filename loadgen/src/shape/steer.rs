@@ -173,13 +173,7 @@ mod tests {
     #[test]
     fn until_cuts_the_stage_in_progress_at_its_level() {
         let shape = plan("100,10s;100,10s");
-        assert_eq!(
-            shape.until(5),
-            vec![Stage {
-                level: 50,
-                secs: 5
-            }]
-        );
+        assert_eq!(shape.until(5), vec![Stage { level: 50, secs: 5 }]);
         assert_eq!(shape.until(10), vec![shape.stages[0]]);
         assert_eq!(shape.until(100), shape.stages);
     }
@@ -192,7 +186,10 @@ mod tests {
             for t in at..30 {
                 let whole = shape.level_at(t as f64);
                 let tail = rest.level_at((t - at) as f64);
-                assert!((whole - tail).abs() <= 0.5, "at {at}, t {t}: {whole} vs {tail}");
+                assert!(
+                    (whole - tail).abs() <= 0.5,
+                    "at {at}, t {t}: {whole} vs {tail}"
+                );
             }
             assert_eq!(rest.total_secs(), 30 - at);
         }

@@ -145,4 +145,3 @@ pub fn finish(child: Child) -> std::process::Output {
     }
     child.wait_with_output().unwrap()
 }
-

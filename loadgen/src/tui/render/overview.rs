@@ -91,7 +91,11 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     chart(
         frame,
         users,
-        if model.latest.paused { "Users (PAUSED)" } else { "Users" },
+        if model.latest.paused {
+            "Users (PAUSED)"
+        } else {
+            "Users"
+        },
         (0.0, model.total_secs.max(1) as f64),
         &sets,
         |v| format!("{v:.0}"),
