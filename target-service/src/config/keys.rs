@@ -125,6 +125,7 @@ pub static KEYS: &[Key] = &[
     key!("limits/max_body_bytes", "MAX_BODY_BYTES", Restart, count(1, 1 << 30), |c| c.max_body_bytes.to_string()),
     key!("limits/max_uri_bytes", "MAX_URI_BYTES", Restart, count(1, 65_536), |c| c.max_uri_bytes.to_string()),
     key!("limits/header_read_timeout_ms", "HEADER_READ_TIMEOUT_MS", Restart, MS, |c| ms(c.header_read_timeout)),
+    key!("limits/body_read_timeout_ms", "BODY_READ_TIMEOUT_MS", Restart, MS, |c| ms(c.body_read_timeout)),
     key!("limits/request_timeout_ms", "REQUEST_TIMEOUT_MS", Restart, MS, |c| ms(c.request_timeout)),
     key!("bulkheads/database", "BULKHEAD_DB", Restart, count(1, 100_000), |c| c.bulkhead_db.to_string()),
     key!("bulkheads/redis", "BULKHEAD_REDIS", Restart, count(1, 100_000), |c| c.bulkhead_redis.to_string()),

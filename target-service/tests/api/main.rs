@@ -27,5 +27,6 @@ mod ops;
 mod overload;
 mod pgbouncer;
 mod proxy;
+mod slow_bodies;
 mod socket;
 mod store_reads;
