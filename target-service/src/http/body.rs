@@ -21,10 +21,16 @@ use crate::state::AppState;
 
 /// Replaces the request's body with its bytes, read within the deadline and the limit.
 pub async fn read_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = state.config.max_body_bytes;
+    // A `Content-Length` over the limit is refused before a byte is read: hyper sends
+    // `100 Continue` only once the body is polled, so a client that asked first
+    // (`Expect: 100-continue`) learns of the refusal without uploading a gigabyte.
+    if req.body().size_hint().lower() > limit as u64 {
+        return closing(ApiError::BodyTooLarge(limit));
+    }
     if req.body().is_end_stream() {
         return next.run(req).await;
     }
-    let limit = state.config.max_body_bytes;
     let deadline = state.config.body_read_timeout;
     let (parts, body) = req.into_parts();
     let bytes = match tokio::time::timeout(deadline, collect(body, limit)).await {

@@ -88,3 +88,46 @@ async fn slow_bodies_leave_the_in_flight_slots_to_others() {
     );
     assert_eq!(served.get("/books/1", &[]).await.status, 200);
 }
+
+/// `Expect: 100-continue` with a `Content-Length` over the limit used to get
+/// `100 Continue` (an invitation to upload the gigabyte) and then a 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_upload_is_refused_before_100_continue() {
+    let served = serve_with(&[]).await;
+    let mut s = TcpStream::connect(served.addr).await.unwrap();
+    s.write_all(
+        b"POST /members HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+          Content-Length: 1000000000\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let answer = read_until_closed(&mut s, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    assert!(!answer.contains("100 Continue"), "{answer:?}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer:?}"
+    );
+    assert!(answer.contains("larger than 65536 bytes"), "{answer:?}");
+
+    // Within the limit, the client is invited and served.
+    let body = r#"{"email":"new@example.com","name":"New","password":"longenough"}"#;
+    let mut s = TcpStream::connect(served.addr).await.unwrap();
+    let head = format!(
+        "POST /members HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .expect("an answer to the head")
+        .unwrap();
+    let first = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(first.starts_with("HTTP/1.1 100 Continue"), "{first:?}");
+    s.write_all(body.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut s, Duration::from_secs(5)).await;
+    let answer = format!("{first}{answer}");
+    assert!(answer.contains("HTTP/1.1 201"), "{answer:?}");
+}
