@@ -12,7 +12,8 @@ use crate::error::ApiError;
 
 /// `Json<T>` with JSON rejections: 415 content type, 413 too large, 400 syntax or a
 /// control character in any string (values and keys alike, the same on every backend:
-/// PostgreSQL cannot store NUL, SQLite can), 422 a shape that is not `T`.
+/// PostgreSQL cannot store NUL, SQLite can), 422 a body that is not an object or a
+/// shape that is not `T`.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
@@ -25,6 +26,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 status: rejection.status(),
                 message: rejection.body_text(),
             })?;
+        // serde reads a struct from an array too (its fields in order): a login
+        // body of `["email", "password"]` logged in.
+        if !value.is_object() {
+            return Err(ApiError::Invalid(
+                "request body must be a JSON object".into(),
+            ));
+        }
         if let Some(path) = control_character_at(&value, "") {
             return Err(ApiError::BadRequest(format!(
                 "{path} must not contain control characters"
