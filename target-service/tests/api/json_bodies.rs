@@ -1,5 +1,6 @@
 //! What a JSON endpoint takes, over a real socket: an object (an array that serde
-//! read as a struct, field by field, logged in).
+//! read as a struct, field by field, logged in) sent as `application/json`, its
+//! parameters allowed (`+json` types and the like used to pass).
 
 use std::net::SocketAddr;
 
@@ -66,5 +67,30 @@ async fn json_bodies_must_be_objects() {
         let r = post_as(served.addr, path, json, body, token).await;
         assert_eq!(r.status, 422, "{path} {body}: {r:?}");
         assert!(r.body["error"].is_string(), "{path}: {r:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_application_json_is_taken_as_json() {
+    let served = serve_with(&[]).await;
+    for content_type in [
+        "application/vnd.evil+json",
+        "application/problem+json",
+        "application/json-seq",
+        "text/json",
+        "text/plain",
+        "application/json; charset=latin1",
+    ] {
+        let r = post(served.addr, "/auth/login", content_type, LOGIN).await;
+        assert_eq!(r.status, 415, "{content_type}: {r:?}");
+        assert!(r.body["error"].is_string(), "{content_type}: {r:?}");
+    }
+    for content_type in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON;charset=\"UTF-8\"",
+    ] {
+        let r = post(served.addr, "/auth/login", content_type, LOGIN).await;
+        assert_eq!(r.status, 200, "{content_type}: {r:?}");
     }
 }
