@@ -31,3 +31,4 @@ mod proxy;
 mod slow_bodies;
 mod socket;
 mod store_reads;
+mod tokens;
