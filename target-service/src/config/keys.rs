@@ -148,8 +148,20 @@ fn hidden(set: bool) -> String {
     if set { "(hidden)" } else { "" }.to_string()
 }
 
-/// `scheme://user:secret@host/...` shown as `scheme://user:***@host/...`.
+/// Query parameters that carry a password (libpq's `password` and `sslpassword`).
+const SECRET_PARAMS: [&str; 2] = ["password", "sslpassword"];
+
+/// `scheme://user:secret@host/...?password=secret` shown as
+/// `scheme://user:***@host/...?password=***`.
 pub fn redact_url(url: &str) -> String {
+    let masked = redact_userinfo(url);
+    match masked.split_once('?') {
+        Some((base, query)) => format!("{base}?{}", redact_query(query)),
+        None => masked,
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
@@ -162,6 +174,20 @@ pub fn redact_url(url: &str) -> String {
         }
         None => url.to_string(),
     }
+}
+
+/// `a=1&password=x` as `a=1&password=***`, the names compared regardless of case.
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if SECRET_PARAMS.iter().any(|s| name.eq_ignore_ascii_case(s)) => {
+                format!("{name}=***")
+            }
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 impl Key {
@@ -313,5 +339,17 @@ mod tests {
             "redis://127.0.0.1:6379"
         );
         assert_eq!(redact_url("/tmp/a.db"), "/tmp/a.db");
+        assert_eq!(
+            redact_url("postgres://u@h/db?sslmode=require&password=s3cret&sslpassword=k3y"),
+            "postgres://u@h/db?sslmode=require&password=***&sslpassword=***"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@h?PASSWORD=s3cret"),
+            "postgres://u:***@h?PASSWORD=***"
+        );
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&passwords=1"),
+            "postgres://h/db?user=u&passwords=1"
+        );
     }
 }

@@ -28,6 +28,7 @@ mod ops;
 mod overload;
 mod pgbouncer;
 mod proxy;
+mod redaction;
 mod slow_bodies;
 mod socket;
 mod store_reads;
