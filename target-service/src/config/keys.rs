@@ -56,6 +56,13 @@ const fn count(min: u64, max: u64) -> Kind {
     Kind::Count { min, max }
 }
 
+/// The longest text setting (a cache prefix, an exchange or queue name) from etcd.
+pub const MAX_TEXT_BYTES: usize = 255;
+/// The longest value of any other setting from etcd.
+pub const MAX_VALUE_BYTES: usize = 4096;
+/// How much of a refused value a log line shows.
+const LOGGED_CHARS: usize = 80;
+
 /// Up to a day, in milliseconds or seconds: generous, yet no overflow downstream.
 const MS: Kind = count(1, 86_400_000);
 const SECS: Kind = count(1, 86_400 * 30);
@@ -196,6 +203,13 @@ impl Key {
         if raw.is_empty() {
             return Err("empty".into());
         }
+        let max = self.max_bytes();
+        if raw.len() > max {
+            return Err(format!(
+                "{} bytes long, over this setting's limit of {max} bytes",
+                raw.len()
+            ));
+        }
         if raw.chars().any(char::is_control) {
             return Err("contains a control character".into());
         }
@@ -225,6 +239,26 @@ impl Key {
             Kind::LogFilter => tracing_subscriber::EnvFilter::try_new(raw)
                 .map(drop)
                 .map_err(|e| format!("not a log filter: {e}")),
+        }
+    }
+
+    /// The longest value accepted from etcd: names (prefixes, exchanges, queues) are
+    /// short; URLs, secrets and log filters get more room, never without a bound.
+    pub fn max_bytes(&self) -> usize {
+        match self.kind {
+            Kind::Text => MAX_TEXT_BYTES,
+            _ => MAX_VALUE_BYTES,
+        }
+    }
+
+    /// `value` as a log line may show it: secrets hidden, over-long values cut short.
+    pub fn loggable(&self, value: &str) -> String {
+        if self.is_secret() {
+            return "(hidden)".into();
+        }
+        match value.char_indices().nth(LOGGED_CHARS) {
+            Some((cut, _)) => format!("{}... ({} bytes)", &value[..cut], value.len()),
+            None => value.to_string(),
         }
     }
 
@@ -309,6 +343,24 @@ mod tests {
         let level = by_path("log/level").unwrap();
         assert_eq!(level.check("info,target_service=debug"), Ok(()));
         assert!(level.check("info,[[[").is_err());
+        let prefix = by_path("cache/prefix").unwrap();
+        assert_eq!(prefix.check(&"p".repeat(255)), Ok(()));
+        let long = prefix.check(&"p".repeat(256)).unwrap_err();
+        assert!(long.contains("256 bytes") && long.contains("255"), "{long}");
+        assert!(level
+            .check(&"info,".repeat(1000))
+            .unwrap_err()
+            .contains("4096"));
+        assert_eq!(prefix.loggable("short"), "short");
+        let shown = prefix.loggable(&"é".repeat(300));
+        assert!(
+            shown.ends_with("... (600 bytes)") && shown.len() < 200,
+            "{shown}"
+        );
+        assert_eq!(
+            by_path("auth/token_secret").unwrap().loggable("s3cret"),
+            "(hidden)"
+        );
         assert!(by_path("rate_limit/trust_proxy_headers")
             .unwrap()
             .check("yes")
