@@ -107,6 +107,7 @@ impl From<StoreError> for ApiError {
             StoreError::NoCopies => ApiError::Conflict("no copies available"),
             StoreError::LoanLimit => ApiError::Conflict("loan limit reached"),
             StoreError::Duplicate => ApiError::Conflict("already exists"),
+            StoreError::IsbnTaken => ApiError::Conflict("a book with this isbn already exists"),
             StoreError::AlreadyReturned => ApiError::Conflict("loan already returned"),
             StoreError::CopiesOnLoan => {
                 ApiError::Conflict("more copies are on loan than the new total")

@@ -17,6 +17,7 @@ mod etcd_server;
 mod events;
 mod faults;
 mod hostile;
+mod isbn;
 mod json_bodies;
 mod live_config;
 mod loans;
