@@ -28,6 +28,12 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("request URI is longer than {0} bytes")]
     UriTooLong(usize),
+    /// The body did not arrive within `BODY_READ_TIMEOUT_MS`: 408.
+    #[error("request body not received within {0} ms")]
+    BodyTimeout(u128),
+    /// The body is (or says it is) over `MAX_BODY_BYTES`: 413.
+    #[error("request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
     #[error("{0}")]
     Conflict(&'static str),
     #[error("too many requests")]
@@ -51,6 +57,8 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded { .. } | ApiError::Unavailable(_) => {
@@ -99,6 +107,7 @@ impl From<StoreError> for ApiError {
             StoreError::NoCopies => ApiError::Conflict("no copies available"),
             StoreError::LoanLimit => ApiError::Conflict("loan limit reached"),
             StoreError::Duplicate => ApiError::Conflict("already exists"),
+            StoreError::IsbnTaken => ApiError::Conflict("a book with this isbn already exists"),
             StoreError::AlreadyReturned => ApiError::Conflict("loan already returned"),
             StoreError::CopiesOnLoan => {
                 ApiError::Conflict("more copies are on loan than the new total")

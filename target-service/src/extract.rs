@@ -4,27 +4,42 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// `Json<T>` with JSON rejections: 415 content type, 413 too large, 400 syntax or a
-/// control character in any string (values and keys alike, the same on every backend:
-/// PostgreSQL cannot store NUL, SQLite can), 422 a shape that is not `T`.
+/// `Json<T>` with JSON rejections: 415 a content type other than `application/json`,
+/// 413 too large, 400 syntax or a control character in any string (values and keys
+/// alike, the same on every backend: PostgreSQL cannot store NUL, SQLite can), 422 a
+/// body that is not an object or a shape that is not `T`.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_plain_json(req.headers()) {
+            return Err(ApiError::Rejected {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                message: "Expected request with `Content-Type: application/json`".into(),
+            });
+        }
         let Json(value) = Json::<Value>::from_request(req, state)
             .await
             .map_err(|rejection| ApiError::Rejected {
                 status: rejection.status(),
                 message: rejection.body_text(),
             })?;
+        // serde reads a struct from an array too (its fields in order): a login
+        // body of `["email", "password"]` logged in.
+        if !value.is_object() {
+            return Err(ApiError::Invalid(
+                "request body must be a JSON object".into(),
+            ));
+        }
         if let Some(path) = control_character_at(&value, "") {
             return Err(ApiError::BadRequest(format!(
                 "{path} must not contain control characters"
@@ -34,6 +49,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .map(ApiJson)
             .map_err(|e| ApiError::Invalid(format!("request body: {e}")))
     }
+}
+
+/// Whether the content type is `application/json`, parameters allowed (`charset`
+/// only as UTF-8, JSON's one encoding). axum's `Json` also takes any `+json` type,
+/// `application/vnd.anything+json` included.
+fn is_plain_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        && parts.all(|param| match param.split_once('=') {
+            Some((name, charset)) if name.trim().eq_ignore_ascii_case("charset") => {
+                let charset = charset.trim().trim_matches('"');
+                charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+            }
+            Some((name, _)) => !name.trim().is_empty(),
+            None => false,
+        })
 }
 
 /// Where the first string holding a control character (Unicode Cc) is, as a path.
@@ -111,6 +149,34 @@ fn invalid_id() -> ApiError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_application_json_is_json() {
+        let with = |ct: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, ct.parse().unwrap());
+            is_plain_json(&headers)
+        };
+        for ok in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+        ] {
+            assert!(with(ok), "{ok}");
+        }
+        for refused in [
+            "application/vnd.evil+json",
+            "application/json-seq",
+            "text/json",
+            "application/json; charset=latin1",
+            "application/json; garbage",
+            "application/jsonx",
+        ] {
+            assert!(!with(refused), "{refused}");
+        }
+        assert!(!is_plain_json(&HeaderMap::new()));
+    }
 
     #[test]
     fn control_characters_are_found_anywhere() {

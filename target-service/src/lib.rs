@@ -39,7 +39,8 @@ pub use server::serve;
 pub use state::AppState;
 
 /// The whole HTTP API. Health and metrics sit outside shedding and rate limiting so
-/// operators and load balancers can still see an overloaded instance. Every answer the
+/// operators and load balancers can still see an overloaded instance. A request's
+/// body is read whole before it counts in flight. Every answer the
 /// router gives, 404, 405 and 414 included, is the JSON error shape.
 pub fn app(state: AppState) -> Router {
     let wrong_method = || async { ApiError::MethodNotAllowed };
@@ -55,7 +56,9 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             http::rate_limit::rate_limit,
         ))
-        .layer(from_fn_with_state(state.clone(), http::limits::shed_load));
+        .layer(from_fn_with_state(state.clone(), http::limits::shed_load))
+        // Outside the shedding: a body still on its way holds no in-flight slot.
+        .layer(from_fn_with_state(state.clone(), http::body::read_body));
     Router::new()
         .merge(routes::health::router().method_not_allowed_fallback(wrong_method))
         .merge(api)

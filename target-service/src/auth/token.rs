@@ -47,10 +47,14 @@ impl TokenSigner {
             return None;
         }
         let (body, sig) = token.rsplit_once('.')?;
-        let sig = hex::decode(sig).ok()?;
+        // The MAC as issued, lowercase hex, byte for byte: decoding the hex first took
+        // `ABCD` for `abcd`, so one token had many spellings (and rate-limit keys).
         let mut mac = self.key.clone();
         mac.update(body.as_bytes());
-        mac.verify_slice(&sig).ok()?;
+        let expected = hex::encode(mac.finalize().into_bytes());
+        if !constant_time_eq(expected.as_bytes(), sig.as_bytes()) {
+            return None;
+        }
         let mut parts = body.split('.');
         let (Some("v1"), Some(id), Some(role), Some(exp)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -64,6 +68,12 @@ impl TokenSigner {
         };
         (claims.expires_unix > unix_millis() / 1000).then_some(claims)
     }
+}
+
+/// Whether `a` and `b` are equal, in a time that depends on their lengths only (the
+/// length of a MAC is no secret).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -82,6 +92,14 @@ mod tests {
         assert!(TokenSigner::new("other", Duration::from_secs(60))
             .verify(&token)
             .is_none());
+        let (body, sig) = token.rsplit_once('.').unwrap();
+        let upper = format!("{body}.{}", sig.to_ascii_uppercase());
+        assert_ne!(upper, token, "the MAC has letters");
+        assert!(
+            signer.verify(&upper).is_none(),
+            "the MAC is compared exactly"
+        );
+        assert!(signer.verify(&format!("{token}0")).is_none());
         assert!(signer.verify("garbage").is_none());
         assert!(signer.verify("").is_none());
     }

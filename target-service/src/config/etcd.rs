@@ -108,8 +108,8 @@ pub async fn load_at_start(config: Config) -> Config {
             continue;
         };
         if let Err(refusal) = layers.set_etcd(key, Some(value)) {
-            let value = if key.is_secret() { "(hidden)" } else { value };
-            tracing::warn!(key = %format!("{prefix}{path}"), value, reason = %refusal.reason, "refused a configuration value from etcd; using the default");
+            let value = key.loggable(value);
+            tracing::warn!(key = %format!("{prefix}{path}"), value = value.as_str(), reason = %refusal.reason, "refused a configuration value from etcd; using the default");
         }
     }
     match Config::from_layers(layers.clone()) {

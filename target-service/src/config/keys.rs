@@ -56,6 +56,13 @@ const fn count(min: u64, max: u64) -> Kind {
     Kind::Count { min, max }
 }
 
+/// The longest text setting (a cache prefix, an exchange or queue name) from etcd.
+pub const MAX_TEXT_BYTES: usize = 255;
+/// The longest value of any other setting from etcd.
+pub const MAX_VALUE_BYTES: usize = 4096;
+/// How much of a refused value a log line shows.
+const LOGGED_CHARS: usize = 80;
+
 /// Up to a day, in milliseconds or seconds: generous, yet no overflow downstream.
 const MS: Kind = count(1, 86_400_000);
 const SECS: Kind = count(1, 86_400 * 30);
@@ -125,6 +132,7 @@ pub static KEYS: &[Key] = &[
     key!("limits/max_body_bytes", "MAX_BODY_BYTES", Restart, count(1, 1 << 30), |c| c.max_body_bytes.to_string()),
     key!("limits/max_uri_bytes", "MAX_URI_BYTES", Restart, count(1, 65_536), |c| c.max_uri_bytes.to_string()),
     key!("limits/header_read_timeout_ms", "HEADER_READ_TIMEOUT_MS", Restart, MS, |c| ms(c.header_read_timeout)),
+    key!("limits/body_read_timeout_ms", "BODY_READ_TIMEOUT_MS", Restart, MS, |c| ms(c.body_read_timeout)),
     key!("limits/request_timeout_ms", "REQUEST_TIMEOUT_MS", Restart, MS, |c| ms(c.request_timeout)),
     key!("bulkheads/database", "BULKHEAD_DB", Restart, count(1, 100_000), |c| c.bulkhead_db.to_string()),
     key!("bulkheads/redis", "BULKHEAD_REDIS", Restart, count(1, 100_000), |c| c.bulkhead_redis.to_string()),
@@ -147,8 +155,20 @@ fn hidden(set: bool) -> String {
     if set { "(hidden)" } else { "" }.to_string()
 }
 
-/// `scheme://user:secret@host/...` shown as `scheme://user:***@host/...`.
+/// Query parameters that carry a password (libpq's `password` and `sslpassword`).
+const SECRET_PARAMS: [&str; 2] = ["password", "sslpassword"];
+
+/// `scheme://user:secret@host/...?password=secret` shown as
+/// `scheme://user:***@host/...?password=***`.
 pub fn redact_url(url: &str) -> String {
+    let masked = redact_userinfo(url);
+    match masked.split_once('?') {
+        Some((base, query)) => format!("{base}?{}", redact_query(query)),
+        None => masked,
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
@@ -163,11 +183,32 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// `a=1&password=x` as `a=1&password=***`, the names compared regardless of case.
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if SECRET_PARAMS.iter().any(|s| name.eq_ignore_ascii_case(s)) => {
+                format!("{name}=***")
+            }
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 impl Key {
     /// `Ok` when `raw` (already trimmed) is an acceptable value, else why not.
     pub fn check(&self, raw: &str) -> Result<(), String> {
         if raw.is_empty() {
             return Err("empty".into());
+        }
+        let max = self.max_bytes();
+        if raw.len() > max {
+            return Err(format!(
+                "{} bytes long, over this setting's limit of {max} bytes",
+                raw.len()
+            ));
         }
         if raw.chars().any(char::is_control) {
             return Err("contains a control character".into());
@@ -198,6 +239,26 @@ impl Key {
             Kind::LogFilter => tracing_subscriber::EnvFilter::try_new(raw)
                 .map(drop)
                 .map_err(|e| format!("not a log filter: {e}")),
+        }
+    }
+
+    /// The longest value accepted from etcd: names (prefixes, exchanges, queues) are
+    /// short; URLs, secrets and log filters get more room, never without a bound.
+    pub fn max_bytes(&self) -> usize {
+        match self.kind {
+            Kind::Text => MAX_TEXT_BYTES,
+            _ => MAX_VALUE_BYTES,
+        }
+    }
+
+    /// `value` as a log line may show it: secrets hidden, over-long values cut short.
+    pub fn loggable(&self, value: &str) -> String {
+        if self.is_secret() {
+            return "(hidden)".into();
+        }
+        match value.char_indices().nth(LOGGED_CHARS) {
+            Some((cut, _)) => format!("{}... ({} bytes)", &value[..cut], value.len()),
+            None => value.to_string(),
         }
     }
 
@@ -282,6 +343,24 @@ mod tests {
         let level = by_path("log/level").unwrap();
         assert_eq!(level.check("info,target_service=debug"), Ok(()));
         assert!(level.check("info,[[[").is_err());
+        let prefix = by_path("cache/prefix").unwrap();
+        assert_eq!(prefix.check(&"p".repeat(255)), Ok(()));
+        let long = prefix.check(&"p".repeat(256)).unwrap_err();
+        assert!(long.contains("256 bytes") && long.contains("255"), "{long}");
+        assert!(level
+            .check(&"info,".repeat(1000))
+            .unwrap_err()
+            .contains("4096"));
+        assert_eq!(prefix.loggable("short"), "short");
+        let shown = prefix.loggable(&"é".repeat(300));
+        assert!(
+            shown.ends_with("... (600 bytes)") && shown.len() < 200,
+            "{shown}"
+        );
+        assert_eq!(
+            by_path("auth/token_secret").unwrap().loggable("s3cret"),
+            "(hidden)"
+        );
         assert!(by_path("rate_limit/trust_proxy_headers")
             .unwrap()
             .check("yes")
@@ -312,5 +391,17 @@ mod tests {
             "redis://127.0.0.1:6379"
         );
         assert_eq!(redact_url("/tmp/a.db"), "/tmp/a.db");
+        assert_eq!(
+            redact_url("postgres://u@h/db?sslmode=require&password=s3cret&sslpassword=k3y"),
+            "postgres://u@h/db?sslmode=require&password=***&sslpassword=***"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@h?PASSWORD=s3cret"),
+            "postgres://u:***@h?PASSWORD=***"
+        );
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&passwords=1"),
+            "postgres://h/db?user=u&passwords=1"
+        );
     }
 }

@@ -222,12 +222,8 @@ impl Knobs {
             Ok(changed) => changed,
             Err(refusal) if refusal.repeated => false,
             Err(refusal) => {
-                let shown = if key.is_secret() {
-                    "(hidden)"
-                } else {
-                    value.unwrap_or("")
-                };
-                tracing::warn!(key = %self.etcd_key(path), value = shown, reason = %refusal.reason, "refused a configuration value from etcd; the last good value stays");
+                let shown = key.loggable(value.unwrap_or(""));
+                tracing::warn!(key = %self.etcd_key(path), value = shown.as_str(), reason = %refusal.reason, "refused a configuration value from etcd; the last good value stays");
                 false
             }
         }

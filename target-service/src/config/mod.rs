@@ -91,6 +91,9 @@ pub struct Config {
     /// How long a connection may take to send a whole request head, counted from its
     /// opening or the end of its previous response (`HEADER_READ_TIMEOUT_MS`).
     pub header_read_timeout: Duration,
+    /// How long a request may take to send its whole body, read before the request
+    /// counts in flight (`BODY_READ_TIMEOUT_MS`): 408 and the connection closed past it.
+    pub body_read_timeout: Duration,
     /// Per-request deadline (`REQUEST_TIMEOUT_MS`).
     pub request_timeout: Duration,
     /// Deadline of each database call (`DB_TIMEOUT_MS`).
@@ -200,6 +203,7 @@ impl Config {
             max_body_bytes: env.parse("MAX_BODY_BYTES", 64 * 1024usize)?,
             max_uri_bytes: env.parse("MAX_URI_BYTES", 8 * 1024usize)?,
             header_read_timeout: env.millis("HEADER_READ_TIMEOUT_MS", 10_000)?,
+            body_read_timeout: env.millis("BODY_READ_TIMEOUT_MS", 10_000)?,
             request_timeout: env.millis("REQUEST_TIMEOUT_MS", 10_000)?,
             db_timeout: env.millis("DB_TIMEOUT_MS", 5_000)?,
             redis_timeout: env.millis("REDIS_TIMEOUT_MS", 100)?,
@@ -323,6 +327,7 @@ mod tests {
         assert_eq!(cfg.max_body_bytes, 65_536);
         assert_eq!(cfg.max_uri_bytes, 8_192);
         assert_eq!(cfg.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(cfg.body_read_timeout, Duration::from_secs(10));
         let bad = HashMap::from([("LOAN_LIMIT".to_string(), "x".to_string())]);
         assert!(Config::from_map(&bad).is_err());
     }

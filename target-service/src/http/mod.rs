@@ -1,7 +1,8 @@
-//! HTTP plumbing shared by all routes: the accept loop, overload protection, rate
-//! limiting and request metrics.
+//! HTTP plumbing shared by all routes: the accept loop, request bodies read before
+//! they count, overload protection, rate limiting and request metrics.
 
 pub mod accept;
+pub mod body;
 pub mod limits;
 pub mod metrics;
 pub mod process_metrics;

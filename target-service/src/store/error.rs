@@ -11,6 +11,9 @@ pub enum StoreError {
     LoanLimit,
     #[error("already exists")]
     Duplicate,
+    /// Another book has this ISBN (the unique index `books_isbn`).
+    #[error("a book with this isbn already exists")]
+    IsbnTaken,
     #[error("loan already returned")]
     AlreadyReturned,
     #[error("copies on loan exceed the new total")]
@@ -28,6 +31,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A book insert's or update's error: a unique violation can only be the ISBN's.
+    pub fn isbn_taken(e: sqlx::Error) -> StoreError {
+        match e.as_database_error() {
+            Some(db) if db.is_unique_violation() => StoreError::IsbnTaken,
+            _ => e.into(),
+        }
+    }
+
     /// Infrastructure failures (count against the breaker; reads may retry them). Refused
     /// data is the database working: counting it let two requests with a NUL byte open
     /// the breaker for every user.

@@ -118,7 +118,7 @@ macro_rules! impl_sql_store {
             async fn create_book(&self, b: &BookInput) -> StoreResult<Book> {
                 let mut tx = self.pool.begin().await?;
                 let out: StoreResult<Book> = async {
-                    Ok(sql_query_as::<Book>(sqlx::AssertSqlSafe(format!(
+                    sql_query_as::<Book>(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO books (isbn, title, author, year, copies_total, copies_available) \
                          VALUES ($1, $2, $3, $4, $5, $5) RETURNING {BOOK_COLS}"
                     )))
@@ -128,7 +128,8 @@ macro_rules! impl_sql_store {
                     .bind(b.year)
                     .bind(b.copies)
                     .fetch_one(&mut *tx)
-                    .await?)
+                    .await
+                    .map_err(StoreError::isbn_taken)
                 }
                 .await;
                 finish(tx, out).await
@@ -150,7 +151,8 @@ macro_rules! impl_sql_store {
                     .bind(b.year)
                     .bind(b.copies)
                     .fetch_optional(&mut *tx)
-                    .await?;
+                    .await
+                    .map_err(StoreError::isbn_taken)?;
                     match updated {
                         Some(book) => Ok(book),
                         None => {

@@ -378,3 +378,40 @@ async fn the_binary_logs_refused_values_and_follows_the_log_level() {
     });
     assert!(debugging.await.is_some(), "{}", service.log());
 }
+
+/// Values longer than a setting can need (255 bytes of text, 4 KiB of anything else)
+/// are refused like any bad value: the last good one stays. Before, a 5,000-digit
+/// rate was applied and a 300-byte cache prefix awaited a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_long_values_are_refused_and_the_last_good_one_stays() {
+    let Some(etcd) = EtcdServer::start().await else {
+        return;
+    };
+    etcd.put("/config/rate_limit/per_sec", "50").await;
+    let app = app_on(&etcd).await;
+    let watching = within(Duration::from_secs(5), || async {
+        app.get("/health/ready").await.body["config"]["etcd"] == "watching"
+    });
+    assert!(watching.await.is_some());
+    // A whole number all the same: 70 with 5,000 leading zeros.
+    let rate = format!("{}70", "0".repeat(5000));
+    etcd.put("/config/rate_limit/per_sec", &rate).await;
+    etcd.put("/config/cache/prefix", &"p".repeat(300)).await;
+    etcd.put("/config/cache/ttl_secs", "42").await;
+    let applied = within(Duration::from_secs(2), || async {
+        app.state.knobs.current().cache_ttl == Duration::from_secs(42)
+    });
+    assert!(applied.await.is_some());
+    assert_eq!(app.state.knobs.current().rate_limit_per_sec, 50);
+    let config = admin_config(&app).await;
+    let prefix = knob(&config, "CACHE_PREFIX");
+    assert_eq!(prefix["source"], "default", "{prefix}");
+    assert!(prefix["pending_value"].is_null(), "{prefix}");
+    assert_eq!(knob(&config, "RATE_LIMIT_PER_SEC")["value"], "50");
+    // Within the limits, the same keys are taken.
+    etcd.put("/config/cache/prefix", &"p".repeat(255)).await;
+    let pending = within(Duration::from_secs(2), || async {
+        knob(&admin_config(&app).await, "CACHE_PREFIX")["source"] == "pending"
+    });
+    assert!(pending.await.is_some());
+}

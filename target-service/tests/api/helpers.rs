@@ -174,7 +174,9 @@ impl TestApp {
     /// A new book with `copies` copies; returns its id.
     pub async fn add_book(&self, copies: i64) -> i64 {
         let token = self.librarian().await;
-        let body = serde_json::json!({"isbn": "9780000000001", "title": "Test Book", "author": "Tester", "year": 2020, "copies": copies});
+        // ISBNs are unique: each test book gets its own.
+        let isbn = format!("test-{:016x}", rand::random::<u64>());
+        let body = serde_json::json!({"isbn": isbn, "title": "Test Book", "author": "Tester", "year": 2020, "copies": copies});
         let r = self
             .request(Method::POST, "/books", Some(&token), Some(body))
             .await;
