@@ -11,7 +11,7 @@ use super::protocol::{
 use crate::author::feeder::{Feeder, Feeders};
 use crate::author::scenario::ScenarioDef;
 use crate::client::ConnectionModel;
-use crate::engine::generate::generate;
+use crate::engine::generate::{generate, prepare};
 use crate::engine::steer::{Live, Steer};
 use crate::engine::ticker::drain_every_second;
 use crate::engine::{files, Workload};
@@ -216,7 +216,12 @@ pub async fn run(
                 continue;
             }
         } else if !halt.is_cancelled() {
-            if let Err(e) = generate(&workload, &recorder, &halt, Instant::now()).await {
+            let ran = match prepare(&workload, &recorder, &halt) {
+                // The share's clock starts once it is ready to run.
+                Ok(ready) => generate(&workload, ready, &recorder, &halt, Instant::now()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = ran {
                 eprintln!("worker {id}: cannot run its share: {e}");
                 let _ = tx.send(Message::Failed {
                     reason: e.to_string(),

@@ -49,15 +49,23 @@ pub fn context(
     ))
 }
 
-/// Runs the load from `start` to the plan's end (or the halt) and its
-/// graceful stop; returns when it stopped starting work.
-pub async fn generate(
+/// A workload made ready to run: its users' shared context (the client,
+/// TLS roots included), the ending that stops them and, in the open model,
+/// goose's parts for its users. Built before the run's clock starts: an
+/// arrival due in the first milliseconds is otherwise counted late by the
+/// generator's own setup, and a short quiet run said it fell behind.
+pub struct Ready {
+    ending: Ending,
+    ctx: Arc<VuContext>,
+    open: Option<open::Ready>,
+}
+
+pub fn prepare(
     workload: &Workload,
     recorder: &Arc<Recorder>,
     halt: &CancellationToken,
-    start: Instant,
-) -> Result<Instant, Error> {
-    let mut ending = Ending::new();
+) -> Result<Ready, Error> {
+    let ending = Ending::new();
     let ctx = context(
         workload,
         recorder,
@@ -65,6 +73,27 @@ pub async fn generate(
         ending.stopping.clone(),
         halt,
     )?;
+    let open = match workload.shape.model {
+        LoadModel::Closed => None,
+        LoadModel::Open => Some(open::Ready::new(workload, ctx.clone())?),
+    };
+    Ok(Ready { ending, ctx, open })
+}
+
+/// Runs the load from `start` to the plan's end (or the halt) and its
+/// graceful stop; returns when it stopped starting work.
+pub async fn generate(
+    workload: &Workload,
+    ready: Ready,
+    recorder: &Arc<Recorder>,
+    halt: &CancellationToken,
+    start: Instant,
+) -> Result<Instant, Error> {
+    let Ready {
+        mut ending,
+        ctx,
+        open,
+    } = ready;
     let planned_end = start + Duration::from_secs(workload.shape.total_secs());
     let plan_end = match &workload.steer {
         Some(steer) => steer.plan_end(start, planned_end),
@@ -111,7 +140,11 @@ pub async fn generate(
                 max_queue: workload.spec.max_queue.unwrap_or(0),
             };
             ending.watch_moving(halt, plan_end, grace);
-            open::run(workload, ctx, limits, halt, start, &ending).await
+            let ready = match open {
+                Some(ready) => ready,
+                None => open::Ready::new(workload, ctx)?,
+            };
+            open::run(workload, ready, limits, halt, start, &ending).await
         }
     };
     result?;

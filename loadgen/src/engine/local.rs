@@ -1,7 +1,7 @@
 //! A run in this process: the workload on goose, its measurements aggregated
 //! and judged every second, stopped early by the judges or an interrupt.
 
-use super::generate::generate;
+use super::generate::{generate, prepare};
 use super::live::LiveRun;
 use super::steer::LivePlan;
 use super::ticker::drain_every_second;
@@ -24,10 +24,14 @@ pub async fn run(
 ) -> Result<RunOutcome, Error> {
     let recorder = Arc::new(Recorder::new());
     let halt = interrupt.child_token();
+    if let Some(plan) = &steer {
+        workload.steer = Some(plan.steer());
+    }
+    // Built before the clock starts, so the setup is not counted as lateness.
+    let ready = prepare(&workload, &recorder, &halt)?;
     let started = Instant::now();
     if let Some(plan) = steer {
         let _ = plan.started.set(started);
-        workload.steer = Some(plan.steer());
     }
     let mut live = live;
     live.start_clock(started);
@@ -51,7 +55,7 @@ pub async fn run(
             });
         })
     };
-    let result = generate(&workload, &recorder, &halt, started).await;
+    let result = generate(&workload, ready, &recorder, &halt, started).await;
     ticking.abort();
     let _ = ticking.await;
     // Rates are over the time the load ran (the plan, or until it was stopped),

@@ -118,40 +118,57 @@ impl Rotation {
     }
 }
 
+/// What the open model builds before the run's clock starts: goose's
+/// configuration, its idle client and the personas (tens of milliseconds in a
+/// debug build), so the first arrivals are not counted late by the generator's
+/// own setup.
+pub struct Ready {
+    factory: UserFactory,
+    weights: Vec<usize>,
+}
+
+impl Ready {
+    pub fn new(workload: &Workload, ctx: Arc<VuContext>) -> Result<Ready, Error> {
+        let config = GooseConfiguration::parse_args_default::<&str>(&[])
+            .map_err(|e| Error::Usage(format!("goose refused the configuration: {e:?}")))?;
+        let base = reqwest::Url::parse(&workload.host)
+            .map_err(|e| Error::Usage(format!("--host '{}': {e}", workload.host)))?;
+        let client = super::goose::idle_client()?;
+        let personas: Vec<Arc<Persona>> = workload
+            .scenarios
+            .iter()
+            .map(|s| Arc::new(Persona::of(s, &ctx)))
+            .collect();
+        Ok(Ready {
+            factory: UserFactory {
+                handle: Handle::current(),
+                ctx,
+                personas,
+                config,
+                base,
+                client,
+            },
+            weights: workload.scenarios.iter().map(|s| s.weight).collect(),
+        })
+    }
+}
+
 /// Runs the workload's rate shape until it ends or `halt` is cancelled, then
 /// lets the iterations in flight finish (their requests are cut after the
 /// graceful stop, and the users given up on shortly after).
 pub async fn run(
     workload: &Workload,
-    ctx: Arc<VuContext>,
+    ready: Ready,
     limits: OpenLimits,
     halt: &CancellationToken,
     start: Instant,
     ending: &Ending,
 ) -> Result<(), Error> {
-    let config = GooseConfiguration::parse_args_default::<&str>(&[])
-        .map_err(|e| Error::Usage(format!("goose refused the configuration: {e:?}")))?;
-    let base = reqwest::Url::parse(&workload.host)
-        .map_err(|e| Error::Usage(format!("--host '{}': {e}", workload.host)))?;
-    let client = super::goose::idle_client()?;
-    let personas: Vec<Arc<Persona>> = workload
-        .scenarios
-        .iter()
-        .map(|s| Arc::new(Persona::of(s, &ctx)))
-        .collect();
-    let weights: Vec<usize> = workload.scenarios.iter().map(|s| s.weight).collect();
+    let Ready { factory, weights } = ready;
     let caps = crate::shape::largest_remainder(
         limits.max_users,
         &weights.iter().map(|&w| w as u64).collect::<Vec<_>>(),
     );
-    let factory = UserFactory {
-        handle: Handle::current(),
-        ctx,
-        personas,
-        config,
-        base,
-        client,
-    };
     let dispatcher = Dispatcher {
         schedule: Schedule::new(&workload.shape),
         origin: 0.0,
