@@ -73,11 +73,9 @@ fn page_socket(
         else {
             continue;
         };
-        let (status, pages) =
-            support::counting::api(&format!("127.0.0.1:{port}"), "GET", "/json/list", "", None);
-        if status != 200 {
+        let Some(pages) = devtools_pages(port) else {
             continue;
-        }
+        };
         let found = pages.as_array().and_then(|pages| {
             pages.iter().find(|p| {
                 p["type"] == "page" && p["url"].as_str().is_some_and(|u| u.starts_with(url))
@@ -88,6 +86,43 @@ fn page_socket(
             return socket;
         }
     }
+}
+
+/// DevTools' list of pages, or `None` if it does not answer yet. Chromium
+/// keeps the connection open after its answer, so the body is read to its
+/// Content-Length, not to the end of the stream.
+fn devtools_pages(port: u16) -> Option<Value> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET /json/list HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    if !line.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    let mut length = 0;
+    loop {
+        line.clear();
+        reader.read_line(&mut line).ok()?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
 }
 
 /// Evaluates `expression` in the page and returns its value.
