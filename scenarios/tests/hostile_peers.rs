@@ -37,6 +37,18 @@ fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     }
 }
 
+/// The one worker a run's summary marks lost.
+fn the_one_lost(s: &serde_json::Value) -> &serde_json::Value {
+    let lost: Vec<_> = s["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["state"] == "lost")
+        .collect();
+    assert_eq!(lost.len(), 1, "{}", s["workers"]);
+    lost[0]
+}
+
 #[test]
 fn a_snapshot_declaring_4_gib_loses_its_worker_not_the_manager() {
     let host = serve(known_latency_app_fast(Served::default()));
@@ -56,18 +68,12 @@ fn a_snapshot_declaring_4_gib_loses_its_worker_not_the_manager() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(honest.wait_output().status.code(), Some(0));
     let s = summary(&out);
-    let lost: Vec<_> = s["workers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|w| w["state"] == "lost")
-        .collect();
-    assert_eq!(lost.len(), 1, "{}", s["workers"]);
-    assert_eq!(lost[0]["name"], "liar");
+    let lost = the_one_lost(&s);
+    assert_eq!(lost["name"], "liar");
     assert!(
-        lost[0]["lost_reason"].as_str().unwrap().contains("HDR"),
+        lost["lost_reason"].as_str().unwrap().contains("HDR"),
         "{}",
-        lost[0]
+        lost
     );
     assert!(s["total"]["requests"].as_u64().unwrap() > 0);
 }
@@ -97,20 +103,14 @@ fn a_snapshot_of_8000_endpoints_loses_its_worker_not_the_manager() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(honest.wait_output().status.code(), Some(0));
     let s = summary(&out);
-    let lost: Vec<_> = s["workers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|w| w["state"] == "lost")
-        .collect();
-    assert_eq!(lost.len(), 1, "{}", s["workers"]);
+    let lost = the_one_lost(&s);
     assert!(
-        lost[0]["lost_reason"]
+        lost["lost_reason"]
             .as_str()
             .unwrap()
             .contains("more than 1024 endpoint rows"),
         "{}",
-        lost[0]
+        lost
     );
     assert!(s["total"]["requests"].as_u64().unwrap() > 0);
 }

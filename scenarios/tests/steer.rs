@@ -27,24 +27,7 @@ fn users_by_second(s: &Value) -> Vec<u64> {
 fn a_local_run_follows_the_users_asked_pauses_and_replays() {
     let server = counting();
     let out = out_dir("steer-local");
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = spawn(loadgen().args([
-        "run",
-        "plan:4,0s;4,60s",
-        "--host",
-        &server.url,
-        "--path",
-        "/",
-        "--think",
-        "100ms",
-        "--headless",
-        "--control",
-        &port.to_string(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
-    wait_api(&addr, &mut child);
+    let (child, addr) = server.steered_run("plan:4,0s;4,60s", &out, &["--think", "100ms"]);
     server.wait_open(4, 20);
 
     let (status, state) = api(&addr, "GET", "/api/state", "", None);
@@ -171,24 +154,7 @@ fn a_local_run_follows_the_users_asked_pauses_and_replays() {
 fn an_open_run_follows_the_rate_asked() {
     let server = counting();
     let out = out_dir("steer-open");
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = spawn(loadgen().args([
-        "run",
-        "rate:20,0s;20,60s",
-        "--max-users",
-        "50",
-        "--host",
-        &server.url,
-        "--path",
-        "/",
-        "--headless",
-        "--control",
-        &port.to_string(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
-    wait_api(&addr, &mut child);
+    let (child, addr) = server.steered_run("rate:20,0s;20,60s", &out, &["--max-users", "50"]);
     std::thread::sleep(Duration::from_secs(2));
     let (status, refused) = api(&addr, "POST", "/api/control", r#"{"users": 5}"#, None);
     assert_eq!(status, 400, "{refused}");
@@ -335,27 +301,9 @@ fn the_api_off_loopback_needs_its_token() {
 #[test]
 fn a_stress_run_steers_itself() {
     let server = counting();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
     let out = out_dir("steer-stress");
-    let mut child = spawn(loadgen().args([
-        "run",
-        "stress",
-        "--users",
-        "4",
-        "--duration",
-        "20s",
-        "--host",
-        &server.url,
-        "--path",
-        "/",
-        "--headless",
-        "--control",
-        &port.to_string(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
-    wait_api(&addr, &mut child);
+    let (mut child, addr) =
+        server.steered_run("stress", &out, &["--users", "4", "--duration", "20s"]);
     std::thread::sleep(Duration::from_secs(1));
     let (status, refused) = api(&addr, "POST", "/api/control", r#"{"users": 9}"#, None);
     assert_eq!(status, 409);

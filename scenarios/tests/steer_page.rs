@@ -11,8 +11,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::counting::{change, counting, finish, spawn, wait_api};
-use support::dist::free_port;
+use support::counting::{change, counting, finish};
 use support::*;
 use tungstenite::{Message, WebSocket};
 
@@ -174,24 +173,7 @@ fn wait_page(
 fn the_control_page_shows_the_run_and_changes_its_users() {
     let server = counting();
     let out = out_dir("steer-page");
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = spawn(loadgen().args([
-        "run",
-        "plan:2,0s;2,60s",
-        "--host",
-        &server.url,
-        "--path",
-        "/",
-        "--think",
-        "100ms",
-        "--headless",
-        "--control",
-        &port.to_string(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
-    wait_api(&addr, &mut child);
+    let (mut child, addr) = server.steered_run("plan:2,0s;2,60s", &out, &["--think", "100ms"]);
     server.wait_open(2, 20);
 
     let profile = out.join("chromium-profile");

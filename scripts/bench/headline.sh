@@ -12,7 +12,10 @@
 #      RATE (the open model: run SHAPE as arrivals peaking at RATE iterations/s, no
 #      think time; e.g. RATE=1800), CONNECTIONS (per-user, the default, or shared),
 #      SKIP_BUILD=1 (use the release binaries as they are), GEN_NICE (loadgen's nice
-#      value, default -10) and STACK_NICE (the stack's, default 0): see below.
+#      value, default -10) and STACK_NICE (the stack's, default 0): see below;
+#      STACK_TLS=1 (the same run over HTTPS: nginx terminates TLS on :8443 with the
+#      stack's own CA, which loadgen is given with --ca; each user's connection does
+#      its own handshake, HTTP/1.1 or HTTP/2 as ALPN settles, --http says which).
 # On a shared machine (the stack, a compile, anything else on the same cores) the
 # generator keeps its schedule only when it runs before the stack: loadgen starts at
 # nice -10 (scripts/bench/priority.sh; needs root, else set STACK_NICE=10 to lower
@@ -46,9 +49,16 @@ if [ "${FRESH_DB:-1}" = 1 ]; then
     -qc "DROP DATABASE IF EXISTS ${STACK_DB:-library} WITH (FORCE)" >&2
 fi
 scripts/stack-up
-LB="http://127.0.0.1:${STACK_LB_PORT:-8080}"
+PORT=${STACK_LB_PORT:-8080}
+LB="http://127.0.0.1:$PORT"
+tls=()
+if [ "${STACK_TLS:-0}" = 1 ]; then
+  PORT=${STACK_TLS_PORT:-8443}
+  LB="https://127.0.0.1:$PORT"
+  tls=(--ca "${STACK_RUN_DIR:-target/stack}/tls/ca.pem")
+fi
 args=(run "${SHAPE:-stages}" --host "$LB" --headless --profile reference-10k --out "$OUT"
-      --connections "${CONNECTIONS:-per-user}")
+      --connections "${CONNECTIONS:-per-user}" "${tls[@]}")
 if [ -n "${RATE:-}" ]; then
   args+=(--rate "$RATE")
 else
@@ -57,7 +67,7 @@ else
 fi
 mkdir -p "$OUT"
 ( while sleep 10; do
-    printf '%s %s\n' "$(date +%s)" "$(ss -Htn state established "( sport = :${STACK_LB_PORT:-8080} )" | wc -l)"
+    printf '%s %s\n' "$(date +%s)" "$(ss -Htn state established "( sport = :$PORT )" | wc -l)"
   done ) > "$OUT/server-connections.txt" & conn_pid=$!
 [ -z "$DURATION" ] || args+=(--duration "$DURATION")
 # PgBouncer's counters for the stack's database: transactions, queries (a round

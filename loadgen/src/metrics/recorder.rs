@@ -287,6 +287,21 @@ mod tests {
         assert_eq!(cumulative.bytes, 120_000);
     }
 
+    /// A 10 us, 200 answer to `method name`.
+    fn ok<'a>(method: &'static str, name: &'a str) -> Sample<'a> {
+        Sample {
+            method,
+            name,
+            latency_us: 10,
+            service_us: None,
+            bytes: 0,
+            failure: None,
+            ttfb_us: None,
+            status: 200,
+            scenario: None,
+        }
+    }
+
     #[test]
     fn a_snapshot_keeps_within_what_a_manager_decodes() {
         let r = Recorder::new();
@@ -294,17 +309,7 @@ mod tests {
         for i in 0..400 {
             let name = format!("/things/{i}");
             for method in methods {
-                r.record(Sample {
-                    method,
-                    name: &name,
-                    latency_us: 10,
-                    service_us: None,
-                    bytes: 0,
-                    failure: None,
-                    ttfb_us: None,
-                    status: 200,
-                    scenario: None,
-                });
+                r.record(ok(method, &name));
             }
         }
         let snap = r.drain(0);
@@ -362,17 +367,7 @@ mod tests {
         for i in 0..MAX_NAMES + 100 {
             let name = format!("/orders/{i}");
             for _ in 0..2 {
-                r.record(Sample {
-                    method: "GET",
-                    name: &name,
-                    latency_us: 10,
-                    service_us: None,
-                    bytes: 0,
-                    failure: None,
-                    ttfb_us: None,
-                    status: 200,
-                    scenario: None,
-                });
+                r.record(ok("GET", &name));
             }
         }
         let snap = r.drain(0);

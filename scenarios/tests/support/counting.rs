@@ -20,6 +20,36 @@ pub struct Counting {
     requests: Arc<AtomicU64>,
 }
 
+impl Counting {
+    /// `loadgen run SHAPE` against this server, headless, steerable on a free
+    /// `--control` port, writing to `out`, with `extra` flags: started, and
+    /// its control API answering. Returns the process and the API's address.
+    pub fn steered_run(
+        &self,
+        shape: &str,
+        out: &std::path::Path,
+        extra: &[&str],
+    ) -> (Child, String) {
+        let port = super::dist::free_port().to_string();
+        let mut cmd = super::loadgen();
+        cmd.args([
+            "run",
+            shape,
+            "--host",
+            &self.url,
+            "--path",
+            "/",
+            "--headless",
+        ])
+        .args(["--control", &port, "--out", out.to_str().unwrap()])
+        .args(extra);
+        let mut child = spawn(&mut cmd);
+        let addr = format!("127.0.0.1:{port}");
+        wait_api(&addr, &mut child);
+        (child, addr)
+    }
+}
+
 pub fn counting() -> Counting {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
