@@ -52,17 +52,14 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(from_fn_with_state(
-            state.clone(),
-            http::rate_limit::rate_limit,
-        ))
-        .layer(from_fn_with_state(state.clone(), http::limits::shed_load))
+        .layer(from_fn_with_state(state.clone(), http::layers::rate_limit))
+        .layer(from_fn_with_state(state.clone(), http::layers::shed_load))
         // Outside the shedding: a body still on its way holds no in-flight slot.
         .layer(from_fn_with_state(state.clone(), http::body::read_body));
     Router::new()
         .merge(routes::health::router().method_not_allowed_fallback(wrong_method))
         .merge(api)
-        .layer(from_fn_with_state(state.clone(), http::limits::limit_uri))
-        .layer(from_fn_with_state(state.clone(), http::metrics::track))
+        .layer(from_fn_with_state(state.clone(), http::layers::limit_uri))
+        .layer(from_fn_with_state(state.clone(), http::layers::track))
         .with_state(state)
 }

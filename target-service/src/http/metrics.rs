@@ -8,14 +8,9 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-use tracing::Instrument;
-
 use super::process_metrics::{self, ProcessStats};
 use crate::resilience::BreakerState;
-use crate::state::AppState;
+use crate::resilience::Guard;
 use crate::store::PoolStats;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -69,13 +64,14 @@ impl Metrics {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The Prometheus exposition, plus the gauges the state knows about.
-    pub fn render(&self, state: &AppState) -> String {
+    /// The Prometheus exposition, plus the gauges of the service's state:
+    /// requests in flight, each dependency's guard, the database pool.
+    pub fn render(&self, in_flight: usize, guards: &[&Guard], pool: PoolStats) -> String {
         let mut out = String::with_capacity(8 * 1024);
         self.render_requests(&mut out);
-        self.render_overload(&mut out, state.in_flight.current());
-        render_guards(&mut out, state);
-        render_pool(&mut out, state.store.pool_stats());
+        self.render_overload(&mut out, in_flight);
+        render_guards(&mut out, guards);
+        render_pool(&mut out, pool);
         if let Some(process) = process_metrics::read() {
             render_process(&mut out, &process);
         }
@@ -156,9 +152,8 @@ fn histogram(out: &mut String, name: &str, labels: &str, stats: &RouteStats) {
 
 /// Each dependency's breaker and bulkhead, one family at a time (the text format
 /// wants a family's samples together).
-fn render_guards(out: &mut String, state: &AppState) {
-    let guards = state.guards.all();
-    let statuses = guards.map(|g| g.breaker.status());
+fn render_guards(out: &mut String, guards: &[&Guard]) {
+    let statuses: Vec<_> = guards.iter().map(|g| g.breaker.status()).collect();
     family(
         out,
         "circuit_breaker_open",
@@ -284,27 +279,6 @@ fn escape_label(value: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
-}
-
-/// Records every request's route, status and latency.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let started = std::time::Instant::now();
-    let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_string();
-    // Handlers' logs (including an error's detail) land inside this request's span.
-    let span = tracing::info_span!("request", %method, %route);
-    let response = next.run(req).instrument(span).await;
-    state.metrics.observe(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
 }
 
 #[cfg(test)]

@@ -5,15 +5,9 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Mutex;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
-
-use crate::auth::bearer;
-use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Who a bucket belongs to. Only what the server verified or saw: an unverified bearer
 /// token is a string the client picks, so keying by it gave every request a fresh bucket.
@@ -134,29 +128,8 @@ impl RateLimiter {
     }
 }
 
-/// Per-client rate limit (429 + Retry-After). A token that verifies is kept in the
-/// request's extensions, so the `Caller` extractor does not check it twice.
-pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    if state.knobs.current().rate_limit_per_sec == 0 {
-        return next.run(req).await;
-    }
-    let claims = bearer(req.headers()).and_then(|token| state.tokens.verify(token));
-    let client = match claims {
-        Some(claims) => {
-            req.extensions_mut().insert(claims);
-            ClientKey::Member(claims.member_id)
-        }
-        None => peer_key(&req, state.config.trust_proxy_headers),
-    };
-    if let Err(retry_after_secs) = state.limiter.check(client) {
-        state.metrics.rate_limited();
-        return ApiError::RateLimited { retry_after_secs }.into_response();
-    }
-    next.run(req).await
-}
-
 /// The forwarded client address when trusted and well-formed, else the peer address.
-fn peer_key(req: &Request, trust_proxy: bool) -> ClientKey {
+pub(crate) fn peer_key(req: &Request, trust_proxy: bool) -> ClientKey {
     if trust_proxy {
         if let Some(ip) = forwarded_ip(req.headers()) {
             return ClientKey::ip(ip);

@@ -105,6 +105,10 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(&state),
+        state.metrics.render(
+            state.in_flight.current(),
+            &state.guards.all(),
+            state.store.pool_stats(),
+        ),
     )
 }
