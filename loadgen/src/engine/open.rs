@@ -6,8 +6,12 @@
 //! its requests are timed from the arrival's due time as well as from their send.
 //!
 //! Arrivals are dispatched from a thread of their own, which sleeps precisely
-//! (a timed wait on its inbox, not the async timer's 1 ms wheel) and measures
-//! how late it hands each arrival over: the generator's start lag.
+//! (a timed wait on its inbox, not the async timer's 1 ms wheel). The
+//! generator's start lag of an arrival is how late the dispatcher saw it due,
+//! plus how long the user it was handed to took to start it: a runtime short
+//! of CPU (its users too many for its cores, or other processes on them)
+//! starts handed work late even when the dispatcher keeps its schedule. Time
+//! spent waiting for a free user is the target's, not lag.
 
 use super::arrivals::Schedule;
 use super::ending::Ending;
@@ -40,6 +44,20 @@ pub struct OpenLimits {
 /// One arrival: when it was due.
 struct Arrival {
     due: Instant,
+    /// How late the dispatcher saw it due (us).
+    seen_late_us: u64,
+    /// When it was handed to its user.
+    handed: Instant,
+}
+
+impl Arrival {
+    /// Handed to a user now (from the queue, or at once).
+    fn handed_now(self) -> Arrival {
+        Arrival {
+            handed: Instant::now(),
+            ..self
+        }
+    }
 }
 
 /// A user telling the dispatcher it is free again.
@@ -262,6 +280,10 @@ async fn user_main(
         task.run(&mut user).await;
     }
     while let Some(arrival) = inbox.recv().await {
+        let start_delay = arrival.handed.elapsed().as_micros() as u64;
+        ctx.recorder
+            .generator
+            .started_late(arrival.seen_late_us + start_delay);
         if let Some(task) = persona.pick() {
             let lag = arrival.due.elapsed().as_micros() as u64;
             context::state(&mut user).lag_us = Some(lag);
@@ -360,10 +382,13 @@ impl Dispatcher {
             let elapsed = now.saturating_duration_since(self.start).as_secs_f64();
             for due in self.due_by(&mut next, elapsed) {
                 meter.arrival();
-                meter.started_late(now.saturating_duration_since(due).as_micros() as u64);
                 let s = self.rotation.next();
                 let pool = &mut pools[s];
-                let arrival = Arrival { due };
+                let arrival = Arrival {
+                    due,
+                    seen_late_us: now.saturating_duration_since(due).as_micros() as u64,
+                    handed: now,
+                };
                 if let Some(user) = pool.free.pop() {
                     let _ = pool.inboxes[user].try_send(arrival);
                 } else if (pool.inboxes.len() as u64) < self.caps[s] {
@@ -403,7 +428,7 @@ impl Dispatcher {
                     Some(arrival) => {
                         waiting_total -= 1;
                         meter.set_queued(waiting_total);
-                        let _ = pool.inboxes[user].try_send(arrival);
+                        let _ = pool.inboxes[user].try_send(arrival.handed_now());
                     }
                     None => pool.free.push(user),
                 }
