@@ -13,20 +13,7 @@ fn reports_the_true_percentiles_and_every_request() {
     let served = Served::default();
     let host = serve(known_latency_app(served.clone()));
     let out = out_dir("accuracy");
-    let o = run(&[
-        "run",
-        "plan:40,2s;40,10s",
-        "--host",
-        &host,
-        "--scenario",
-        "http-get",
-        "--path",
-        "/",
-        "--profile",
-        "none",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = output(run_against("plan:40,2s;40,10s", &host, &out).args(["--scenario", "http-get"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s = summary(&out);
     let truth = served.latencies_us.lock().unwrap().clone();
@@ -60,22 +47,12 @@ fn reports_the_true_percentiles_and_every_request() {
 fn failed_threshold_exits_1_and_check_rejudges() {
     let host = serve(known_latency_app(Served::default()));
     let out = out_dir("threshold");
-    let o = run(&[
-        "run",
-        "plan:5,1s;5,3s",
-        "--host",
-        &host,
-        "--path",
-        "/",
-        "--profile",
-        "none",
+    let o = output(run_against("plan:5,1s;5,3s", &host, &out).args([
         "--threshold",
         "p50<10ms",
         "--threshold",
         "error-rate<1%",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    ]));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stdout(&o).contains("FAIL") && stdout(&o).contains("Verdict: FAILED"));
     let s = summary(&out);
@@ -107,22 +84,12 @@ fn think_paces_every_user() {
     let served = Served::default();
     let host = serve(known_latency_app_fast(served.clone()));
     let out = out_dir("think");
-    let o = run(&[
-        "run",
-        "plan:4,0s;4,3s",
-        "--host",
-        &host,
+    let o = output(run_against("plan:4,0s;4,3s", &host, &out).args([
         "--scenario",
         "http-get",
-        "--path",
-        "/",
         "--think",
         "400ms..600ms",
-        "--profile",
-        "none",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    ]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // 4 users for 3 s, each pausing 400-600 ms after every request: about 24
     // requests (without the pause a fast server answers thousands).
@@ -134,19 +101,7 @@ fn think_paces_every_user() {
 fn sigterm_stops_gracefully_with_partial_results() {
     let host = serve(known_latency_app(Served::default()));
     let out = out_dir("sigterm");
-    let child = loadgen()
-        .args([
-            "run",
-            "plan:10,1s;10,60s",
-            "--host",
-            &host,
-            "--path",
-            "/",
-            "--profile",
-            "none",
-            "--out",
-            out.to_str().unwrap(),
-        ])
+    let child = run_against("plan:10,1s;10,60s", &host, &out)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -171,22 +126,7 @@ fn sigterm_stops_gracefully_with_partial_results() {
 fn stress_stops_at_the_breaking_point_and_names_it() {
     let host = serve(overloadable_app(Served::default(), 20));
     let out = out_dir("stress");
-    let o = run(&[
-        "run",
-        "stress",
-        "--users",
-        "60",
-        "--duration",
-        "60s",
-        "--host",
-        &host,
-        "--path",
-        "/",
-        "--profile",
-        "none",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = output(run_against("stress", &host, &out).args(["--users", "60", "--duration", "60s"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s = summary(&out);
     let bp = &s["breaking_point"];

@@ -160,23 +160,13 @@ fn a_disk_that_fills_up_during_the_reports_is_exit_3_and_leaves_no_temporary_fil
     disk.fill_but(12);
     let host = serve(known_latency_app_fast(Served::default()));
     let out = disk.0.join("run");
-    let o = run(&[
-        "run",
-        "plan:2,0s;2,2s",
-        "--host",
-        &host,
+    let o = output(run_against("plan:2,0s;2,2s", &host, &out).args([
         "--scenario",
         "http-get",
-        "--path",
-        "/",
         "--think",
         "100ms",
-        "--profile",
-        "none",
         "--headless",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    ]));
     assert_eq!(o.status.code(), Some(3), "{}\n{}", stdout(&o), stderr(&o));
     assert!(stderr(&o).contains("No space left"), "{}", stderr(&o));
     assert!(

@@ -73,21 +73,13 @@ fn counting() -> Counting {
 fn processes_give_the_totals_of_one_process_and_stop_together() {
     let server = counting();
     let out = out_dir("processes");
-    let o = run(&[
-        "run",
-        "plan:12,1s;12,3s",
+    let o = output(run_against("plan:12,1s;12,3s", &server.url, &out).args([
         "--processes",
         "3",
-        "--host",
-        &server.url,
-        "--path",
-        "/",
         "--think",
         "50ms",
         "--headless",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    ]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s = summary(&out);
     let total = s["total"]["requests"].as_u64().unwrap();
@@ -105,24 +97,8 @@ fn processes_give_the_totals_of_one_process_and_stop_together() {
 
     // Ctrl-C on the run stops every worker process with it.
     let out = out_dir("processes-interrupted");
-    let child = loadgen()
-        .args([
-            "run",
-            "plan:4,1s;4,60s",
-            "--processes",
-            "2",
-            "--host",
-            &server.url,
-            "--path",
-            "/",
-        ])
-        .args([
-            "--think",
-            "50ms",
-            "--headless",
-            "--out",
-            out.to_str().unwrap(),
-        ])
+    let child = run_against("plan:4,1s;4,60s", &server.url, &out)
+        .args(["--processes", "2", "--think", "50ms", "--headless"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -161,21 +137,13 @@ fn children_of(pid: u32) -> Vec<u32> {
 fn local_ips_spread_users_connections_over_source_addresses() {
     let server = counting();
     let out = out_dir("local-ips");
-    let o = run(&[
-        "run",
-        "plan:6,0s;6,2s",
+    let o = output(run_against("plan:6,0s;6,2s", &server.url, &out).args([
         "--local-ips",
         "127.0.0.2-127.0.0.4",
-        "--host",
-        &server.url,
-        "--path",
-        "/",
         "--think",
         "100ms",
         "--headless",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    ]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let sources = server.sources.lock().unwrap().clone();
     for ip in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {

@@ -31,6 +31,21 @@ pub fn run(args: &[&str]) -> Output {
         .expect("the loadgen binary runs")
 }
 
+/// `loadgen run SHAPE --host HOST --path / --profile none --out OUT`: what
+/// every end-to-end run against a test server says, so a test shows only its
+/// own flags (`.args(["--think", "100ms"])`) before it runs (`output`).
+pub fn run_against(shape: &str, host: &str, out: &Path) -> Command {
+    let mut cmd = loadgen();
+    cmd.args(["run", shape, "--host", host, "--path", "/"])
+        .args(["--profile", "none", "--out", out.to_str().unwrap()]);
+    cmd
+}
+
+/// Runs `cmd` to its end and keeps what it printed.
+pub fn output(cmd: &mut Command) -> Output {
+    cmd.output().expect("the loadgen binary runs")
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
