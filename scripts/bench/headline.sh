@@ -108,6 +108,15 @@ c, g = s.get("connections"), s.get("generator", {})
 if c:
     print(f"connections (one per user): peak {c['peak_open']} open, {c['opened']} opened, {c['failed']} failed; "
           f"connect p99 {c['connect_p99_us'] / 1000:.1f} ms")
+    tls, http = c.get("tls", {}), c.get("http", {})
+    if tls.get("handshakes_full", 0) + tls.get("handshakes_resumed", 0) + tls.get("failed", 0):
+        busiest = max(s["series"], key=lambda p: p.get("connects", 0))
+        print(f"TLS: {tls['handshakes_full']} full and {tls['handshakes_resumed']} resumed handshakes, "
+              f"{tls['failed']} failed; handshake P50 {tls['p50_us'] / 1000:.1f} ms, P99 {tls['p99_us'] / 1000:.1f} ms; "
+              f"most in a second {busiest.get('connects', 0)} (second {busiest['second']})")
+    print(f"HTTP: {http.get('http1_connections', 0)} HTTP/1.1 and {http.get('http2_connections', 0)} HTTP/2 "
+          f"connections, {http.get('h2_streams', 0)} streams, {http.get('h2_goaways', 0)} GOAWAY, "
+          f"{http.get('h2_resets', 0)} RST_STREAM")
 print(f"load model {s['shape']['model']}, connections {s['config'].get('connections', 'shared')}, "
       f"generator bound: {s.get('generator_bound')} {g.get('bound_by', [])}; "
       f"service P99 (open model) {t.get('service_p99_us', 0) / 1000:.1f} ms")
