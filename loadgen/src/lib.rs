@@ -101,7 +101,7 @@ impl App {
         self
     }
 
-    /// A feeder of rows users take with `vu.feed(name)`; its file is read when
+    /// A feeder of rows users take with `vu.feed(name).await`; its file is read when
     /// a run starts (a missing or empty file is exit 2, naming it).
     pub fn feeder(mut self, name: &str, feeder: Feeder) -> App {
         self.feeders.push((name.to_string(), feeder));

@@ -248,7 +248,7 @@ fn feeders_hand_each_row_once_and_running_out_stops_the_run() {
         (200, vec![], vec![])
     }));
     async fn login(mut vu: Vu<'_>) -> TaskResult {
-        let row = vu.feed("accounts")?;
+        let row = vu.feed("accounts").await?;
         let email = row.get("email").unwrap_or_default().to_string();
         vu.post("/login")
             .form(&[("email", email.as_str())])

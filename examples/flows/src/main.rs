@@ -54,7 +54,7 @@ async fn browse(mut vu: Vu<'_>) -> TaskResult {
 
 /// Each shopper logs in once, with its own account from the feeder.
 async fn log_in(mut vu: Vu<'_>) -> TaskResult {
-    let account = vu.feed("accounts")?;
+    let account = vu.feed("accounts").await?;
     let (email, password) = (
         account.get("email").unwrap_or_default(),
         account.get("password").unwrap_or_default(),

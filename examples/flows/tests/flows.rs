@@ -216,3 +216,99 @@ fn the_worked_example_runs_its_whole_flow_and_passes() {
     assert_eq!(deals["failures"], 0);
     assert!(deals["statuses"]["429"].as_u64().unwrap() > 0, "{deals}");
 }
+
+/// Kills the process on drop, so a failed assertion leaves nothing running.
+struct Running(Option<std::process::Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn flows(args: &[&str]) -> Running {
+    Running(Some(
+        std::process::Command::new(env!("CARGO_BIN_EXE_flows"))
+            .args(args)
+            .env("LOADGEN_TOKEN", "t0ken")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ))
+}
+
+/// Waits for the process: its exit code and what it said on stderr.
+fn finish(mut p: Running) -> (Option<i32>, String) {
+    let o = p.0.take().unwrap().wait_with_output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// The accounts feeder (200 rows, each once) on two worker processes: 80
+/// shoppers, 40 a worker; one worker is killed after its shoppers logged in,
+/// and the other takes all 80 (they start again and log in again). Striped
+/// by worker, the survivor would have had 100 rows for 120 logins and the run
+/// would have stopped for want of rows while the lost worker's stripe lay
+/// unused; dealt by the manager, every login gets a row of its own, and the
+/// manager dealt exactly the rows the shop saw.
+#[test]
+fn a_distributed_run_deals_each_account_once_and_a_lost_workers_unasked_rows_go_on() {
+    let shop = Arc::new(Shop::default());
+    let url = serve(shop.clone());
+    let out = std::env::temp_dir().join(format!("loadgen-example-dealt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let manager = flows(&[
+        "manager",
+        "plan:80,1s;80,10s",
+        "--expect-workers",
+        "2",
+        "--bind",
+        &bind,
+        "--host",
+        &url,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let survivor = flows(&["worker", "--manager", &bind]);
+    let mut doomed = flows(&["worker", "--manager", &bind]);
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let before = shop.logins.lock().unwrap().len();
+    assert_eq!(before, 80, "every shopper logged in before the kill");
+    doomed.0.as_mut().unwrap().kill().unwrap(); // SIGKILL
+    let (code, said) = finish(manager);
+    let (_, survivor_said) = finish(survivor);
+    assert_eq!(code, Some(0), "{said}\n{survivor_said}");
+    assert!(said.contains("lost"), "{said}");
+    assert!(
+        !survivor_said.contains("no rows left"),
+        "the survivor never ran out: {survivor_said}"
+    );
+    let logins = shop.logins.lock().unwrap().clone();
+    let distinct: BTreeSet<_> = logins.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        logins.len(),
+        "no account used twice: {logins:?}"
+    );
+    assert_eq!(logins.len(), 160, "40 + 40, then the survivor's 80 again");
+    assert!(
+        said.contains(&format!(
+            "feeder 'accounts': {} of 200 rows dealt",
+            logins.len()
+        )),
+        "the manager dealt exactly the rows used: {said}"
+    );
+}

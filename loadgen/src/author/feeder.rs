@@ -4,9 +4,12 @@
 //! order, starting over (circular); or each row once in random order
 //! (unique). Rows are read from the file as they are handed out (an index of
 //! line offsets for the random orders), so memory does not grow with users.
-//! In a distributed run each worker takes its own stripe of the rows (row i
-//! to worker i mod workers), so no row goes to two workers.
+//! In a distributed run the manager deals queue and unique rows to users as
+//! they ask (`dealer`), so no row goes to two users and a lost worker keeps
+//! none it did not use; random and circular feeders, whose rows repeat
+//! anyway, give each worker its own stripe (row i to worker i mod workers).
 
+use super::dealer::{Dealt, RowDealer};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
@@ -104,9 +107,18 @@ impl Feeder {
         self
     }
 
+    /// Whether a distributed run's manager deals its rows (each row once).
+    fn dealt_by_manager(&self) -> bool {
+        matches!(self.order, Order::Queue | Order::Unique)
+    }
+
     /// Opens it for a process that is worker `stripe.0` of `stripe.1`:
     /// checks the file and indexes its lines (an error names the file and line).
-    fn open(&self, stripe: (u64, u64)) -> Result<Open, String> {
+    /// With a dealer, queue and unique rows come from the manager: every row
+    /// is indexed here, in file order, and read when dealt.
+    fn open(&self, stripe: (u64, u64), dealer: Option<RowDealer>) -> Result<Open, String> {
+        let dealer = dealer.filter(|_| self.dealt_by_manager());
+        let stripe = if dealer.is_some() { (0, 1) } else { stripe };
         let name = self.path.display().to_string();
         let file = File::open(&self.path).map_err(|e| format!("feeder {name}: {e}"))?;
         let mut reader = BufReader::new(file);
@@ -155,7 +167,7 @@ impl Feeder {
                 stripe.1
             ));
         }
-        if self.order == Order::Unique {
+        if self.order == Order::Unique && dealer.is_none() {
             use rand::seq::SliceRandom;
             offsets.shuffle(&mut rand::rng());
         }
@@ -164,6 +176,7 @@ impl Feeder {
             columns,
             offsets,
             reader: Mutex::new((reader, 0, false)),
+            dealer,
         })
     }
 }
@@ -174,8 +187,11 @@ struct Open {
     columns: Vec<String>,
     /// (row index, byte offset) of the rows this process may hand out.
     offsets: Vec<(u64, u64)>,
-    /// The file, the next place in `offsets`, and whether it ran out.
+    /// The file, the next place in `offsets` (rows handed out, when dealt),
+    /// and whether it ran out.
     reader: Mutex<(BufReader<File>, usize, bool)>,
+    /// The manager, when it deals this feeder's rows (a distributed run).
+    dealer: Option<RowDealer>,
 }
 
 /// A row handed out, or why none was.
@@ -188,9 +204,42 @@ pub(crate) enum Fed {
 }
 
 impl Open {
-    fn next(&self) -> Result<Fed, String> {
+    async fn next(&self, name: &str) -> Result<Fed, String> {
+        let Some(dealer) = &self.dealer else {
+            return match self.pick()? {
+                Ok(at) => self.read(at),
+                Err(fed) => Ok(fed),
+            };
+        };
+        let rows = self.offsets.len() as u64;
+        let unique = self.feeder.order == Order::Unique;
+        let recycle = self.feeder.exhausted == Exhausted::Recycle;
+        let at = match dealer.ask(name, rows, unique, recycle).await {
+            Dealt::Row(at) if at < rows => at as usize,
+            Dealt::Row(at) => {
+                return Err(format!("the manager dealt row {at} of a file of {rows}"))
+            }
+            Dealt::Out => return Ok(self.ran_out()),
+            Dealt::Refused(why) => return Err(why),
+        };
+        self.reader.lock().unwrap_or_else(|p| p.into_inner()).1 += 1;
+        self.read(at)
+    }
+
+    /// None left: notes it, and what the policy makes of it (never `Recycle`:
+    /// the manager starts a recycling feeder over itself).
+    fn ran_out(&self) -> Fed {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner()).2 = true;
+        match self.feeder.exhausted {
+            Exhausted::FailIteration => Fed::Empty,
+            Exhausted::StopRun | Exhausted::Recycle => Fed::StopRun,
+        }
+    }
+
+    /// The place in `offsets` of the next row this process hands out, or why none.
+    fn pick(&self) -> Result<Result<usize, Fed>, String> {
         let mut guard = self.reader.lock().unwrap_or_else(|p| p.into_inner());
-        let (reader, next, ran_out) = &mut *guard;
+        let (_, next, ran_out) = &mut *guard;
         let at = match self.feeder.order {
             Order::Random => rand::random_range(0..self.offsets.len()),
             Order::Circular => {
@@ -204,11 +253,11 @@ impl Open {
                         Exhausted::Recycle => *next = 0,
                         Exhausted::FailIteration => {
                             *ran_out = true;
-                            return Ok(Fed::Empty);
+                            return Ok(Err(Fed::Empty));
                         }
                         Exhausted::StopRun => {
                             *ran_out = true;
-                            return Ok(Fed::StopRun);
+                            return Ok(Err(Fed::StopRun));
                         }
                     }
                 }
@@ -216,6 +265,13 @@ impl Open {
                 *next - 1
             }
         };
+        Ok(Ok(at))
+    }
+
+    /// Reads the row at place `at` of `offsets`.
+    fn read(&self, at: usize) -> Result<Fed, String> {
+        let mut guard = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        let reader = &mut guard.0;
         let (index, offset) = self.offsets[at];
         reader
             .seek(SeekFrom::Start(offset))
@@ -256,20 +312,41 @@ impl Feeders {
     /// Opens every feeder for worker `stripe.0` of `stripe.1` (`(0, 1)` for a
     /// local run); an error names the feeder and what is wrong with its file.
     pub fn open(feeders: &[(String, Feeder)], stripe: (u64, u64)) -> Result<Feeders, String> {
+        Feeders::open_with(feeders, stripe, None)
+    }
+
+    /// Opens every feeder for a worker whose manager deals the queue and
+    /// unique feeders' rows (random and circular ones take `stripe`).
+    pub fn open_dealt(
+        feeders: &[(String, Feeder)],
+        stripe: (u64, u64),
+        dealer: RowDealer,
+    ) -> Result<Feeders, String> {
+        Feeders::open_with(feeders, stripe, Some(dealer))
+    }
+
+    fn open_with(
+        feeders: &[(String, Feeder)],
+        stripe: (u64, u64),
+        dealer: Option<RowDealer>,
+    ) -> Result<Feeders, String> {
         let mut out = BTreeMap::new();
         for (name, f) in feeders {
             out.insert(
                 name.clone(),
-                f.open(stripe)
+                f.open(stripe, dealer.clone())
                     .map_err(|e| format!("{e} (feeder '{name}')"))?,
             );
         }
         Ok(Feeders(Arc::new(out)))
     }
 
-    pub(crate) fn next(&self, name: &str) -> Result<Fed, String> {
+    pub(crate) async fn next(&self, name: &str) -> Result<Fed, String> {
         match self.0.get(name) {
-            Some(open) => open.next().map_err(|e| format!("feeder '{name}': {e}")),
+            Some(open) => open
+                .next(name)
+                .await
+                .map_err(|e| format!("feeder '{name}': {e}")),
             None => Err(format!(
                 "no feeder named '{name}' (register it with App::feeder)"
             )),
@@ -344,9 +421,17 @@ mod tests {
         path
     }
 
+    /// The next row, waited for here.
+    fn next(f: &Feeders, name: &str) -> Result<Fed, String> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f.next(name))
+    }
+
     fn rows(f: &Feeders, name: &str, n: usize) -> Vec<String> {
         (0..n)
-            .map(|_| match f.next(name).unwrap() {
+            .map(|_| match next(f, name).unwrap() {
                 Fed::Row(r) => r.get("email").unwrap().to_string(),
                 Fed::Empty => "EMPTY".into(),
                 Fed::StopRun => "STOP".into(),
@@ -377,11 +462,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rows(&f, "f", 4)[3], "EMPTY");
-        let Fed::Row(r) = Feeders::open(&[("q".into(), Feeder::csv(&path))], (0, 1))
-            .unwrap()
-            .next("q")
-            .unwrap()
-        else {
+        let q = Feeders::open(&[("q".into(), Feeder::csv(&path))], (0, 1)).unwrap();
+        let Fed::Row(r) = next(&q, "q").unwrap() else {
             panic!()
         };
         assert_eq!(r.get("password"), Some("p,1"));
@@ -424,13 +506,13 @@ mod tests {
         assert!(e.contains("/nonexistent.csv") && e.contains("'x'"), "{e}");
         let path = file("c.jsonl", "{\"email\": \"a@x\", \"n\": 3}\n[1]\n");
         let j = Feeders::open(&[("j".into(), Feeder::json_lines(&path))], (0, 1)).unwrap();
-        let Fed::Row(r) = j.next("j").unwrap() else {
+        let Fed::Row(r) = next(&j, "j").unwrap() else {
             panic!()
         };
         assert_eq!(
             (r.get("email"), r.value("n")),
             (Some("a@x"), Some(&serde_json::json!(3)))
         );
-        assert!(j.next("j").err().unwrap().contains("not a JSON object"));
+        assert!(next(&j, "j").err().unwrap().contains("not a JSON object"));
     }
 }

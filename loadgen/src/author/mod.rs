@@ -8,7 +8,8 @@
 //! - [`request`]: a request built (headers, query, bodies, timeout,
 //!   redirects, checks, [`capture`]s); [`send`]: sent over the user's client,
 //!   timed, judged and recorded; [`reply`]: what came back.
-//! - [`feeder`]: rows of data for users; [`measure`]: timed flows and counters;
+//! - [`feeder`]: rows of data for users ([`dealer`]: dealt by the manager in a
+//!   distributed run); [`measure`]: timed flows and counters;
 //!   [`setup`]: the run's setup; [`persona`]: what a scenario's users share.
 //! - [`task_error`]: why a task ended early, and how that counts.
 //! - [`context`]: what a user's requests need from the run, and what each user
@@ -16,6 +17,7 @@
 
 pub mod capture;
 pub mod context;
+pub mod dealer;
 pub mod feeder;
 pub mod measure;
 pub mod persona;

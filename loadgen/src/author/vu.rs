@@ -104,8 +104,16 @@ impl<'a> Vu<'a> {
     /// The next row of a feeder registered with `App::feeder`. When it has
     /// run out, the feeder's policy decides: the run stops (this task ends,
     /// not counted), or the iteration fails (a `task` failure), or it starts over.
-    pub fn feed(&mut self, feeder: &str) -> Result<Row, TaskError> {
-        match self.ctx.feeders.next(feeder).map_err(TaskError::msg)? {
+    /// In a distributed run a queue or unique feeder's row is dealt by the
+    /// manager (one round trip), so each row goes to one user of the whole run.
+    pub async fn feed(&mut self, feeder: &str) -> Result<Row, TaskError> {
+        match self
+            .ctx
+            .feeders
+            .next(feeder)
+            .await
+            .map_err(TaskError::msg)?
+        {
             Fed::Row(row) => {
                 self.ctx.recorder.count(&format!("feeder.{feeder}.rows"), 1);
                 Ok(row)

@@ -55,6 +55,16 @@ pub(crate) enum Event {
         id: u32,
         reason: String,
     },
+    /// The worker's users wait for rows of a feeder the manager deals.
+    Rows {
+        id: u32,
+        wanted: super::protocol::RowsWanted,
+    },
+    /// Rows dealt after the worker's users who asked had gone.
+    Returned {
+        id: u32,
+        rows: super::protocol::RowsDealt,
+    },
 }
 
 /// Admission: checks a connection's join and, if good, relays its messages as
@@ -157,6 +167,12 @@ pub(crate) async fn admit(stream: TcpStream, place: Place, admission: Admission)
             Ok(Some(Message::Failed { reason })) => {
                 let reason = printable(&reason, MAX_REASON_CHARS);
                 let _ = events.send(Event::Failed { id, reason });
+            }
+            Ok(Some(Message::Rows(wanted))) => {
+                let _ = events.send(Event::Rows { id, wanted });
+            }
+            Ok(Some(Message::Returned(rows))) => {
+                let _ = events.send(Event::Returned { id, rows });
             }
             Ok(Some(_)) => {
                 let _ = events.send(Event::Alive { id });

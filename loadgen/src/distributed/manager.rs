@@ -7,6 +7,7 @@ use super::listen::accept_loop;
 use super::protocol::{
     scenario_fingerprint, Assignment, Message, HEARTBEAT_SECS, MISSED_HEARTBEATS,
 };
+use super::rows::Pools;
 use super::{WorkerState, WorkerSummary};
 use crate::author::scenario::ScenarioDef;
 use crate::engine::live::LiveRun;
@@ -134,6 +135,8 @@ pub async fn run(
     // that has not said it is done well after that is not waited for. When
     // the load stopped: the plan's end, or the stop sent before it.
     let (mut plan_end, mut overdue) = plan.ends(started);
+    // Feeder rows, dealt to the workers whose users ask.
+    let mut pools = Pools::default();
     loop {
         tokio::select! {
             changed = async {
@@ -154,7 +157,7 @@ pub async fn run(
                 }
             }
             event = events.recv() => match event {
-                Some(event) => on_event(&plan, &mut workers, &mut live, event, started),
+                Some(event) => on_event(&plan, &mut workers, &mut live, &mut pools, event, started),
                 None => break,
             },
             second = ticker.tick() => {
@@ -210,6 +213,9 @@ pub async fn run(
         }
     }
     accept.abort();
+    for line in pools.report() {
+        eprintln!("manager: {line}");
+    }
     // Rates are over the time the load ran: the plan, or until the stop.
     let load_end = stop_sent.map_or(plan_end, |at| at.min(plan_end));
     let elapsed_secs = load_end
@@ -306,10 +312,24 @@ fn on_event(
     plan: &ManagerPlan<'_>,
     workers: &mut BTreeMap<u32, Worker>,
     live: &mut LiveRun,
+    pools: &mut Pools,
     event: Event,
     started: Instant,
 ) {
     match event {
+        Event::Rows { id, wanted } => {
+            // A lost worker's users run elsewhere now: it is dealt nothing more.
+            if let Some(w) = workers.get_mut(&id).filter(|w| w.active) {
+                w.last_seen = Instant::now();
+                let _ = w.tx.send(Message::Dealt(pools.deal(&wanted)));
+            }
+        }
+        Event::Returned { id, rows } => {
+            if let Some(w) = workers.get_mut(&id) {
+                w.last_seen = Instant::now();
+                pools.take_back(rows);
+            }
+        }
         Event::Snapshot { id, snapshot } => {
             let Some(w) = workers.get_mut(&id) else {
                 return;

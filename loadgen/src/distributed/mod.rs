@@ -9,6 +9,7 @@
 //! - [`manager`]: accepts workers, splits the shape, merges their snapshots.
 //! - [`worker`]: runs its share on goose and streams per-second snapshots.
 //! - `idle`: a worker whose share has no users idles and reports instead.
+//! - `rows`: feeder rows the manager deals to the users that ask, each once.
 
 mod admission;
 pub mod connection;
@@ -16,6 +17,7 @@ mod idle;
 mod listen;
 pub mod manager;
 pub mod protocol;
+mod rows;
 mod waiting;
 pub mod worker;
 

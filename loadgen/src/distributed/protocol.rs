@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_CAPACITY: u64 = 1_000_000;
 
 /// Bumped on any incompatible change of `Message`.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 /// Largest frame either side accepts (a snapshot of many endpoints fits easily).
 pub const MAX_FRAME: usize = 16 * 1024 * 1024;
 /// Largest first frame (the join) the manager reads from a connection it does
@@ -72,6 +72,29 @@ fn one() -> u32 {
     1
 }
 
+/// Worker -> manager: rows of a feeder the manager deals, for `want` users
+/// waiting on this worker; the file as this worker sees it, which every
+/// worker must agree on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RowsWanted {
+    pub feeder: String,
+    pub want: u32,
+    pub rows_in_file: u64,
+    pub unique: bool,
+    pub recycle: bool,
+}
+
+/// Manager -> worker: rows dealt (their places in the file), at most as many
+/// as wanted; `out` when none are left; `refused` when it cannot deal them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RowsDealt {
+    pub feeder: String,
+    pub rows: Vec<u64>,
+    pub out: bool,
+    #[serde(default)]
+    pub refused: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Message {
@@ -107,6 +130,12 @@ pub enum Message {
     Steer {
         live: Box<crate::engine::steer::Live>,
     },
+    /// Worker -> manager: its users wait for rows of a dealt feeder.
+    Rows(RowsWanted),
+    /// Manager -> worker: the rows dealt.
+    Dealt(RowsDealt),
+    /// Worker -> manager: rows dealt after the users who asked had gone: deal them again.
+    Returned(RowsDealt),
 }
 
 impl Message {
@@ -123,6 +152,9 @@ impl Message {
             Message::Failed { .. } => "failed",
             Message::Stop { .. } => "stop",
             Message::Steer { .. } => "steer",
+            Message::Rows(_) => "rows",
+            Message::Dealt(_) => "dealt",
+            Message::Returned(_) => "returned",
         }
     }
 }
@@ -200,7 +232,7 @@ mod tests {
             name: "w".into(),
         });
         let json = serde_json::to_string(&join).unwrap();
-        assert!(json.starts_with(r#"{"type":"join","protocol":3"#), "{json}");
+        assert!(json.starts_with(r#"{"type":"join","protocol":4"#), "{json}");
         assert_eq!(serde_json::from_str::<Message>(&json).unwrap(), join);
     }
 

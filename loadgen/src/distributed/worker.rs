@@ -148,7 +148,9 @@ pub async fn run(
             }
         }
     });
-    let reader_task = tokio::spawn(read_manager(reader, control.clone()));
+    // Rows of the feeders the manager deals: asked for as users need them.
+    let (dealer, dealt) = super::rows::worker_dealer(&tx);
+    let reader_task = tokio::spawn(read_manager(reader, control.clone(), dealt));
     let recorder = Arc::new(Recorder::new());
     let ticking = {
         let (tx, control) = (tx.clone(), control.clone());
@@ -171,12 +173,13 @@ pub async fn run(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
     eprintln!("worker {id}: load started at unix_ms={epoch_ms}");
-    // Opened once, on this worker's stripe: a new share goes on where it was.
+    // Opened once: a new share goes on where it was. Queue and unique rows
+    // are dealt by the manager; random and circular ones take this worker's stripe.
     let stripe = (
         u64::from(first.worker_index),
         u64::from(first.workers.max(1)),
     );
-    let opened = match Feeders::open(feeders, stripe) {
+    let opened = match Feeders::open_dealt(feeders, stripe, dealer) {
         Ok(opened) => Some(opened),
         Err(why) => {
             eprintln!("worker {id}: cannot run its share: {why}");
@@ -351,9 +354,17 @@ fn workload(
     })
 }
 
-async fn read_manager(mut reader: FrameReader, control: Shared) {
+async fn read_manager(
+    mut reader: FrameReader,
+    control: Shared,
+    dealt: mpsc::UnboundedSender<super::protocol::RowsDealt>,
+) {
     loop {
         let why = match timeout(silence(), reader.read()).await {
+            Ok(Ok(Some(Message::Dealt(rows)))) => {
+                let _ = dealt.send(rows);
+                continue;
+            }
             Ok(Ok(Some(Message::Stop { reason }))) => {
                 let mut ctl = lock(&control);
                 ctl.stop = Some(reason);
